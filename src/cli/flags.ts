@@ -1,0 +1,68 @@
+/**
+ * Every option latchkey has, as data: the flag, its env var, its config-file key, and its
+ * help line. Parsing, `--help`, the README table and config-file validation all read this
+ * table, so a flag cannot exist in one place and be missing from another.
+ */
+export type FlagType = "boolean" | "string";
+
+export interface FlagDef {
+  /** Long flag name without dashes; also the config-file key (camelCase of it). */
+  name: string;
+  short?: string;
+  type: FlagType;
+  /** Repeatable on the command line; comma-separated in the env var. */
+  multiple?: boolean;
+  env: string;
+  /** Placeholder shown in help. */
+  value?: string;
+  default?: string;
+  help: string;
+  /** Section heading in help. */
+  group: "run" | "signals" | "privileges" | "logging" | "secrets" | "general";
+}
+
+export const FLAGS: readonly FlagDef[] = [
+  { name: "exec", type: "boolean", env: "LATCHKEY_EXEC", group: "run",
+    help: "replace latchkey with COMMAND (no supervisor left running; COMMAND becomes PID 1)" },
+  { name: "grace", type: "string", env: "LATCHKEY_GRACE", value: "DURATION", default: "5s", group: "run",
+    help: "after the app exits, SIGTERM what is left of its process group, SIGKILL it after DURATION" },
+  { name: "stop-timeout", type: "string", env: "LATCHKEY_STOP_TIMEOUT", value: "DURATION", default: "10s", group: "run",
+    help: "after forwarding SIGTERM/SIGINT/SIGQUIT, SIGKILL the app if it is still running after DURATION (0 = never)" },
+  { name: "signal-group", type: "boolean", env: "LATCHKEY_SIGNAL_GROUP", group: "signals",
+    help: "forward signals to the app's whole process group, not only the app (like tini -g)" },
+  { name: "rewrite", type: "string", multiple: true, env: "LATCHKEY_REWRITE", value: "FROM:TO", group: "signals",
+    help: "deliver signal TO when FROM arrives (e.g. TERM:QUIT); TO=0 drops FROM (repeatable)" },
+  { name: "user", short: "u", type: "string", env: "LATCHKEY_USER", value: "USER[:GROUP]", group: "privileges",
+    help: "run the app as USER (name or uid) with its supplementary groups, or as USER:GROUP; sets HOME" },
+  { name: "log-level", type: "string", env: "LATCHKEY_LOG_LEVEL", value: "LEVEL", default: "warn", group: "logging",
+    help: "debug, info, warn, error or silent" },
+  { name: "log-format", type: "string", env: "LATCHKEY_LOG_FORMAT", value: "FORMAT", default: "text", group: "logging",
+    help: "text or json; every line is marked as latchkey's (prefix `latchkey:` or \"src\":\"latchkey\")" },
+  { name: "help", short: "h", type: "boolean", env: "", group: "general", help: "print this help and exit" },
+  { name: "version", short: "V", type: "boolean", env: "", group: "general", help: "print the version and exit" },
+];
+
+export const GROUP_TITLES: Record<FlagDef["group"], string> = {
+  run: "Running the app",
+  signals: "Signals",
+  privileges: "Privileges",
+  secrets: "Secrets",
+  logging: "Logging",
+  general: "General",
+};
+
+/** Register flags from other concerns (secrets, gate, watch) without editing this file's table. */
+const extra: FlagDef[] = [];
+export function registerFlags(defs: readonly FlagDef[]): void {
+  for (const d of defs) {
+    if (allFlags().some((f) => f.name === d.name)) throw new Error(`duplicate flag --${d.name}`);
+    extra.push(d);
+  }
+}
+export function allFlags(): readonly FlagDef[] {
+  return [...FLAGS, ...extra];
+}
+
+export function configKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,98 @@
+import { parseArgs } from "node:util";
+import { usageError } from "../errors.ts";
+import { allFlags } from "./flags.ts";
+
+export const SUBCOMMANDS = ["run", "version", "help"] as const;
+export type Subcommand = (typeof SUBCOMMANDS)[number];
+
+/** The name under which latchkey re-executes itself as the exec shim (see launch/shim.ts). */
+export const SHIM_ARG = "__latchkey_exec_shim";
+
+export interface ParsedArgs {
+  subcommand: Subcommand;
+  /** Flag values as given on the command line (only those given). */
+  flags: Record<string, string | boolean | string[]>;
+  /** Positionals before `--` that follow the subcommand (e.g. `health URL`). */
+  operands: string[];
+  /** COMMAND and ARGS after `--`. */
+  command: string[];
+}
+
+let extraSubcommands: string[] = [];
+/** Later concerns add subcommands (check, health) without editing the parser. */
+export function registerSubcommand(name: string): void {
+  if (!extraSubcommands.includes(name)) extraSubcommands = [...extraSubcommands, name];
+}
+function knownSubcommands(): string[] {
+  return [...SUBCOMMANDS, ...extraSubcommands];
+}
+
+/**
+ * `latchkey [options] -- COMMAND [ARGS...]`, `latchkey SUBCOMMAND [options] [operands]`.
+ * Everything after the first `--` belongs to the app, untouched.
+ */
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const dd = argv.indexOf("--");
+  const own = dd === -1 ? [...argv] : argv.slice(0, dd);
+  const command = dd === -1 ? [] : argv.slice(dd + 1);
+
+  const options: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }> = {};
+  for (const f of allFlags()) {
+    options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
+  }
+
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: own, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw usageError(describeParseError(e));
+  }
+  const flags = parsed.values as Record<string, string | boolean | string[]>;
+  const positionals = parsed.positionals;
+
+  let subcommand: string = "run";
+  let operands: string[] = [];
+  if (positionals.length > 0) {
+    const first = positionals[0]!;
+    if (knownSubcommands().includes(first)) {
+      subcommand = first;
+      operands = positionals.slice(1);
+    } else {
+      throw usageError(
+        `unexpected argument '${first}' before '--'; write: latchkey [options] -- ${first} ...` +
+          ` (subcommands: ${knownSubcommands().join(", ")})`,
+      );
+    }
+  }
+  if (flags.help) subcommand = "help";
+  else if (flags.version) subcommand = "version";
+
+  if (subcommand === "run") {
+    if (operands.length > 0) throw usageError(`'run' takes no operands before '--': ${operands[0]}`);
+    if (dd === -1) throw usageError("missing '--' before the command; write: latchkey [options] -- COMMAND [ARGS...]");
+    if (command.length === 0 || command[0] === "") throw usageError("no command after '--'");
+  } else if (dd !== -1 && command.length > 0 && subcommand !== "help" && subcommand !== "version" && !acceptsCommand(subcommand)) {
+    throw usageError(`'${subcommand}' does not run a command; remove everything after '--'`);
+  }
+  return { subcommand: subcommand as Subcommand, flags, operands, command };
+}
+
+const commandSubcommands = new Set<string>(["run"]);
+export function registerCommandSubcommand(name: string): void {
+  registerSubcommand(name);
+  commandSubcommands.add(name);
+}
+function acceptsCommand(sub: string): boolean {
+  return commandSubcommands.has(sub);
+}
+
+function describeParseError(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  // node:util messages are long and mention "To specify a positional argument..."; keep the first sentence.
+  const unknown = /Unknown option '([^']+)'/.exec(msg);
+  if (unknown) return `unknown option '${unknown[1]}' (see 'latchkey help')`;
+  const missing = /Option '([^']+)' argument missing/.exec(msg);
+  if (missing) return `option '${missing[1]}' needs a value`;
+  const first = msg.split(/\.\s/)[0] ?? msg;
+  return first.replace(/\.$/, "");
+}

@@ -1,0 +1,43 @@
+/**
+ * The typed configuration of a run, built from layered settings (defaults ← file ← env ←
+ * flags). Every check that can fail happens here, before anything starts.
+ */
+import type { ParsedArgs } from "../cli/parse.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
+import { applyRewrites, defaultTable, type SignalTable } from "../supervisor/signals.ts";
+import { Settings } from "./settings.ts";
+
+export interface RunConfig {
+  exec: boolean;
+  user?: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  supervise: {
+    table: SignalTable;
+    signalGroup: boolean;
+    stopTimeout: number;
+    grace: number;
+  };
+  settings: Settings;
+}
+
+export function loadRunConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): RunConfig {
+  const s = new Settings({ flags: args.flags, env });
+  const table = defaultTable();
+  const rewrites = s.list("rewrite");
+  if (rewrites.length) applyRewrites(table, rewrites, s.origin("rewrite")!);
+  const user = s.string("user");
+  return {
+    exec: s.boolean("exec"),
+    ...(user !== undefined ? { user } : {}),
+    logLevel: s.oneOf("log-level", LOG_LEVELS) ?? "warn",
+    logFormat: s.oneOf("log-format", LOG_FORMATS) ?? "text",
+    supervise: {
+      table,
+      signalGroup: s.boolean("signal-group"),
+      stopTimeout: s.duration("stop-timeout") ?? 10_000,
+      grace: s.duration("grace") ?? 5_000,
+    },
+    settings: s,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Layered settings: defaults ← config file ← LATCHKEY_* env ← flags. Each value remembers
+ * where it came from, so that a bad value is reported as `--grace`, `LATCHKEY_GRACE` or
+ * `config.yaml: grace` — whichever the user actually wrote.
+ */
+import { ExitCode, LatchkeyError } from "../errors.ts";
+import { allFlags, configKey, type FlagDef } from "../cli/flags.ts";
+
+export type OriginKind = "default" | "file" | "env" | "flag";
+export interface Origin {
+  kind: OriginKind;
+  /** `--grace`, `LATCHKEY_GRACE`, `/etc/latchkey.yaml: grace`, `default`. */
+  label: string;
+}
+export type RawValue = string | boolean | string[];
+export interface Setting {
+  value: RawValue;
+  origin: Origin;
+}
+
+export interface SettingsInput {
+  flags: Record<string, RawValue>;
+  env: NodeJS.ProcessEnv;
+  /** Flat map from config-file keys (camelCase) to values, already schema-checked. */
+  file?: { path: string; values: Record<string, RawValue> };
+}
+
+export class Settings {
+  readonly #map = new Map<string, Setting>();
+
+  constructor(input: SettingsInput) {
+    for (const f of allFlags()) {
+      if (f.default !== undefined) this.#map.set(f.name, { value: f.default, origin: { kind: "default", label: "default" } });
+      const key = configKey(f.name);
+      if (input.file && key in input.file.values) {
+        this.#map.set(f.name, { value: input.file.values[key]!, origin: { kind: "file", label: `${input.file.path}: ${key}` } });
+      }
+      if (f.env && input.env[f.env] !== undefined && input.env[f.env] !== "") {
+        this.#map.set(f.name, { value: fromEnv(f, input.env[f.env]!), origin: { kind: "env", label: f.env } });
+      }
+      if (f.name in input.flags) {
+        this.#map.set(f.name, { value: input.flags[f.name]!, origin: { kind: "flag", label: `--${f.name}` } });
+      }
+    }
+  }
+
+  get(name: string): Setting | undefined {
+    return this.#map.get(name);
+  }
+
+  string(name: string): string | undefined {
+    const s = this.#map.get(name);
+    if (!s) return undefined;
+    if (Array.isArray(s.value)) return s.value[s.value.length - 1];
+    if (typeof s.value === "boolean") throw invalid(s.origin, String(s.value), "expected a value");
+    return s.value;
+  }
+
+  list(name: string): string[] {
+    const s = this.#map.get(name);
+    if (!s) return [];
+    const v = s.value;
+    if (Array.isArray(v)) return v;
+    if (typeof v === "boolean") throw invalid(s.origin, String(v), "expected a list");
+    return splitList(v);
+  }
+
+  boolean(name: string): boolean {
+    const s = this.#map.get(name);
+    if (!s) return false;
+    if (typeof s.value === "boolean") return s.value;
+    const v = String(s.value).trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+    throw invalid(s.origin, String(s.value), "expected one of: true, false, 1, 0, yes, no, on, off");
+  }
+
+  /** Duration in milliseconds. Accepts `500ms`, `5s`, `2m`, `1h`, or a plain number of seconds. */
+  duration(name: string): number | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    const ms = parseDuration(raw);
+    if (ms === null) throw invalid(this.#map.get(name)!.origin, raw, "expected a duration such as 500ms, 5s, 2m or 1h");
+    return ms;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw invalid(this.#map.get(name)!.origin, raw, `expected one of: ${allowed.join(", ")}`);
+    }
+    return raw as T;
+  }
+
+  origin(name: string): Origin | undefined {
+    return this.#map.get(name)?.origin;
+  }
+
+  /** Names of the env vars latchkey read its own settings from (scrubbed from the app's env). */
+  static envNames(): string[] {
+    return allFlags().map((f) => f.env).filter((e) => e !== "");
+  }
+}
+
+function fromEnv(f: FlagDef, raw: string): RawValue {
+  if (f.multiple) return splitList(raw);
+  return raw;
+}
+
+function splitList(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+export function parseDuration(raw: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = m[2] ?? "s";
+  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
+  const ms = n * factor;
+  return Number.isFinite(ms) && ms <= 2 ** 31 - 1 ? Math.round(ms) : null;
+}
+
+/** A bad value: usage error when it came from a flag, config error otherwise. */
+export function invalid(origin: Origin, value: string, expected: string): LatchkeyError {
+  const exit = origin.kind === "flag" ? ExitCode.USAGE : ExitCode.CONFIG;
+  return new LatchkeyError(origin.kind === "flag" ? "usage" : "config", exit, `${origin.label}: invalid value '${value}': ${expected}`);
+}

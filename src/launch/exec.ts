@@ -1,0 +1,27 @@
+/**
+ * The last step of both modes: become the app. Used by `--exec` (latchkey itself turns
+ * into the app) and by the exec shim (a fresh latchkey process turns into the app).
+ */
+import { becomeIdentity } from "../privileges/drop.ts";
+import { execFailure } from "./resolve.ts";
+import type { LaunchSpec } from "./spec.ts";
+
+/**
+ * Node ignores SIGPIPE and SIGXFSZ, and ignored signals stay ignored across execve. A caught
+ * signal is reset to default by execve, so listening to them just before exec restores the
+ * app's defaults (a shell pipeline `app | head` must kill the app with SIGPIPE).
+ */
+function restoreDefaultDispositions(): void {
+  for (const s of ["SIGPIPE", "SIGXFSZ"] as const) process.on(s, () => {});
+}
+
+export function execInto(spec: LaunchSpec): never {
+  if (spec.identity) becomeIdentity(spec.identity);
+  restoreDefaultDispositions();
+  try {
+    process.execve!(spec.path, spec.argv, spec.env);
+  } catch (e) {
+    throw execFailure(spec.path, e);
+  }
+  throw execFailure(spec.path, new Error("execve returned"));
+}

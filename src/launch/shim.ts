@@ -1,0 +1,61 @@
+/**
+ * The exec shim. Node's spawn runs none of our code between fork and exec, but a real init
+ * needs some there: its own process group, the terminal's foreground, the app user's
+ * supplementary groups (spawn({uid,gid}) would clear them). So the supervisor spawns latchkey
+ * itself in this mode; it does those steps and then execve()s the app, which keeps this
+ * process's pid — the pid the supervisor already tracks.
+ *
+ * The spec (argv, env, identity) arrives on fd 3, not in argv or environ, so that the app's
+ * environment is not exposed to this Node process's own options (NODE_OPTIONS) and no
+ * secret ever appears in a command line.
+ */
+import { closeSync, readFileSync } from "node:fs";
+import { isatty } from "node:tty";
+import { LatchkeyError, ExitCode, isLatchkeyError } from "../errors.ts";
+import { libc, SIG_DFL, SIG_IGN } from "../platform/libc.ts";
+import { execInto } from "./exec.ts";
+import type { LaunchSpec } from "./spec.ts";
+
+export const SPEC_FD = 3;
+const SIGTTIN = 21;
+const SIGTTOU = 22;
+
+export function runShim(): never {
+  let spec: LaunchSpec;
+  try {
+    spec = JSON.parse(readFileSync(SPEC_FD, "utf8")) as LaunchSpec;
+    closeSync(SPEC_FD);
+  } catch (e) {
+    return die(new LatchkeyError("internal", ExitCode.INTERNAL, `exec shim: cannot read launch spec: ${(e as Error).message}`));
+  }
+  try {
+    const c = libc();
+    if (c) {
+      // The supervisor does the same from its side; whichever runs first wins, both are needed
+      // so that neither a signal to the group nor tcsetpgrp can race the other.
+      c.setpgid(0, 0);
+      if (spec.foreground && isatty(0)) {
+        // A background group calling tcsetpgrp gets SIGTTOU; ignore it for the call, then
+        // restore the default so the app does not inherit an ignored SIGTTOU/SIGTTIN.
+        c.signal(SIGTTOU, SIG_IGN);
+        c.signal(SIGTTIN, SIG_IGN);
+        c.tcsetpgrp(0, c.getpgrp());
+        c.signal(SIGTTOU, SIG_DFL);
+        c.signal(SIGTTIN, SIG_DFL);
+      }
+    }
+    return execInto(spec);
+  } catch (e) {
+    return die(e);
+  }
+}
+
+function die(e: unknown): never {
+  const err = isLatchkeyError(e) ? e : new LatchkeyError("internal", ExitCode.INTERNAL, String(e));
+  try {
+    process.stderr.write(`latchkey: error: ${err.message}\n`);
+  } catch {
+    // nothing to report to
+  }
+  process.exit(err.exitCode);
+}

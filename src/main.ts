@@ -1,0 +1,77 @@
+/**
+ * latchkey's lifecycle, as a straight line of named steps (tini style):
+ *
+ *   parse config → build child env → drop privileges → exec | spawn+supervise → exit
+ *
+ * Each step returns a value or throws a LatchkeyError that carries its exit code.
+ */
+import { ExitCode, isLatchkeyError, LatchkeyError } from "./errors.ts";
+import { parseCommandLine, SHIM_ARG } from "./cli/parse.ts";
+import { usage, VERSION } from "./cli/usage.ts";
+import { loadRunConfig, type RunConfig } from "./config/run-config.ts";
+import { log } from "./log/logger.ts";
+import { runShim } from "./launch/shim.ts";
+import { execInto } from "./launch/exec.ts";
+import { resolveCommand } from "./launch/resolve.ts";
+import type { LaunchSpec } from "./launch/spec.ts";
+import { buildChildEnv } from "./env/child-env.ts";
+import { resolveIdentity, type Identity } from "./privileges/identity.ts";
+import { assertCanBecome } from "./privileges/drop.ts";
+import { supervise } from "./supervisor/supervise.ts";
+import { silenceExperimentalWarnings } from "./platform/warnings.ts";
+import { isatty } from "node:tty";
+
+export async function main(argv: string[]): Promise<number> {
+  silenceExperimentalWarnings();
+  if (argv[0] === SHIM_ARG) runShim();
+
+  const args = parseCommandLine(argv);
+  if (args.subcommand === "help") return print(usage());
+  if (args.subcommand === "version") return print(`latchkey ${VERSION} (node ${process.version})\n`);
+
+  const config = loadRunConfig(args, process.env);
+  log.level = config.logLevel;
+  log.format = config.logFormat;
+
+  const identity = config.user ? resolveIdentity(config.user) : undefined;
+  const env = buildChildEnv(process.env, identity);
+  const spec = prepareLaunch(args.command, env, identity);
+  if (identity) assertCanBecome(identity);
+
+  if (config.exec) return execInto(spec);
+  return supervise(spec, config.supervise, log);
+}
+
+function prepareLaunch(command: string[], env: Record<string, string>, identity?: Identity): LaunchSpec {
+  const runner = identity ?? { uid: process.getuid!(), gid: process.getgid!(), groups: process.getgroups!() };
+  const path = resolveCommand(command[0]!, env.PATH, runner);
+  return { path, argv: command, env, ...(identity ? { identity } : {}), foreground: isatty(0) };
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return ExitCode.OK;
+}
+
+/** Entry point: run, report a failure on one line, exit with the documented code. */
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => exit(code),
+    (e: unknown) => {
+      const err = isLatchkeyError(e)
+        ? e
+        : new LatchkeyError("internal", ExitCode.INTERNAL, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log.error(err.message.split("\n")[0]!, err.code === "internal" ? undefined : { code: err.code });
+      if (err.code === "internal" && e instanceof Error && e.stack) log.debug(e.stack);
+      exit(err.exitCode);
+    },
+  );
+}
+
+function exit(code: number): void {
+  // stdout may be a pipe with pending writes (help text); let it drain before exiting.
+  if (process.stdout.writableLength > 0) process.stdout.once("drain", () => process.exit(code));
+  else process.exit(code);
+}
+
+export type { RunConfig };

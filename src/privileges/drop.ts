@@ -1,0 +1,86 @@
+/**
+ * Changing identity, in the order the kernel requires (groups and gid while still root,
+ * uid last), then checking that it took: a drop that silently failed would run the app as
+ * root, so every id is read back and regaining root must fail.
+ */
+import { readFileSync } from "node:fs";
+import { ExitCode, LatchkeyError } from "../errors.ts";
+import type { Identity } from "./identity.ts";
+
+const CAP_SETGID = 6;
+const CAP_SETUID = 7;
+
+/** Checked in the supervisor before anything starts, so the error comes before the app does. */
+export function assertCanBecome(id: Identity): void {
+  const uid = process.getuid!();
+  const gid = process.getgid!();
+  if (uid === id.uid && gid === id.gid && sameSet(process.getgroups!(), id.groups)) return;
+  if (uid !== 0) {
+    throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
+      `--user ${id.spec}: latchkey runs as uid ${uid}, not root, and cannot switch to uid ${id.uid} gid ${id.gid}` +
+        ` (run latchkey as root, or leave out --user)`);
+  }
+  const caps = effectiveCaps();
+  if (caps !== null) {
+    const missing = [];
+    if (!(caps & (1n << BigInt(CAP_SETUID))) && id.uid !== uid) missing.push("CAP_SETUID");
+    if (!(caps & (1n << BigInt(CAP_SETGID)))) missing.push("CAP_SETGID");
+    if (missing.length) {
+      throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
+        `--user ${id.spec}: latchkey runs as root without ${missing.join(" and ")}, which it needs to switch user` +
+          ` (add them back, e.g. --cap-add SETUID --cap-add SETGID)`);
+    }
+  }
+}
+
+/** Become `id` in this process. Throws NO_PERM if any step fails or does not verify. */
+export function becomeIdentity(id: Identity): void {
+  const cur = process.getuid!();
+  const already = cur === id.uid && process.getgid!() === id.gid && sameSet(process.getgroups!(), id.groups);
+  if (already) return;
+  try {
+    process.setgroups!(id.groups);
+    process.setgid!(id.gid);
+    process.setuid!(id.uid);
+  } catch (e) {
+    throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
+      `--user ${id.spec}: cannot switch to uid ${id.uid} gid ${id.gid}: ${(e as Error).message}`, { cause: e });
+  }
+  verify(id);
+}
+
+function verify(id: Identity): void {
+  const got = {
+    uid: process.getuid!(), euid: process.geteuid!(), gid: process.getgid!(), egid: process.getegid!(),
+    groups: process.getgroups!(),
+  };
+  const ok = got.uid === id.uid && got.euid === id.uid && got.gid === id.gid && got.egid === id.gid && sameSet(got.groups, id.groups);
+  let regained = false;
+  if (ok && id.uid !== 0) {
+    try {
+      process.setuid!(0);
+      regained = true;
+    } catch {
+      // expected: an unprivileged process cannot become root again
+    }
+  }
+  if (!ok || regained) {
+    throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
+      `--user ${id.spec}: privilege drop did not take (uid ${got.uid}/${got.euid}, gid ${got.gid}/${got.egid}, groups ${got.groups.join(",")}${regained ? ", root regained" : ""})`);
+  }
+}
+
+function sameSet(a: number[], b: number[]): boolean {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+}
+
+function effectiveCaps(): bigint | null {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? BigInt(`0x${m[1]}`) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * How to start, signal and stop the app — the "child" layer (consul-template style). It
+ * knows nothing about why; the supervisor decides when.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { constants } from "node:os";
+import { libc, ESRCH } from "../platform/libc.ts";
+import { ExitCode, LatchkeyError } from "../errors.ts";
+import { SHIM_ARG } from "../cli/parse.ts";
+import { SPEC_FD } from "../launch/shim.ts";
+import type { LaunchSpec } from "../launch/spec.ts";
+import { claimPid, releasePid } from "./reaper.ts";
+import type { SignalName } from "./signals.ts";
+
+export interface ExitStatus {
+  /** Exit code, or null when killed by a signal. */
+  code: number | null;
+  signal: SignalName | null;
+  /** What latchkey should exit with: the code, or 128+n for signal n. */
+  exitCode: number;
+}
+
+export class Child {
+  readonly pid: number;
+  /** The app's process group (its own pid: it is always a group leader). */
+  readonly pgid: number;
+  readonly exited: Promise<ExitStatus>;
+  #status: ExitStatus | null = null;
+
+  private constructor(proc: ChildProcess) {
+    this.pid = proc.pid!;
+    this.pgid = this.pid;
+    claimPid(this.pid);
+    this.exited = new Promise((resolve) => {
+      proc.on("exit", (code, signal) => {
+        releasePid(this.pid);
+        const n = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
+        this.#status = { code, signal, exitCode: signal ? 128 + n : (code ?? 0) };
+        resolve(this.#status);
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.#status === null;
+  }
+
+  /**
+   * Start the app. Direct spawn when nothing must happen between fork and exec (one runtime
+   * start, the fast path); through the exec shim when a user switch or the terminal
+   * foreground is needed.
+   */
+  static start(spec: LaunchSpec): Child {
+    const needsShim = spec.identity !== undefined || spec.foreground;
+    let proc: ChildProcess;
+    if (!needsShim) {
+      // detached = setsid(): own session and process group, so --signal-group and the grace
+      // kill reach exactly the app's processes.
+      proc = spawn(spec.path, spec.argv.slice(1), { argv0: spec.argv[0], env: spec.env, stdio: "inherit", detached: true });
+    } else {
+      const self = selfCommand();
+      proc = spawn(self.file, [...self.args, SHIM_ARG], {
+        env: { PATH: process.env.PATH ?? "" },
+        stdio: ["inherit", "inherit", "inherit", "pipe"],
+        detached: false,
+      });
+      if (proc.pid !== undefined) {
+        libc()?.setpgid(proc.pid, proc.pid);
+        const pipe = proc.stdio[SPEC_FD] as NodeJS.WritableStream | null;
+        pipe?.on("error", () => {}); // the shim may die before reading; its exit status says why
+        pipe?.end(JSON.stringify(spec));
+      }
+    }
+    if (proc.pid === undefined) {
+      const err = spawnError(proc, spec);
+      throw err;
+    }
+    proc.on("error", () => {}); // reported through exit
+    return new Child(proc);
+  }
+
+  /** Send `sig` to the app, or to its whole group. Never throws; false when nothing was there. */
+  signal(sig: SignalName, group = false): boolean {
+    if (group) {
+      try {
+        process.kill(-this.pgid, sig);
+        return true;
+      } catch {
+        // group not formed yet (the shim has not run setpgid): fall back to the process
+      }
+    }
+    if (!this.running) return false;
+    try {
+      process.kill(this.pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Is any process (zombies included) still in the app's process group? */
+  groupAlive(): boolean {
+    const c = libc();
+    if (c) return c.kill(-this.pgid, 0) === 0 || c.errno() !== ESRCH;
+    try {
+      process.kill(-this.pgid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code !== "ESRCH";
+    }
+  }
+}
+
+function spawnError(proc: ChildProcess, spec: LaunchSpec): LatchkeyError {
+  // Spawn failed synchronously; the 'error' event carries the errno but fires later.
+  // Resolution already ruled out ENOENT/EACCES on the app, so this is the OS refusing.
+  void proc;
+  return new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: spawn failed`);
+}
+
+/** How to run this latchkey again: the single executable, or `node [flags] latchkey.cjs`. */
+export function selfCommand(): { file: string; args: string[] } {
+  const sea = process.getBuiltinModule("node:sea") as { isSea?: () => boolean } | undefined;
+  if (sea?.isSea?.()) return { file: process.execPath, args: [] };
+  const flags = process.execArgv.filter((a) => a.startsWith("--experimental-ffi") || a === "--no-warnings");
+  if (!flags.includes("--experimental-ffi")) flags.push("--experimental-ffi");
+  return { file: process.execPath, args: [...flags, process.argv[1]!] };
+}

@@ -1,0 +1,84 @@
+/**
+ * Reaping orphans without stealing exit statuses from libuv.
+ *
+ * libuv reaps only the children it spawned, by waitpid(pid) on each. Orphans reparented to
+ * us (as PID 1 or child subreaper) would stay zombies forever. waitpid(-1) would reap them
+ * but also steal our own children's statuses from libuv, losing their `exit` events. So we
+ * peek with waitid(P_ALL, WNOWAIT), which leaves the zombie in place: a pid libuv owns is
+ * left for libuv (retry shortly), any other pid is reaped by waitpid(pid).
+ */
+import { libc, P_ALL, WEXITED, WNOHANG, WNOWAIT, PR_SET_CHILD_SUBREAPER, type Libc } from "../platform/libc.ts";
+import type { Logger } from "../log/logger.ts";
+
+/** Pids that libuv spawned for us (the app, the shim, hooks): never reap those ourselves. */
+const owned = new Set<number>();
+export function claimPid(pid: number): void {
+  owned.add(pid);
+}
+export function releasePid(pid: number): void {
+  owned.delete(pid);
+}
+
+export type ReaperMode = "pid1" | "subreaper" | "none";
+
+export class Reaper {
+  readonly mode: ReaperMode;
+  reaped = 0;
+  #c: Libc | null;
+  #info = Buffer.alloc(128);
+  #status = Buffer.alloc(4);
+  #retry: NodeJS.Timeout | null = null;
+  #onSigchld = () => this.reap();
+
+  constructor(log: Logger) {
+    this.#c = libc();
+    if (!this.#c) {
+      this.mode = "none";
+      log.warn("cannot reap orphaned processes: node:ffi is unavailable (run the single executable, or node --experimental-ffi); zombies will accumulate");
+      return;
+    }
+    if (process.pid === 1) this.mode = "pid1";
+    else if (this.#c.prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0) this.mode = "subreaper";
+    else {
+      this.mode = "none";
+      log.warn(`cannot reap orphaned processes: not PID 1 and prctl(PR_SET_CHILD_SUBREAPER) failed (errno ${this.#c.errno()}); zombies will accumulate`);
+    }
+  }
+
+  start(): void {
+    if (this.mode === "none") return;
+    process.on("SIGCHLD", this.#onSigchld);
+  }
+
+  stop(): void {
+    process.off("SIGCHLD", this.#onSigchld);
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
+  }
+
+  /** Reap every zombie that is not libuv's. Returns how many were reaped. */
+  reap(): number {
+    const c = this.#c;
+    if (!c || this.mode === "none") return 0;
+    let n = 0;
+    for (;;) {
+      this.#info.fill(0);
+      if (c.waitid(P_ALL, 0, this.#info, WEXITED | WNOHANG | WNOWAIT) !== 0) break; // ECHILD: no children at all
+      const pid = this.#info.readInt32LE(16);
+      if (pid === 0) break; // children exist, none has exited
+      if (owned.has(pid)) {
+        // libuv's zombie hides the others from the peek until libuv collects it, which it
+        // does on the same SIGCHLD; look again shortly.
+        this.#retry ??= setTimeout(() => {
+          this.#retry = null;
+          this.reap();
+        }, 5);
+        break;
+      }
+      if (c.waitpid(pid, this.#status, WNOHANG) === pid) n++;
+      else break;
+    }
+    this.reaped += n;
+    return n;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Supervise mode: latchkey stays PID 1. It owns OS signals and the exit code; the Child
+ * knows how to start and signal the app.
+ */
+import type { Logger } from "../log/logger.ts";
+import type { LaunchSpec } from "../launch/spec.ts";
+import { Child, type ExitStatus } from "./child.ts";
+import { Reaper } from "./reaper.ts";
+import { STOPPING, type SignalName, type SignalTable } from "./signals.ts";
+
+export interface SuperviseOptions {
+  table: SignalTable;
+  signalGroup: boolean;
+  /** ms; 0 disables the SIGKILL after a forwarded stop signal. */
+  stopTimeout: number;
+  /** ms to wait for the rest of the app's process group after the app exits. */
+  grace: number;
+}
+
+export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: Logger): Promise<number> {
+  const reaper = new Reaper(log);
+  reaper.start();
+
+  let child: Child | null = null;
+  let stopTimer: NodeJS.Timeout | null = null;
+  const pending: SignalName[] = [];
+
+  const onSignal = (sig: SignalName) => {
+    if (!child) {
+      pending.push(sig);
+      return;
+    }
+    deliver(child, sig);
+  };
+  const deliver = (c: Child, sig: SignalName) => {
+    const action = opts.table.get(sig);
+    if (!action || action.kind === "consume") return;
+    if (action.kind === "drop") {
+      log.debug("signal dropped", { signal: sig });
+      return;
+    }
+    const delivered = c.signal(action.to, opts.signalGroup || !c.running);
+    log.debug("signal forwarded", { signal: sig, as: action.to, pid: c.pid, group: opts.signalGroup, delivered });
+    if (STOPPING.has(sig) && opts.stopTimeout > 0 && !stopTimer && c.running) {
+      stopTimer = setTimeout(() => {
+        if (!c.running) return;
+        log.warn(`app did not exit within the stop timeout after ${sig}; sending SIGKILL`, { pid: c.pid, timeoutMs: opts.stopTimeout });
+        c.signal("SIGKILL", true);
+        c.signal("SIGKILL", false);
+      }, opts.stopTimeout);
+    }
+  };
+
+  const listeners = new Map<SignalName, () => void>();
+  for (const [sig, action] of opts.table) {
+    if (action.kind === "consume") continue;
+    const l = () => onSignal(sig);
+    listeners.set(sig, l);
+    process.on(sig, l);
+  }
+
+  try {
+    child = Child.start(spec);
+    log.info("app started", { pid: child.pid, command: spec.argv[0], reaper: reaper.mode });
+    for (const sig of pending.splice(0)) deliver(child, sig);
+
+    const status: ExitStatus = await child.exited;
+    if (stopTimer) clearTimeout(stopTimer);
+    log.info("app exited", { pid: child.pid, code: status.code, signal: status.signal });
+    await drainGroup(child, opts.grace, log);
+    reaper.reap();
+    return status.exitCode;
+  } finally {
+    for (const [sig, l] of listeners) process.off(sig, l);
+    reaper.stop();
+  }
+}
+
+/** Give what is left of the app's process group `grace` ms after SIGTERM, then SIGKILL it. */
+async function drainGroup(child: Child, grace: number, log: Logger): Promise<void> {
+  if (!child.groupAlive()) return;
+  log.info("app exited; stopping the rest of its process group", { pgid: child.pgid, graceMs: grace });
+  child.signal("SIGTERM", true);
+  child.signal("SIGCONT", true); // a stopped process cannot act on SIGTERM
+  const deadline = Date.now() + grace;
+  while (Date.now() < deadline) {
+    await sleep(20);
+    if (!child.groupAlive()) return;
+  }
+  log.warn("processes left in the app's group after the grace period; sending SIGKILL", { pgid: child.pgid });
+  child.signal("SIGKILL", true);
+  for (let i = 0; i < 50 && child.groupAlive(); i++) await sleep(10);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
