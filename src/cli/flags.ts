@@ -17,8 +17,8 @@ export interface FlagDef {
   value?: string;
   default?: string;
   help: string;
-  /** Section heading in help. */
-  group: "run" | "signals" | "privileges" | "logging" | "secrets" | "general";
+  /** Section heading in help: a key of GROUP_TITLES (add yours with registerGroup). */
+  group: string;
 }
 
 export const FLAGS: readonly FlagDef[] = [
@@ -42,7 +42,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: "version", short: "V", type: "boolean", env: "", group: "general", help: "print the version and exit" },
 ];
 
-export const GROUP_TITLES: Record<FlagDef["group"], string> = {
+export const GROUP_TITLES: Record<string, string> = {
   run: "Running the app",
   signals: "Signals",
   privileges: "Privileges",
@@ -50,6 +50,10 @@ export const GROUP_TITLES: Record<FlagDef["group"], string> = {
   logging: "Logging",
   general: "General",
 };
+
+export function registerGroup(key: string, title: string): void {
+  GROUP_TITLES[key] ??= title;
+}
 
 /** Register flags from other concerns (secrets, gate, watch) without editing this file's table. */
 const extra: FlagDef[] = [];

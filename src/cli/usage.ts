@@ -26,7 +26,7 @@ export function usage(): string {
     groups.set(f.group, list);
   }
   for (const [group, flags] of groups) {
-    lines.push(`${GROUP_TITLES[group as FlagDef["group"]]}:`);
+    lines.push(`${GROUP_TITLES[group] ?? group}:`);
     for (const f of flags) {
       const short = f.short ? `-${f.short}, ` : "";
       const value = f.type === "string" ? ` ${f.value ?? "VALUE"}` : "";
