@@ -17,7 +17,23 @@ export interface SuperviseOptions {
   grace: number;
 }
 
-export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: Logger): Promise<number> {
+/** What to do after the app exited: keep supervising a replacement, or end with a code. */
+export type ExitDecision = { child: Child } | { exitCode: number };
+
+/**
+ * Lifetime decisions beyond one run (rotation restarts, --restart-on-exit), made by
+ * supervisor/runner.ts. Without hooks, supervise runs the app once.
+ */
+export interface SuperviseHooks {
+  /** The first app is running (replacements are reported by whoever starts them). */
+  started?(child: Child): void;
+  /** A stop signal (SIGTERM/SIGINT/SIGQUIT) arrived from outside; it was also forwarded. */
+  stopSignal?(sig: SignalName): void;
+  /** The app exited: return a replacement to supervise, or the code to exit with. */
+  exited?(child: Child, status: ExitStatus): Promise<ExitDecision>;
+}
+
+export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: Logger, hooks?: SuperviseHooks): Promise<number> {
   const reaper = new Reaper(log);
   reaper.start();
 
@@ -26,6 +42,7 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
   const pending: SignalName[] = [];
 
   const onSignal = (sig: SignalName) => {
+    if (STOPPING.has(sig)) hooks?.stopSignal?.(sig);
     if (!child) {
       pending.push(sig);
       return;
@@ -62,14 +79,23 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
   try {
     child = Child.start(spec);
     log.info("app started", { pid: child.pid, command: spec.argv[0], reaper: reaper.mode });
+    hooks?.started?.(child);
     for (const sig of pending.splice(0)) deliver(child, sig);
 
-    const status: ExitStatus = await child.exited;
-    if (stopTimer) clearTimeout(stopTimer);
-    log.info("app exited", { pid: child.pid, code: status.code, signal: status.signal });
-    await drainGroup(child, opts.grace, log);
-    reaper.reap();
-    return status.exitCode;
+    for (;;) {
+      const status: ExitStatus = await child.exited;
+      if (stopTimer) clearTimeout(stopTimer);
+      stopTimer = null;
+      log.info("app exited", { pid: child.pid, code: status.code, signal: status.signal });
+      const next: ExitDecision = hooks?.exited ? await hooks.exited(child, status) : { exitCode: status.exitCode };
+      if ("child" in next) {
+        child = next.child;
+        continue;
+      }
+      await drainGroup(child, opts.grace, log);
+      reaper.reap();
+      return next.exitCode;
+    }
   } finally {
     for (const [sig, l] of listeners) process.off(sig, l);
     reaper.stop();
