@@ -166,9 +166,9 @@ export class Runner implements SuperviseHooks {
     return ok;
   }
 
-  /** The env the running app was started with (rotation compares candidates against it). */
-  get env(): Record<string, string> {
-    return this.#spec.env;
+  /** The env for later starts (restart-on-exit) when an action did not restart the app. */
+  setEnv(env: Record<string, string>): void {
+    this.#spec = { ...this.#spec, env };
   }
 
   // ---------------------------------------------------------------------------------------

@@ -1,0 +1,256 @@
+/**
+ * Rotation: decides *when* to act and *whether* anything changed. Detection only produces
+ * hints (file events, stat changes, provider versions, lease expiry); each hint goes through
+ * the debouncer, then one full load of all sources into a new candidate set which must pass
+ * validation, then a fingerprint compare with the last good set. Only a real change of a
+ * resolved value leads to the configured action, carried out by the runner.
+ *
+ * Safety: a load that fails (provider down, throttled, sealed) or a candidate that is
+ * invalid leaves the app alone on the last good set; the reason is logged and the look is
+ * retried with backoff. There is no path from a failed or partial load to the app.
+ */
+import { isLatchkeyError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { SignalName } from "../supervisor/signals.ts";
+import type { Renderer } from "../render/render.ts";
+import { Debouncer } from "./debounce.ts";
+import { FileWatcher } from "./file-watcher.ts";
+import { fileStamps, stampsDiffer } from "./file-state.ts";
+import { diffFingerprints, fingerprintAll, isEmptyDiff, touched, type FingerprintDiff } from "./fingerprint.ts";
+import { formatAction, type Action, type RotationOptions } from "./options.ts";
+import { defaultBackoffCap, PollScheduler, type PollOutcome } from "./poll.ts";
+import { fingerprintBasis, type ActionRules, type LoadSecretSet, type SecretSet } from "./secret-set.ts";
+import { rotationStatus } from "./status.ts";
+
+/** What the controller needs from the supervisor side (supervisor/runner.ts implements it). */
+export interface Actuator {
+  readonly stopping: boolean;
+  restart(env: Record<string, string>, reason: Record<string, string | number>): Promise<boolean>;
+  signal(sig: SignalName, reason: Record<string, string | number>): boolean;
+  /** The env for future starts (after a signal/none action, a later restart uses the newest good set). */
+  setEnv(env: Record<string, string>): void;
+}
+
+export interface ControllerDeps {
+  opts: RotationOptions;
+  load: LoadSecretSet;
+  actuator: Actuator;
+  log: Logger;
+  rules?: ActionRules;
+  renderer?: Renderer;
+}
+
+const POLL_JITTER = 0.1;
+
+export class RotationController {
+  readonly #d: ControllerDeps;
+  #last: SecretSet;
+  #lastFp: Map<string, string>;
+  #stamps: Map<string, string>;
+  #watcher: FileWatcher;
+  #debouncer: Debouncer;
+  #poller: PollScheduler | null = null;
+  #leaseTimer: NodeJS.Timeout | null = null;
+  #busy: Promise<void> | null = null;
+  #again: string | null = null;
+  #abort = new AbortController();
+  #closed = false;
+  /** Names of the last hints, for the log line of the look they cause. */
+  #hintReason = "files";
+
+  constructor(initial: SecretSet, deps: ControllerDeps) {
+    this.#d = deps;
+    this.#last = initial;
+    this.#lastFp = fingerprintAll(fingerprintBasis(initial));
+    this.#stamps = fileStamps(initial.files);
+    this.#debouncer = new Debouncer({ wait: deps.opts.debounce, maxWait: deps.opts.debounceMax }, () => this.#requestLook(this.#hintReason));
+    this.#watcher = new FileWatcher({
+      onHint: () => {
+        this.#hintReason = "file event";
+        this.#debouncer.trigger();
+      },
+      onError: (message, path) => deps.log.warn("cannot watch a secret path; relying on polling for it", { path, error: message }),
+    });
+    rotationStatus.enabled = true;
+    rotationStatus.action = formatAction(deps.opts.action);
+  }
+
+  start(): void {
+    this.#watcher.watch(this.#last.files);
+    if (this.#d.opts.pollInterval > 0) {
+      const interval = this.#d.opts.pollInterval;
+      this.#poller = new PollScheduler(
+        { interval, jitter: POLL_JITTER, backoffCap: defaultBackoffCap(interval) },
+        () => this.#poll(),
+        (o) => this.#reportPoll(o),
+      );
+      this.#poller.start();
+    }
+    this.#armLease();
+    this.#d.log.debug("watching secrets", { paths: this.#last.files.length, inotify: this.#watcher.watched.length, pollMs: this.#d.opts.pollInterval });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#abort.abort();
+    this.#watcher.close();
+    this.#debouncer.stop();
+    this.#poller?.stop();
+    if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+  }
+
+  /** Look now (tests, SIGHUP-to-latchkey style triggers); resolves when the look is done. */
+  async lookNow(reason = "request"): Promise<void> {
+    await this.#look(reason).catch(() => {});
+  }
+
+  // --- detection ---------------------------------------------------------------------------
+
+  /** The periodic look: files' stat stamps (inotify safety net), then providers' versions. */
+  async #poll(): Promise<void> {
+    const stamps = fileStamps(this.#last.files);
+    let reason: string | null = stampsDiffer(stamps, this.#stamps) ? "file stat" : null;
+    if (!reason && rotationStatus.consecutiveFailures > 0) reason = "retry";
+    if (!reason && this.#last.remoteChanged) {
+      if (await this.#last.remoteChanged(this.#abort.signal)) reason = "provider version";
+    }
+    if (reason) await this.#look(reason);
+  }
+
+  #reportPoll(o: PollOutcome): void {
+    if (o.ok) return;
+    // #look already logged why; this line shows the backoff.
+    this.#d.log.warn("secret check failed; keeping the app on the last good secrets and retrying", {
+      attempt: o.failures, retryInMs: o.nextInMs, error: errorText(o.error),
+    });
+  }
+
+  #armLease(): void {
+    if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = null;
+    const at = this.#last.leaseExpiresAt;
+    if (at === undefined || this.#closed) return;
+    // Re-read at two thirds of the remaining lease (Vault Agent renews at a similar point),
+    // leaving a third for retries if the provider is slow or down.
+    const ms = Math.max(1000, Math.floor(((at - Date.now()) * 2) / 3));
+    this.#leaseTimer = setTimeout(() => this.#requestLook("lease expiry"), Math.min(ms, 2 ** 31 - 1));
+    this.#leaseTimer.unref?.();
+  }
+
+  // --- decision ----------------------------------------------------------------------------
+
+  #requestLook(reason: string): void {
+    this.#look(reason).catch(() => {
+      // Logged in #look. The poller's next run retries (consecutiveFailures > 0) and backs
+      // off while it keeps failing; the next file event retries too.
+    });
+  }
+
+  /** One look at a time; hints during a look cause exactly one more look after it. */
+  #look(reason: string): Promise<void> {
+    if (this.#busy) {
+      this.#again = reason;
+      return this.#busy;
+    }
+    this.#busy = this.#doLook(reason).finally(() => {
+      this.#busy = null;
+      const again = this.#again;
+      this.#again = null;
+      if (again && !this.#closed) this.#requestLook(again);
+    });
+    return this.#busy;
+  }
+
+  async #doLook(reason: string): Promise<void> {
+    if (this.#closed || this.#d.actuator.stopping) return;
+    const t0 = performance.now();
+    const stamps = fileStamps(this.#last.files);
+    let candidate: SecretSet;
+    try {
+      candidate = await this.#d.load(reason, this.#abort.signal);
+    } catch (e) {
+      rotationStatus.lastCheckAt = Date.now();
+      rotationStatus.lastError = errorText(e);
+      rotationStatus.consecutiveFailures++;
+      rotationStatus.rejected++;
+      const invalid = isLatchkeyError(e) && e.exitCode !== 75;
+      this.#d.log.warn(invalid
+        ? "new secrets rejected; the app keeps running on the last good set"
+        : "cannot load secrets; the app keeps running on the last good set", { reason, error: errorText(e) });
+      throw e;
+    }
+    if (this.#closed || this.#d.actuator.stopping) return;
+    rotationStatus.lastCheckAt = Date.now();
+    rotationStatus.lastError = null;
+    rotationStatus.consecutiveFailures = 0;
+    const fp = fingerprintAll(fingerprintBasis(candidate));
+    const diff = diffFingerprints(this.#lastFp, fp);
+    this.#stamps = stamps;
+    if (isEmptyDiff(diff)) {
+      this.#d.log.debug("secrets unchanged", { reason, ms: Math.round(performance.now() - t0) });
+      this.#adopt(candidate, fp);
+      return;
+    }
+    rotationStatus.lastChangeAt = Date.now();
+    await this.#act(candidate, fp, diff, reason);
+  }
+
+  async #act(candidate: SecretSet, fp: Map<string, string>, diff: FingerprintDiff, reason: string): Promise<void> {
+    const names = touched(diff);
+    const action = this.#actionFor(names, candidate);
+    const info = { reason, changed: names.join(","), action: formatAction(action) };
+    if (action.kind === "none") {
+      this.#d.log.warn("secrets changed; action is none, the app keeps its environment", info);
+      rotationStatus.unapplied = [...new Set([...rotationStatus.unapplied, ...names])].sort();
+      this.#d.actuator.setEnv(candidate.env);
+      this.#adopt(candidate, fp);
+      return;
+    }
+    if (this.#d.renderer) {
+      try {
+        this.#d.renderer.render(candidate.secrets);
+      } catch (e) {
+        this.#d.log.error("cannot render the new secrets; the app keeps the last good set", { error: errorText(e) });
+        throw e;
+      }
+    }
+    if (action.kind === "signal") {
+      this.#d.actuator.setEnv(candidate.env);
+      if (this.#d.actuator.signal(action.signal, info)) rotationStatus.signals++;
+      this.#adopt(candidate, fp);
+      return;
+    }
+    this.#d.log.info("secrets changed", info);
+    if (await this.#d.actuator.restart(candidate.env, info)) {
+      rotationStatus.restarts++;
+      rotationStatus.unapplied = [];
+      this.#adopt(candidate, fp);
+    }
+  }
+
+  /** restart beats a signal beats none; per-variable rules beat per-source rules beat the flag. */
+  #actionFor(names: string[], set: SecretSet): Action {
+    const rules = this.#d.rules;
+    const actions = names.map((n) => {
+      const bare = n.startsWith("secret:") ? n.slice(7) : n;
+      const src = set.origins?.[bare] ?? this.#last.origins?.[bare];
+      return rules?.byName?.[bare] ?? (src ? rules?.bySource?.[src] : undefined) ?? this.#d.opts.action;
+    });
+    return actions.find((a) => a.kind === "restart") ?? actions.find((a) => a.kind === "signal") ?? { kind: "none" };
+  }
+
+  #adopt(set: SecretSet, fp: Map<string, string>): void {
+    const filesChanged = set.files.join("\0") !== this.#last.files.join("\0");
+    this.#last = set;
+    this.#lastFp = fp;
+    if (filesChanged) {
+      this.#stamps = fileStamps(set.files);
+      this.#watcher.watch(set.files);
+    }
+    this.#armLease();
+  }
+}
+
+function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+}
