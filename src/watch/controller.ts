@@ -119,6 +119,8 @@ export class RotationController {
 
   #reportPoll(o: PollOutcome): void {
     if (o.ok) return;
+    rotationStatus.consecutiveFailures = Math.max(rotationStatus.consecutiveFailures, o.failures);
+    rotationStatus.lastError = errorText(o.error);
     // #look already logged why; this line shows the backoff.
     this.#d.log.warn("secret check failed; keeping the app on the last good secrets and retrying", {
       attempt: o.failures, retryInMs: o.nextInMs, error: errorText(o.error),
