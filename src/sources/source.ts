@@ -17,6 +17,7 @@
  */
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Settings } from "../config/settings.ts";
 
 export interface Reference {
   /** The text as written, e.g. `vault://secret/data/app#api_key`. Safe to log: names, no values. */
@@ -44,6 +45,8 @@ export interface SourceContext {
   /** Absolute time (ms since epoch) after which fetching must give up. */
   deadline: number;
   signal: AbortSignal;
+  /** The run's layered settings (provider options such as --vault-addr, --policy). Sources fall back to the process env without it. */
+  settings?: Settings;
 }
 
 export interface SecretSource {
@@ -54,6 +57,18 @@ export interface SecretSource {
    * with a partial set.
    */
   fetch(refs: readonly Reference[], ctx: SourceContext): Promise<FetchedSecret[]>;
+  /**
+   * Optional, for rotation polling (src/watch/versions.ts): the provider's *current* version
+   * id of each reference, without fetching values — as cheap as the provider allows (AWS:
+   * DescribeSecret, the VersionId staged AWSCURRENT or the ref's version-stage; Vault KV v2:
+   * GET the metadata path, `current_version`; file: inode+mtime, see src/watch/file-state.ts).
+   * Same order as `refs`, comparable with `FetchedSecret.version` from `fetch`; `undefined`
+   * where the source cannot tell (a KV v1 path, a dynamic secret): rotation then re-fetches
+   * and compares content. A pinned ref (`?version=3`, `?version-id=`) may return its pin.
+   * Throws like `fetch` when the provider cannot be reached (rotation backs off, keeps the app).
+   * Without this method, every poll re-fetches the source's refs and compares fingerprints.
+   */
+  versions?(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]>;
   /** Release resources (renewal timers, tokens created by latchkey, leases). Idempotent. */
   close?(): Promise<void>;
 }
