@@ -3,6 +3,7 @@
  * into the app) and by the exec shim (a fresh latchkey process turns into the app).
  */
 import { becomeIdentity } from "../privileges/drop.ts";
+import { clearSignalMask } from "../platform/sigmask.ts";
 import { execFailure } from "./resolve.ts";
 import type { LaunchSpec } from "./spec.ts";
 
@@ -10,9 +11,13 @@ import type { LaunchSpec } from "./spec.ts";
  * Node ignores SIGPIPE and SIGXFSZ, and ignored signals stay ignored across execve. A caught
  * signal is reset to default by execve, so listening to them just before exec restores the
  * app's defaults (a shell pipeline `app | head` must kill the app with SIGPIPE).
+ * The signal mask also survives execve, and Node leaves SIGUSR1 blocked (platform/sigmask.ts):
+ * the app must start with nothing blocked. SIGUSR1 gets a listener first, so that one
+ * pending from before the exec cannot kill latchkey when the mask clears.
  */
 function restoreDefaultDispositions(): void {
-  for (const s of ["SIGPIPE", "SIGXFSZ"] as const) process.on(s, () => {});
+  for (const s of ["SIGPIPE", "SIGXFSZ", "SIGUSR1"] as const) process.on(s, () => {});
+  clearSignalMask();
 }
 
 export function execInto(spec: LaunchSpec): never {

@@ -13,6 +13,7 @@ export interface Libc {
   tcsetpgrp(fd: number, pgrp: number): number;
   signal(sig: number, handler: bigint): bigint;
   kill(pid: number, sig: number): number;
+  sigprocmask(how: number, set: Buffer, old: Buffer): number;
   errno(): number;
 }
 
@@ -25,6 +26,9 @@ export const PR_SET_CHILD_SUBREAPER = 36;
 export const PR_GET_CHILD_SUBREAPER = 37;
 export const SIG_DFL = 0n;
 export const SIG_IGN = 1n;
+export const SIG_BLOCK = 0;
+export const SIG_UNBLOCK = 1;
+export const SIG_SETMASK = 2;
 export const ECHILD = 10;
 export const ESRCH = 3;
 
@@ -47,6 +51,7 @@ export function libc(): Libc | null {
       tcsetpgrp: { arguments: ["int32", "int32"], return: "int32" },
       signal: { arguments: ["int32", "uint64"], return: "uint64" },
       kill: { arguments: ["int32", "int32"], return: "int32" },
+      sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
       __errno_location: { arguments: [], return: "pointer" },
     });
     const fn = f as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -61,6 +66,7 @@ export function libc(): Libc | null {
       tcsetpgrp: call("tcsetpgrp"),
       signal: call("signal"),
       kill: call("kill"),
+      sigprocmask: call("sigprocmask"),
       errno: () => ffi.getInt32(call("__errno_location")()),
     };
   } catch (e) {

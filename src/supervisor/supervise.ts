@@ -6,7 +6,8 @@ import type { Logger } from "../log/logger.ts";
 import type { LaunchSpec } from "../launch/spec.ts";
 import { Child, type ExitStatus } from "./child.ts";
 import { Reaper } from "./reaper.ts";
-import { STOPPING, type SignalName, type SignalTable } from "./signals.ts";
+import { STOPPING, signalNumber, type SignalName, type SignalTable } from "./signals.ts";
+import { unblockSignals } from "../platform/sigmask.ts";
 
 export interface SuperviseOptions {
   table: SignalTable;
@@ -15,7 +16,13 @@ export interface SuperviseOptions {
   stopTimeout: number;
   /** ms to wait for the rest of the app's process group after the app exits. */
   grace: number;
+  /** Observer of every start and exit, replacements included (the status endpoint); decides nothing. */
+  onEvent?: (e: SupervisorEvent) => void;
 }
+
+export type SupervisorEvent =
+  | { type: "started"; pid: number }
+  | { type: "exited"; pid: number; status: ExitStatus };
 
 /** What to do after the app exited: keep supervising a replacement, or end with a code. */
 export type ExitDecision = { child: Child } | { exitCode: number };
@@ -75,10 +82,15 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
     listeners.set(sig, l);
     process.on(sig, l);
   }
+  // Node leaves SIGUSR1 blocked under --disable-sigusr1; safe to unblock once it has a listener.
+  if (listeners.has("SIGUSR1") && !unblockSignals([signalNumber("SIGUSR1")])) {
+    log.warn("SIGUSR1 stays blocked (node:ffi unavailable): it will not be forwarded");
+  }
 
   try {
     child = Child.start(spec);
     log.info("app started", { pid: child.pid, command: spec.argv[0], reaper: reaper.mode });
+    opts.onEvent?.({ type: "started", pid: child.pid });
     hooks?.started?.(child);
     for (const sig of pending.splice(0)) deliver(child, sig);
 
@@ -87,9 +99,11 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
       if (stopTimer) clearTimeout(stopTimer);
       stopTimer = null;
       log.info("app exited", { pid: child.pid, code: status.code, signal: status.signal });
+      opts.onEvent?.({ type: "exited", pid: child.pid, status });
       const next: ExitDecision = hooks?.exited ? await hooks.exited(child, status) : { exitCode: status.exitCode };
       if ("child" in next) {
         child = next.child;
+        opts.onEvent?.({ type: "started", pid: child.pid });
         continue;
       }
       await drainGroup(child, opts.grace, log);
