@@ -67,6 +67,9 @@ export interface SecretSource {
    * and compares content. A pinned ref (`?version=3`, `?version-id=`) may return its pin.
    * Throws like `fetch` when the provider cannot be reached (rotation backs off, keeps the app).
    * Without this method, every poll re-fetches the source's refs and compares fingerprints.
+   * Leased (dynamic) secrets: return the lease id while the lease is valid and renewable and
+   * something else once it nears its end (max TTL, renewal refused) — a fetch would mint new
+   * credentials, and rotation must re-fetch exactly when the old ones are about to die.
    */
   versions?(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]>;
   /** Release resources (renewal timers, tokens created by latchkey, leases). Idempotent. */
