@@ -18,6 +18,11 @@ import { buildChildEnv } from "./env/child-env.ts";
 import { resolveIdentity, type Identity } from "./privileges/identity.ts";
 import { assertCanBecome } from "./privileges/drop.ts";
 import { supervise } from "./supervisor/supervise.ts";
+import "./gate/flags.ts";
+import { loadGateConfig } from "./gate/config.ts";
+import { gateStages } from "./gate/stages.ts";
+import { runGate } from "./gate/gate.ts";
+import { startStatus } from "./status/index.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 import { isatty } from "node:tty";
 
@@ -28,18 +33,27 @@ export async function main(argv: string[]): Promise<number> {
   const args = parseCommandLine(argv);
   if (args.subcommand === "help") return print(usage());
   if (args.subcommand === "version") return print(`latchkey ${VERSION} (node ${process.version})\n`);
+  if ((args.subcommand as string) === "health") return (await import("./health/command.ts")).runHealth(args, process.env);
 
   const config = loadRunConfig(args, process.env);
   log.level = config.logLevel;
   log.format = config.logFormat;
+  const gateConfig = loadGateConfig(config.settings, process.env, config);
 
   const identity = config.user ? resolveIdentity(config.user) : undefined;
   const env = buildChildEnv(process.env, identity);
   const spec = prepareLaunch(args.command, env, identity);
   if (identity) assertCanBecome(identity);
 
+  // Gate: checks that need no waiting (above) fail first; then dependencies and hooks.
+  const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
+  const status = await startStatus(gateConfig, log);
+  const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state));
+
   if (config.exec) return execInto(spec);
-  return supervise(spec, config.supervise, log);
+  const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log);
+  gate.release(); // supervise has its own signal listeners by now
+  return exited;
 }
 
 function prepareLaunch(command: string[], env: Record<string, string>, identity?: Identity): LaunchSpec {

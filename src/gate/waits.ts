@@ -1,0 +1,40 @@
+/** The waits stage: every dependency checked concurrently; the first failure cancels the rest. */
+import { formatMs } from "../health/probe.ts";
+import type { Target } from "../health/target.ts";
+import type { GateStage, ItemReport, StageReport } from "./stage.ts";
+import { waitFor, type CheckResult } from "./wait.ts";
+
+export function waitsStage(targets: readonly Target[], timeoutMs: number): GateStage {
+  return {
+    name: "wait",
+    async run(signal): Promise<StageReport> {
+      const t0 = performance.now();
+      const deadline = t0 + timeoutMs;
+      // Linked to the gate's signal; aborted by the first failure so that the report comes
+      // out as soon as the outcome is known, not when the slowest check gives up.
+      const local = new AbortController();
+      const onAbort = () => local.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        const results = await Promise.all(targets.map(async (t) => {
+          const r = await waitFor(t, { deadline, signal: local.signal });
+          // At the shared deadline the others are failing on their own; let them say why.
+          if (r.state === "failed" && performance.now() < deadline - 100) local.abort();
+          return r;
+        }));
+        return { stage: "wait", ok: results.every((r) => r.state === "passed"), ms: performance.now() - t0, items: results.map(item) };
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    },
+  };
+}
+
+function item(r: CheckResult): ItemReport {
+  const base = { name: r.target.display, ms: r.ms, attempts: r.attempts, cause: r.last.detail };
+  if (r.state === "passed") return { ...base, state: "passed", reason: "ok", detail: r.last.detail };
+  const detail = r.state === "cancelled"
+    ? `${r.last.detail}; stopped before it was ready`
+    : r.timedOut ? `${r.last.detail}; not ready after ${formatMs(r.ms)}` : `${r.last.detail} (not retried)`;
+  return { ...base, state: r.state, reason: r.last.reason, detail };
+}

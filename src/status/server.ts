@@ -1,0 +1,128 @@
+/**
+ * The optional status endpoint (--status-addr), served by the supervisor for container
+ * orchestrators:
+ *
+ *   /health            200 when the app is live and ready (Docker HEALTHCHECK, load balancers)
+ *   /health/liveness   200 while latchkey and the app are alive (starting counts as alive)
+ *   /health/readiness  200 when the app runs and its --ready probe (if any) passes
+ *   /health/startup    200 once the gate passed and the app was started
+ *
+ * Every answer is JSON with the same facts (phase, gate checks, app pid/restarts/last exit,
+ * secret freshness per source — never values), redacted once more before it is sent.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ExitCode, LatchkeyError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { redactor } from "../log/redact.ts";
+import { probe } from "../health/probe.ts";
+import type { Attempt } from "../health/outcome.ts";
+import type { Target } from "../health/target.ts";
+import type { Addr } from "./addr.ts";
+import type { StatusState } from "./state.ts";
+
+/** A kubelet or HEALTHCHECK polling every second gets one probe of the app, not one each. */
+const READY_CACHE_MS = 1_000;
+const READY_TIMEOUT_MS = 2_000;
+
+type Check = "health" | "liveness" | "readiness" | "startup";
+const ROUTES: Record<string, Check> = {
+  "/health": "health",
+  "/health/liveness": "liveness",
+  "/health/readiness": "readiness",
+  "/health/startup": "startup",
+};
+
+export interface StatusServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+interface ReadyResult {
+  url: string;
+  ok: boolean;
+  reason: string;
+  detail: string;
+  checkedAt: string;
+}
+
+export async function startStatusServer(addr: Addr, state: StatusState, log: Logger, ready?: Target): Promise<StatusServer> {
+  const readiness = ready ? readyProber(ready) : undefined;
+  const server = createServer((req, res) => {
+    handle(req, res, state, readiness).catch((e: unknown) => {
+      log.warn("status endpoint: request failed", { error: e instanceof Error ? e.message : String(e) });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.keepAliveTimeout = 2_000;
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  await listen(server, addr);
+  const port = (server.address() as { port: number }).port;
+  log.info("status endpoint listening", { addr: `${addr.host}:${port}` });
+  return {
+    port,
+    close: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+function listen(server: Server, addr: Addr): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) => {
+      const why = e.code === "EADDRINUSE" ? "address already in use" : e.code === "EACCES" ? "permission denied" : e.code === "EADDRNOTAVAIL" ? "no such local address" : e.message;
+      reject(new LatchkeyError("os", ExitCode.OS, `--status-addr ${addr.host}:${addr.port}: cannot listen: ${why}`));
+    });
+    server.listen({ host: addr.host, port: addr.port, exclusive: true }, () => resolve());
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, state: StatusState, readiness?: () => Promise<ReadyResult>): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
+  const check = ROUTES[path];
+  if (!check) return send(res, req, 404, { error: `no such endpoint ${path}; try ${Object.keys(ROUTES).join(", ")}` });
+  if (req.method !== "GET" && req.method !== "HEAD") return send(res, req, 405, { error: "only GET and HEAD" }, { allow: "GET, HEAD" });
+
+  const snap = state.snapshot();
+  const live = snap.phase === "starting" || snap.phase === "running";
+  const needReady = check === "readiness" || check === "health";
+  const readyProbe = needReady && readiness && state.appRunning ? await readiness() : undefined;
+  const isReady = state.appRunning && snap.phase === "running" && (readyProbe?.ok ?? true);
+  const ok = check === "liveness" ? live : check === "startup" ? state.started : check === "readiness" ? isReady : live && isReady;
+  const status = snap.phase === "running" ? (isReady ? "ready" : "not ready") : snap.phase;
+  send(res, req, ok ? 200 : 503, {
+    check,
+    ok,
+    status,
+    ...snap,
+    ...(readyProbe ? { ready: readyProbe } : {}),
+  });
+}
+
+function send(res: ServerResponse, req: IncomingMessage, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = redactor.redact(JSON.stringify(body)) + "\n";
+  res.writeHead(code, {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(req.method === "HEAD" ? undefined : text);
+}
+
+function readyProber(t: Target): () => Promise<ReadyResult> {
+  let cached: { at: number; result: ReadyResult } | undefined;
+  let inflight: Promise<ReadyResult> | undefined;
+  return () => {
+    if (cached && performance.now() - cached.at < READY_CACHE_MS) return Promise.resolve(cached.result);
+    inflight ??= probe(t, { timeoutMs: t.timeoutMs ?? READY_TIMEOUT_MS }).then((a: Attempt) => {
+      const result = { url: t.display, ok: a.ok, reason: a.reason, detail: a.detail, checkedAt: new Date().toISOString() };
+      cached = { at: performance.now(), result };
+      inflight = undefined;
+      return result;
+    });
+    return inflight;
+  };
+}
