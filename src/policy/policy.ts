@@ -1,0 +1,119 @@
+/**
+ * The reference allow-list for security teams: which references an image's env or config may
+ * use, per provider. It can live in the config file (`policy:`) and in a separate file mounted
+ * by the platform (`--policy FILE` / LATCHKEY_POLICY), so that an app config or a compose
+ * override cannot widen it: when both exist, a reference must pass both. A reference outside
+ * the policy fails closed, before anything is fetched, naming the rule that refused it.
+ *
+ *   policy:
+ *     unlisted: deny            # schemes with no `allow` entry: deny (default) or allow
+ *     allow:
+ *       vault: ["secret/data/payments/*", "database/creds/payments-*"]
+ *       aws-sm: ["prod/payments/**"]
+ *     deny:
+ *       vault: ["secret/data/payments/admin"]
+ *
+ * Patterns: `*` matches within one path segment (no `/`), `**` matches across segments, `?`
+ * one character; everything else is literal. Deny rules win over allow rules.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ExitCode, LatchkeyError } from "../errors.ts";
+import type { Reference } from "../sources/source.ts";
+
+export interface PolicyRule {
+  kind: "allow" | "deny";
+  scheme: string;
+  pattern: string;
+  re: RegExp;
+  /** Where the rule was written, e.g. `/etc/latchkey/policy.yaml: allow.vault[0]`. */
+  label: string;
+}
+
+export interface Policy {
+  source: string;
+  unlisted: "deny" | "allow";
+  rules: PolicyRule[];
+}
+
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === "*" && glob[i + 1] === "*") {
+      re += ".*";
+      i++;
+    } else if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`, "s");
+}
+
+const bad = (source: string, where: string, msg: string) =>
+  new LatchkeyError("policy", ExitCode.CONFIG, `${source}: ${where}: ${msg}`);
+
+/** Validate a parsed `policy:` object (from the config file or a policy file). */
+export function parsePolicy(raw: unknown, source: string): Policy {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad(source, "policy", "expected a mapping with 'allow', 'deny' and 'unlisted'");
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!["allow", "deny", "unlisted"].includes(k)) throw bad(source, `policy.${k}`, "unknown key (expected: allow, deny, unlisted)");
+  const unlisted = o.unlisted ?? "deny";
+  if (unlisted !== "deny" && unlisted !== "allow") throw bad(source, "policy.unlisted", `invalid value '${String(unlisted)}': expected deny or allow`);
+  const rules: PolicyRule[] = [];
+  for (const kind of ["deny", "allow"] as const) {
+    const sec = o[kind];
+    if (sec === undefined || sec === null) continue;
+    if (typeof sec !== "object" || Array.isArray(sec)) throw bad(source, `policy.${kind}`, "expected a mapping from scheme to a list of patterns, e.g. vault: [\"secret/data/app/*\"]");
+    for (const [scheme, list] of Object.entries(sec as Record<string, unknown>)) {
+      if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw bad(source, `policy.${kind}.${scheme}`, "not a reference scheme (e.g. vault, aws-sm, file)");
+      const items = typeof list === "string" ? [list] : list;
+      if (!Array.isArray(items)) throw bad(source, `policy.${kind}.${scheme}`, "expected a list of patterns");
+      items.forEach((p, i) => {
+        if (typeof p !== "string" || p === "") throw bad(source, `policy.${kind}.${scheme}[${i}]`, "expected a non-empty pattern");
+        rules.push({ kind, scheme, pattern: p, re: globToRegExp(p), label: `${source}: ${kind}.${scheme}[${i}] '${p}'` });
+      });
+    }
+  }
+  return { source, unlisted, rules };
+}
+
+/** Read a policy file (YAML or JSON); its policy is the whole file or its `policy:` key. */
+export function readPolicyFile(path: string, from: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new LatchkeyError("policy", ExitCode.CONFIG, `${from}: cannot read policy file '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new LatchkeyError("policy", ExitCode.CONFIG, `${path}: not valid YAML/JSON: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const inner = doc && typeof doc === "object" && !Array.isArray(doc) && "policy" in doc ? (doc as { policy: unknown }).policy : doc;
+  return parsePolicy(inner, path);
+}
+
+/**
+ * Throw unless every policy allows the reference. `candidates` are the names the reference
+ * resolves to (for Vault: the path as written and the API path, e.g. secret/app and
+ * secret/data/app); a rule matching any candidate counts.
+ */
+export function checkReference(policies: readonly Policy[], ref: Reference, candidates: readonly string[] = [ref.locator], where = ref.raw): void {
+  for (const p of policies) {
+    const mine = p.rules.filter((r) => r.scheme === ref.scheme);
+    const deny = mine.find((r) => r.kind === "deny" && candidates.some((c) => r.re.test(c)));
+    if (deny) throw new LatchkeyError("policy-denied", ExitCode.NO_PERM, `${where}: refused by policy rule ${deny.label}`);
+    const allows = mine.filter((r) => r.kind === "allow");
+    if (allows.length === 0) {
+      if (p.unlisted === "allow") continue;
+      throw new LatchkeyError("policy-denied", ExitCode.NO_PERM, `${where}: refused by policy ${p.source}: no '${ref.scheme}' references are allowed (policy.allow has no '${ref.scheme}' entry and policy.unlisted is deny)`);
+    }
+    if (!allows.some((r) => candidates.some((c) => r.re.test(c)))) {
+      throw new LatchkeyError("policy-denied", ExitCode.NO_PERM,
+        `${where}: refused by policy ${p.source}: '${candidates[candidates.length - 1]}' matches none of policy.allow.${ref.scheme} (${allows.map((r) => `'${r.pattern}'`).join(", ")})`);
+    }
+  }
+}

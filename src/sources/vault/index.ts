@@ -1,0 +1,131 @@
+/**
+ * The `vault://` source. Loaded only when a vault:// reference is used (see schemes.ts).
+ *
+ *   vault://secret/data/app#api_key        KV v2 (API path), key api_key
+ *   vault://secret/app?version=3#api_key   KV v2 (mount-relative path), version 3
+ *   vault://kv1/app#password               KV v1
+ *   vault://database/creds/app             dynamic credentials (lease renewed, revoked on exit)
+ *
+ * One authentication per run, one mount preflight per mount, reads in parallel (bounded), all
+ * or nothing: if one reference fails, the error names every failed reference and no value is
+ * returned.
+ */
+import { ExitCode, LatchkeyError } from "../../errors.ts";
+import { Settings } from "../../config/settings.ts";
+import type { Logger } from "../../log/logger.ts";
+import { redactor } from "../../log/redact.ts";
+import { activePolicies } from "../../policy/active.ts";
+import { checkReference } from "../../policy/policy.ts";
+import type { FetchedSecret, Reference, SecretSource, SourceContext } from "../source.ts";
+import { authenticate, TokenKeeper, type TokenInfo } from "./auth.ts";
+import { VaultClient } from "./client.ts";
+import { LeaseKeeper } from "./leases.ts";
+import { resolveVaultOptions } from "./options.ts";
+import { apiPath, checkParams, MountCache, readSecret } from "./read.ts";
+import { vaultSectionValues } from "./register.ts";
+
+export interface VaultSource extends SecretSource {
+  /** For tests and benchmarks: the client (request counter) once fetch has run. */
+  readonly client: VaultClient | null;
+  readonly tokens: TokenKeeper | null;
+  readonly leases: LeaseKeeper | null;
+}
+
+export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSource {
+  let client: VaultClient | null = null;
+  let info: TokenInfo | null = null;
+  let tokens: TokenKeeper | null = null;
+  let leases: LeaseKeeper | null = null;
+  let keepLeases = false;
+  let log: Logger | null = null;
+  const mounts = new MountCache();
+  let closed = false;
+
+  async function ensureClient(ctx: SourceContext, first: Reference): Promise<VaultClient> {
+    if (client) return client;
+    const settings = ctx.settings ?? new Settings({ flags: {}, env });
+    const opts = resolveVaultOptions(settings, env, ctx.log, vaultSectionValues());
+    if (!opts.auth) {
+      throw new LatchkeyError("vault-auth", ExitCode.CONFIG,
+        `${first.raw}: no Vault credentials: set VAULT_TOKEN or --vault-token-file, or an auth method (--vault-auth approle|kubernetes|jwt with its role)`);
+    }
+    const c = new VaultClient(opts, ctx.log);
+    info = await authenticate(c, opts.auth, ctx.deadline, ctx.log);
+    client = c;
+    log = ctx.log;
+    keepLeases = opts.keepLeases;
+    tokens = new TokenKeeper(c, opts.auth, info, ctx.log);
+    tokens.start();
+    leases = new LeaseKeeper(c, ctx.log);
+    return c;
+  }
+
+  const source: VaultSource = {
+    scheme: "vault",
+    get client() {
+      return client;
+    },
+    get tokens() {
+      return tokens;
+    },
+    get leases() {
+      return leases;
+    },
+    async fetch(refs: readonly Reference[], ctx: SourceContext): Promise<FetchedSecret[]> {
+      if (refs.length === 0) return [];
+      if (closed) throw new LatchkeyError("internal", ExitCode.INTERNAL, "vault source used after close");
+      const settings = ctx.settings ?? new Settings({ flags: {}, env });
+      const policies = activePolicies(settings);
+      const c = await ensureClient(ctx, refs[0]!);
+      const pols = tokens?.info.policies ?? info?.policies ?? [];
+      const results = await Promise.allSettled(refs.map(async (ref) => {
+        const path = ref.locator.replace(/^\/+|\/+$/g, "");
+        if (path === "") throw new LatchkeyError("reference", ExitCode.CONFIG, `${ref.raw}: empty Vault path`);
+        const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
+        const version = checkParams(ref, m);
+        const api = apiPath(ref, path, m);
+        if (policies.length) checkReference(policies, ref, [path, api]);
+        const got = await readSecret(c, ref, api, m, version, ctx.deadline, pols);
+        redactor.add(got.value.toString("utf8"));
+        return got;
+      }));
+      const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ ref: refs[i]!, err: r.reason as unknown }] : []));
+      const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      if (failed.length) {
+        // Leases obtained for the successful reads are useless now: the app will not start.
+        for (const s of ok) if (s.lease) await leases?.revokeOne(s.lease.id).catch(() => undefined);
+        throw combineFailures(failed, refs.length);
+      }
+      for (const s of ok) if (s.lease) leases!.track(s.ref.raw, s.lease);
+      return ok;
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      tokens?.stop();
+      leases?.stop();
+      if (client && !keepLeases) {
+        const deadline = Date.now() + 5000;
+        if (info?.createdByUs) {
+          // revoke-self also revokes every lease obtained with the token (dynamic credentials).
+          await client.call("POST", "auth/token/revoke-self", { body: {}, deadline }).then(
+            () => log?.debug("vault: token revoked"),
+            (e: unknown) => log?.warn("vault: could not revoke latchkey's token", { error: e instanceof Error ? e.message : String(e) }),
+          );
+        } else await leases?.revokeAll(deadline);
+      }
+      client?.close();
+    },
+  };
+  return source;
+}
+
+/** One error for an all-or-nothing batch: the first failure in full, the others by reference. */
+export function combineFailures(failed: { ref: Reference; err: unknown }[], total: number): LatchkeyError {
+  const lk = failed.map(({ ref, err }) => (err instanceof LatchkeyError ? err : new LatchkeyError("vault", ExitCode.TEMP_FAIL, `${ref.raw}: ${err instanceof Error ? err.message : String(err)}`)));
+  const first = lk[0]!;
+  if (lk.length === 1) return first;
+  const others = failed.slice(1).map((f) => f.ref.raw);
+  const shown = others.slice(0, 5).join(", ") + (others.length > 5 ? `, ... (${others.length - 5} more)` : "");
+  return new LatchkeyError(first.code, first.exitCode, `${first.message} (and ${others.length} more of ${total} failed: ${shown})`);
+}

@@ -1,0 +1,79 @@
+/**
+ * Leases of dynamic secrets (database/creds/app, aws/creds/x...): renewed at about two thirds
+ * of their duration while latchkey runs, and revoked on exit unless --vault-keep-leases. When
+ * Vault stops extending a lease (its max TTL), latchkey logs it: the secret must be read
+ * again (rotation), which is the watch layer's job.
+ */
+import type { Logger } from "../../log/logger.ts";
+import type { VaultClient } from "./client.ts";
+
+interface Tracked {
+  what: string;
+  id: string;
+  durationSec: number;
+  renewable: boolean;
+  timer: NodeJS.Timeout | null;
+  renewals: number;
+}
+
+export class LeaseKeeper {
+  readonly #leases = new Map<string, Tracked>();
+  #stopped = false;
+
+  constructor(private c: VaultClient, private log: Logger) {}
+
+  track(what: string, lease: { id: string; durationSec: number; renewable: boolean }): void {
+    const t: Tracked = { what, ...lease, timer: null, renewals: 0 };
+    this.#leases.set(lease.id, t);
+    this.#schedule(t);
+  }
+
+  get size(): number {
+    return this.#leases.size;
+  }
+
+  renewalsOf(id: string): number {
+    return this.#leases.get(id)?.renewals ?? 0;
+  }
+
+  #schedule(t: Tracked): void {
+    if (this.#stopped || !t.renewable || t.durationSec <= 0) return;
+    t.timer = setTimeout(() => void this.#renew(t), Math.max(1000, (t.durationSec * 1000 * 2) / 3));
+    t.timer.unref();
+  }
+
+  async #renew(t: Tracked): Promise<void> {
+    try {
+      const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000 });
+      const got = Number(r?.lease_duration ?? 0);
+      t.renewals++;
+      if (got < t.durationSec / 2) {
+        this.log.warn("vault: lease nears its max TTL and will not be extended; the secret must be read again", { reference: t.what, ttl: got });
+        t.durationSec = got;
+        t.renewable = false;
+        return;
+      }
+      t.durationSec = got;
+      this.#schedule(t);
+    } catch (e) {
+      this.log.warn("vault: lease renewal failed", { reference: t.what, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  async revokeOne(id: string, deadline = Date.now() + 5000): Promise<void> {
+    await this.c.call("PUT", "sys/leases/revoke", { body: { lease_id: id }, deadline });
+  }
+
+  /** Revoke every tracked lease (used when the token is not ours, so revoke-self is not an option). */
+  async revokeAll(deadline: number): Promise<void> {
+    await Promise.all([...this.#leases.values()].map((t) => this.revokeOne(t.id, deadline).then(
+      () => this.log.debug("vault: lease revoked", { reference: t.what }),
+      (e: unknown) => this.log.warn("vault: could not revoke lease (grant 'update' on sys/leases/revoke, or let it expire)", { reference: t.what, error: e instanceof Error ? e.message : String(e) }),
+    )));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const t of this.#leases.values()) if (t.timer) clearTimeout(t.timer);
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Vault options, resolved from latchkey's layered settings (flag ← LATCHKEY_VAULT_* ← config
+ * file) with the standard VAULT_* variables as fallbacks. Everything that can be checked
+ * without talking to Vault is checked here, with the option's origin in the message.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { configError } from "../../errors.ts";
+import type { Settings } from "../../config/settings.ts";
+import type { Logger } from "../../log/logger.ts";
+
+export type AuthMethod = "token" | "approle" | "kubernetes" | "jwt";
+export const AUTH_METHODS: readonly AuthMethod[] = ["token", "approle", "kubernetes", "jwt"];
+export const K8S_SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+export interface TlsOptions {
+  ca?: Buffer[];
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+  skipVerify: boolean;
+}
+
+export type AuthConfig =
+  | { method: "token"; token: string; from: string }
+  | { method: "approle"; mount: string; roleId: string; secretId?: string; wrapped: boolean; from: string }
+  | { method: "kubernetes" | "jwt"; mount: string; role: string; jwtFile: string; from: string };
+
+export interface VaultOptions {
+  addr: string;
+  namespace?: string;
+  tls: TlsOptions;
+  auth: AuthConfig | null;
+  concurrency: number;
+  keepLeases: boolean;
+}
+
+/** A value with the name of where it came from, for messages. */
+interface Found {
+  value: string;
+  from: string;
+}
+
+/**
+ * Precedence: flag ← LATCHKEY_VAULT_* ← VAULT_* ← config file `vault:` section ← default.
+ * `section` maps flag names to the section's values (see register.ts).
+ */
+export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Logger, section: Record<string, string | boolean> = {}): VaultOptions {
+  const pick = (flag: string, envName?: string): Found | undefined => {
+    const o = s.origin(flag);
+    if (o && o.kind !== "default") {
+      const v = s.string(flag);
+      if (v !== undefined && v !== "") return { value: v, from: o.label };
+    }
+    if (envName && env[envName] !== undefined && env[envName] !== "") return { value: env[envName]!, from: envName };
+    const sv = section[flag];
+    if (typeof sv === "string" && sv !== "") return { value: sv, from: `config vault: (${flag})` };
+    const d = s.string(flag);
+    if (d !== undefined && d !== "") return { value: d, from: o?.label ?? flag };
+    return undefined;
+  };
+  const bool = (flag: string): boolean => {
+    const o = s.origin(flag);
+    if (o && o.kind !== "default") return s.boolean(flag);
+    return section[flag] === true;
+  };
+  const file = (f: Found | undefined): Buffer | undefined => {
+    if (!f) return undefined;
+    try {
+      return readFileSync(f.value);
+    } catch (e) {
+      throw configError(`${f.from}: cannot read '${f.value}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  };
+
+  const addrF = pick("vault-addr", "VAULT_ADDR");
+  const addr = addrF?.value ?? "https://127.0.0.1:8200";
+  let url: URL;
+  try {
+    url = new URL(addr);
+  } catch {
+    throw configError(`${addrF?.from ?? "vault address"}: invalid URL '${addr}'`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw configError(`${addrF?.from ?? "vault address"}: '${addr}' must start with http:// or https://`);
+
+  const ca: Buffer[] = [];
+  const caFile = file(pick("vault-ca-cert", "VAULT_CACERT"));
+  if (caFile) ca.push(caFile);
+  const caPath = pick("vault-ca-path", "VAULT_CAPATH");
+  if (caPath) {
+    let names: string[];
+    try {
+      names = readdirSync(caPath.value).filter((n) => /\.(pem|crt|cer)$/i.test(n)).sort();
+    } catch (e) {
+      throw configError(`${caPath.from}: cannot read directory '${caPath.value}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    for (const n of names) ca.push(file({ value: join(caPath.value, n), from: caPath.from })!);
+    if (!names.length) throw configError(`${caPath.from}: no .pem/.crt files in '${caPath.value}'`);
+  }
+  const certF = pick("vault-client-cert", "VAULT_CLIENT_CERT");
+  const keyF = pick("vault-client-key", "VAULT_CLIENT_KEY");
+  if (!!certF !== !!keyF) throw configError(`${(certF ?? keyF)!.from}: a client certificate needs both --vault-client-cert and --vault-client-key`);
+  const skipVerify = skip(s, env) || (!s.get("vault-skip-verify") && env.VAULT_SKIP_VERIFY === undefined && section["vault-skip-verify"] === true);
+  if (skipVerify) log.warn("TLS verification of Vault's certificate is disabled (VAULT_SKIP_VERIFY / --vault-skip-verify): never do this in production");
+  const serverName = pick("vault-tls-server-name", "VAULT_TLS_SERVER_NAME");
+  const tls: TlsOptions = {
+    skipVerify,
+    ...(ca.length ? { ca } : {}),
+    ...(certF ? { cert: file(certF)!, key: file(keyF)! } : {}),
+    ...(serverName ? { servername: serverName.value } : {}),
+  };
+
+  const concF = pick("vault-concurrency");
+  const concRaw = concF?.value ?? "16";
+  const concurrency = Number(concRaw);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+    throw configError(`${concF?.from ?? "vault-concurrency"}: invalid value '${concRaw}': expected an integer from 1 to 256`);
+  }
+  const ns = pick("vault-namespace", "VAULT_NAMESPACE");
+  return {
+    addr: addr.replace(/\/+$/, ""),
+    ...(ns ? { namespace: ns.value.replace(/^\/+|\/+$/g, "") } : {}),
+    tls,
+    auth: resolveAuth(env, pick, bool),
+    concurrency,
+    keepLeases: bool("vault-keep-leases"),
+  };
+}
+
+function skip(s: Settings, env: NodeJS.ProcessEnv): boolean {
+  if (s.get("vault-skip-verify")) return s.boolean("vault-skip-verify");
+  const v = env.VAULT_SKIP_VERIFY;
+  if (v === undefined || v === "") return false;
+  const t = v.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(t)) return true;
+  if (["0", "false", "no", "off"].includes(t)) return false;
+  throw configError(`VAULT_SKIP_VERIFY: invalid value '${v}': expected true or false`);
+}
+
+function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Found | undefined, bool: (f: string) => boolean): AuthConfig | null {
+  const methodF = pick("vault-auth", "VAULT_AUTH_METHOD");
+  if (methodF && !(AUTH_METHODS as readonly string[]).includes(methodF.value)) {
+    throw configError(`${methodF.from}: invalid value '${methodF.value}': expected one of: ${AUTH_METHODS.join(", ")}`);
+  }
+  const readText = (f: Found): string => {
+    try {
+      return readFileSync(f.value, "utf8").trim();
+    } catch (e) {
+      throw configError(`${f.from}: cannot read '${f.value}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  };
+  const tokenFile = pick("vault-token-file");
+  const tokenEnv = env.VAULT_TOKEN ? { value: env.VAULT_TOKEN, from: "VAULT_TOKEN" } : undefined;
+  const roleIdF = pick("vault-role-id", "VAULT_ROLE_ID") ?? (pick("vault-role-id-file") ? { value: readText(pick("vault-role-id-file")!), from: pick("vault-role-id-file")!.from } : undefined);
+  const role = pick("vault-role", "VAULT_ROLE");
+  let method = methodF?.value as AuthMethod | undefined;
+  if (!method) {
+    if (tokenEnv || tokenFile) method = "token";
+    else if (roleIdF) method = "approle";
+    else if (role) method = pick("vault-jwt-file") ? "jwt" : "kubernetes";
+  }
+  const mount = pick("vault-auth-mount")?.value.replace(/^\/+|\/+$/g, "");
+  switch (method) {
+    case "token": {
+      if (tokenFile) {
+        const t = readText(tokenFile);
+        if (!t) throw configError(`${tokenFile.from}: the token file '${tokenFile.value}' is empty`);
+        return { method, token: t, from: tokenFile.from };
+      }
+      if (tokenEnv) return { method, token: tokenEnv.value.trim(), from: "VAULT_TOKEN" };
+      throw configError(`${methodF!.from}: token auth needs VAULT_TOKEN or --vault-token-file`);
+    }
+    case "approle": {
+      if (!roleIdF) throw configError("AppRole auth needs a role_id: --vault-role-id, --vault-role-id-file or VAULT_ROLE_ID");
+      const sidFile = pick("vault-secret-id-file");
+      const secretId = sidFile ? readText(sidFile) : env.VAULT_SECRET_ID;
+      return { method, mount: mount ?? "approle", roleId: roleIdF.value, ...(secretId ? { secretId } : {}), wrapped: bool("vault-secret-id-wrapped"), from: roleIdF.from };
+    }
+    case "kubernetes":
+    case "jwt": {
+      if (!role) throw configError(`${method} auth needs a role: --vault-role or VAULT_ROLE`);
+      const jwtF = pick("vault-jwt-file");
+      if (method === "jwt" && !jwtF) throw configError("jwt auth needs --vault-jwt-file");
+      return { method, mount: mount ?? method, role: role.value, jwtFile: jwtF?.value ?? K8S_SA_TOKEN, from: role.from };
+    }
+    default: {
+      // The Vault CLI's own token helper file, for developers who ran `vault login`.
+      const home = join(env.HOME ?? homedir(), ".vault-token");
+      try {
+        const t = readFileSync(home, "utf8").trim();
+        if (t) return { method: "token", token: t, from: home };
+      } catch {
+        // no token helper file
+      }
+      return null;
+    }
+  }
+}
