@@ -6,6 +6,9 @@ import type { ParsedArgs } from "../cli/parse.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
 import { applyRewrites, defaultTable, type SignalTable } from "../supervisor/signals.ts";
 import { Settings } from "./settings.ts";
+import { loadConfigFile, type ConfigFile } from "./file.ts";
+import { setSectionValues } from "./sections.ts";
+import { checkFormat, secretsOptions, type SecretsOptions } from "../env/options.ts";
 
 export interface RunConfig {
   exec: boolean;
@@ -19,10 +22,20 @@ export interface RunConfig {
     grace: number;
   };
   settings: Settings;
+  /** Secrets and the app's environment (src/env). */
+  secrets: SecretsOptions;
+  /** Output format of reporting subcommands (check). */
+  format: "text" | "json";
+  /** The config file read (--config / LATCHKEY_CONFIG), if any. */
+  configFile?: string;
 }
 
 export function loadRunConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): RunConfig {
-  const s = new Settings({ flags: args.flags, env });
+  // The config file's path is itself a setting (flag or env), read before the file is.
+  const path = new Settings({ flags: args.flags, env }).string("config");
+  const file: ConfigFile | undefined = path !== undefined ? loadConfigFile(path) : undefined;
+  setSectionValues(file?.sections ?? new Map());
+  const s = new Settings({ flags: args.flags, env, ...(file ? { file: { path: file.path, values: file.values } } : {}) });
   const table = defaultTable();
   const rewrites = s.list("rewrite");
   if (rewrites.length) applyRewrites(table, rewrites, s.origin("rewrite")!);
@@ -39,5 +52,8 @@ export function loadRunConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): RunConf
       grace: s.duration("grace") ?? 5_000,
     },
     settings: s,
+    secrets: secretsOptions(s),
+    format: checkFormat(s),
+    ...(path !== undefined ? { configFile: path } : {}),
   };
 }

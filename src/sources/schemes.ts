@@ -8,4 +8,5 @@ import { registerScheme } from "./source.ts";
 export function registerBuiltinSchemes(): void {
   // one registerScheme("scheme", async () => (await import("./x/index.ts")).createXSource()) line per provider
   void registerScheme;
+  registerScheme("file", async () => (await import("./file/index.ts")).createFileSource());
 }

@@ -1,0 +1,121 @@
+/**
+ * The secrets settings of a run, typed and checked, from the layered Settings (flags, env,
+ * config file) and the config file's `secrets:` / `sources:` sections.
+ */
+import { section } from "../config/sections.ts";
+import { invalid, type Settings } from "../config/settings.ts";
+import { EXPAND_FORMATS, parseSize, TRIM_MODES, type ExpandFormat, type ExpandRule, type TrimMode } from "./content.ts";
+import { DEFAULT_MAX_SIZE, DEFAULT_SECRETS_DIR } from "./flags.ts";
+import { isVarName, parseMap, type NamingOptions } from "./naming.ts";
+import type { SecretRule } from "./rules.ts";
+
+export type ConflictPolicy = "error" | "precedence";
+
+export interface SecretsOptions {
+  dirs: Array<{ path: string; optional: boolean }>;
+  envName?: string;
+  naming: NamingOptions;
+  /** `auto`, `all`, `off`, or exactly these VAR names (see var-file.ts). */
+  fileVars: "auto" | "all" | "off" | Set<string>;
+  keepFileVars: boolean;
+  envFiles: string[];
+  trim: TrimMode;
+  maxSize: number;
+  /** Global `--expand FORMAT` (every secret). */
+  expandAll?: ExpandRule;
+  /** Per-secret rules by file name or variable name. */
+  rules: Map<string, SecretRule>;
+  onConflict: ConflictPolicy;
+  require: string[];
+  /** Glob patterns of secrets-dir file names that are SSH files (empty: off). */
+  ssh: string[];
+  sshDir?: string;
+  keepEnv: Set<string> | "all";
+  passSchemes: Set<string>;
+  /** `sources:` section: VAR → reference. */
+  sources: Map<string, string>;
+}
+
+export function secretsOptions(s: Settings): SecretsOptions {
+  const dirsOrigin = s.origin("secrets-dir");
+  const dirs = s.list("secrets-dir").map((path) => ({ path, optional: dirsOrigin?.kind === "default" && path === DEFAULT_SECRETS_DIR }));
+
+  const rules = new Map<string, SecretRule>();
+  for (const [k, v] of section<Map<string, SecretRule>>("secrets") ?? []) rules.set(k, { ...v });
+  const ruleFor = (name: string, origin: string): SecretRule => {
+    let r = rules.get(name);
+    if (!r) rules.set(name, (r = { origin }));
+    return r;
+  };
+
+  let expandAll: ExpandRule | undefined;
+  for (const e of s.list("expand")) {
+    const eq = e.lastIndexOf("=");
+    const fmt = (eq === -1 ? e : e.slice(eq + 1)).trim();
+    if (!(EXPAND_FORMATS as readonly string[]).includes(fmt)) {
+      throw invalid(s.origin("expand")!, e, `expected [SECRET=]FORMAT with FORMAT one of: ${EXPAND_FORMATS.join(", ")}`);
+    }
+    if (eq === -1) expandAll = { format: fmt as ExpandFormat };
+    else {
+      const r = ruleFor(e.slice(0, eq).trim(), s.origin("expand")!.label);
+      r.expand = { ...r.expand, format: fmt as ExpandFormat };
+    }
+  }
+  for (const name of s.list("base64")) ruleFor(name, s.origin("base64")!.label).base64 = true;
+
+  const maxRaw = s.string("max-size") ?? DEFAULT_MAX_SIZE;
+  const maxSize = parseSize(maxRaw);
+  if (maxSize === null) throw invalid(s.origin("max-size")!, maxRaw, "expected a size such as 65536, 64KiB or 1MiB");
+
+  const fileVarsRaw = s.list("file-vars");
+  let fileVars: SecretsOptions["fileVars"];
+  if (fileVarsRaw.length === 1 && ["auto", "all", "off"].includes(fileVarsRaw[0]!)) fileVars = fileVarsRaw[0] as "auto" | "all" | "off";
+  else {
+    for (const n of fileVarsRaw) {
+      if (!isVarName(n) || ["auto", "all", "off"].includes(n)) {
+        throw invalid(s.origin("file-vars")!, n, "expected auto, all, off, or a list of variable names (e.g. POSTGRES_PASSWORD)");
+      }
+    }
+    fileVars = new Set(fileVarsRaw);
+  }
+
+  const require = s.list("require");
+  for (const n of require) if (!isVarName(n)) throw invalid(s.origin("require")!, n, "expected variable names (letters, digits, _)");
+  for (const [name, r] of rules) if (r.required && !require.includes(name)) require.push(name);
+
+  const prefix = s.string("prefix") ?? "";
+  if (prefix !== "" && !isVarName(prefix)) throw invalid(s.origin("prefix")!, prefix, "expected the start of a variable name (letters, digits, _)");
+
+  const ssh = s.list("ssh").filter((p) => p !== "none" && p !== "off");
+  const keepEnvRaw = s.list("keep-env");
+  const envName = s.string("env-name");
+  if (envName !== undefined && (envName === "" || envName.includes("/") || envName.startsWith("."))) {
+    throw invalid(s.origin("env-name")!, envName, "expected a directory name (no '/', not starting with '.')");
+  }
+  const passSchemes = new Set(s.list("pass-scheme").map((x) => x.replace(/:\/\/$/, "").toLowerCase()));
+  const sshDir = s.string("ssh-dir");
+
+  return {
+    dirs,
+    ...(envName !== undefined ? { envName } : {}),
+    naming: { prefix, keepCase: s.boolean("keep-case"), map: s.get("map") ? parseMap(s.list("map"), s.origin("map")!.label) : new Map() },
+    fileVars,
+    keepFileVars: s.boolean("keep-file-vars"),
+    envFiles: s.list("env-file"),
+    trim: s.oneOf("trim", TRIM_MODES) ?? "newline",
+    maxSize,
+    ...(expandAll ? { expandAll } : {}),
+    rules,
+    onConflict: s.oneOf("on-conflict", ["error", "precedence"] as const) ?? "error",
+    require,
+    ssh,
+    ...(sshDir !== undefined ? { sshDir } : {}),
+    keepEnv: keepEnvRaw.includes("all") ? "all" : new Set(keepEnvRaw),
+    passSchemes,
+    sources: section<Map<string, string>>("sources") ?? new Map(),
+  };
+}
+
+export function checkFormat(s: Settings): "text" | "json" {
+  return s.oneOf("format", ["text", "json"] as const) ?? "text";
+}

@@ -1,0 +1,245 @@
+/**
+ * Building the app's environment from every secret source, all or nothing:
+ *
+ *   explicit config map (`sources:`) > references in env values > VAR_FILE > secrets dir
+ *     > --env-file > inherited env
+ *
+ * A variable set by two secret sources (the first four) with different values is an error
+ * naming both, unless `--on-conflict precedence`. Every value is registered with the
+ * redactor the moment it is decoded, before anything can log. latchkey's own
+ * `process.env` is never written: the result is a new object for the child only.
+ */
+import { parse as parseDotenv } from "dotenv";
+import { basename } from "node:path";
+import { configError, ExitCode, LatchkeyError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { redactor } from "../log/redact.ts";
+import { scanSecretsDir, type DirEntry } from "../sources/file/dir.ts";
+import { setFileSizeLimit } from "../sources/file/index.ts";
+import { readSecretFile } from "../sources/file/read.ts";
+import { decodeSecret, expandPairs, selectKey, type ContentRules, type ExpandRule } from "./content.ts";
+import { isVarName, mapName, printable } from "./naming.ts";
+import type { SecretsOptions } from "./options.ts";
+import { fetchReferences, findReferences, type PendingRef } from "./references.ts";
+import type { SecretRule } from "./rules.ts";
+import { scrubList, type Scrubbed } from "./scrub.ts";
+import { isOwnSetting, varFileCandidates } from "./var-file.ts";
+import { isSshSecret, sshInstallName } from "../ssh/match.ts";
+
+export type SourceKind = "config" | "reference" | "var-file" | "dir" | "env-file";
+/** Higher wins. env-file sits with the inherited env: it is not a "secret source" for conflicts. */
+export const RANK: Record<SourceKind, number> = { config: 4, reference: 3, "var-file": 2, dir: 1, "env-file": 0 };
+export const KIND_LABEL: Record<SourceKind, string> = {
+  config: "config sources",
+  reference: "reference",
+  "var-file": "VAR_FILE",
+  dir: "secrets dir",
+  "env-file": "env file",
+};
+
+export interface SecretVar {
+  name: string;
+  value: string;
+  kind: SourceKind;
+  /** Where it came from, safe to print: a path, `NAME_FILE=/path`, `NAME=scheme://...`. */
+  source: string;
+  /** Provider version (file inode/mtime, manager version id) for change detection. */
+  version?: string;
+}
+
+export interface SshSecret {
+  /** File name under ~/.ssh. */
+  name: string;
+  source: string;
+  bytes: Buffer;
+}
+
+export interface PreparedEnv {
+  /** The child's environment (HOME is set later, by buildChildEnv, from --user). */
+  env: Record<string, string>;
+  /** Variables the app gets from secrets (and env files), sorted by name. */
+  secrets: SecretVar[];
+  ssh: SshSecret[];
+  scrubbed: Scrubbed[];
+  /** NAME_FILE variables taken out of the app's env. */
+  removed: string[];
+  /** NAME_FILE variables not read (file outside the secrets dirs under --file-vars auto). */
+  ignoredFileVars: string[];
+  /** Under --on-conflict precedence: who won over whom. */
+  overrides: Array<{ name: string; winner: string; loser: string }>;
+  usedSchemes: Set<string>;
+}
+
+export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOptions, log: Logger): Promise<PreparedEnv> {
+  setFileSizeLimit(opts.maxSize);
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(inherited)) if (v !== undefined) base[k] = v;
+
+  const envFileVars = new Map<string, SecretVar>();
+  for (const file of opts.envFiles) {
+    for (const [name, value] of Object.entries(readEnvFile(file))) {
+      redactor.add(value);
+      base[name] = value;
+      envFileVars.set(name, { name, value, kind: "env-file", source: file });
+    }
+  }
+
+  const candidates = new Map<string, SecretVar[]>();
+  const add = (v: SecretVar): void => {
+    redactor.add(v.value);
+    const list = candidates.get(v.name) ?? [];
+    list.push(v);
+    candidates.set(v.name, list);
+  };
+
+  // VAR_FILE
+  const { use: fileVars, ignored: ignoredFileVars } = varFileCandidates(base, opts);
+  if (ignoredFileVars.length) log.debug("NAME_FILE variables outside the secrets dirs left alone (--file-vars)", { vars: ignoredFileVars.join(",") });
+  const removed: string[] = [];
+  for (const fv of fileVars) {
+    const rule = opts.rules.get(fv.name) ?? opts.rules.get(basename(fv.path));
+    const what = `${fv.fileVar}=${fv.path}`;
+    const { bytes, version } = readSecretFile(fv.path, opts.maxSize, what);
+    for (const v of decodeToVars(bytes, fv.name, rule, opts, what)) add({ ...v, kind: "var-file", source: what, version });
+    if (!opts.keepFileVars) removed.push(fv.fileVar);
+  }
+
+  // References in env values and the config file's `sources:`.
+  const skip = new Set(fileVars.map((f) => f.fileVar));
+  const pending: PendingRef[] = findReferences(base, skip, opts);
+  const fetched = await fetchReferences(pending, log);
+  for (const { ref, value, version } of fetched) {
+    const rule = opts.rules.get(ref.name);
+    const what = ref.kind === "config" ? `sources.${ref.name}=${ref.ref.raw}` : `${ref.name}=${ref.ref.raw}`;
+    for (const v of decodeToVars(value, ref.name, rule, opts, what, ref.ref.key)) {
+      add({ ...v, kind: ref.kind, source: what, ...(version !== undefined ? { version } : {}) });
+    }
+  }
+
+  // Secrets directories.
+  const ssh = new Map<string, SshSecret>();
+  for (const dir of opts.dirs) {
+    const entries = scanSecretsDir(dir.path, { maxSize: opts.maxSize, optional: dir.optional, log, ...(opts.envName ? { envName: opts.envName } : {}) });
+    if (entries === null) {
+      log.debug("default secrets dir absent", { dir: dir.path });
+      continue;
+    }
+    for (const e of entries) {
+      if (isSshSecret(e.name, opts.ssh)) {
+        addSsh(ssh, e, opts);
+        continue;
+      }
+      const mapped = mapName(e.name, opts.naming);
+      if (mapped instanceof LatchkeyError) {
+        throw new LatchkeyError(mapped.code, mapped.exitCode, `secret file ${printable(e.path)}: ${mapped.message}; rename it or use --map '${printable(e.name)}=NAME'`);
+      }
+      const rule = opts.rules.get(e.name) ?? opts.rules.get(mapped);
+      for (const v of decodeToVars(e.bytes, mapped, rule, opts, `secret file ${printable(e.path)}`)) {
+        add({ ...v, kind: "dir", source: e.path, version: e.version });
+      }
+    }
+  }
+
+  // Merge by precedence.
+  const winners = new Map<string, SecretVar>();
+  const overrides: PreparedEnv["overrides"] = [];
+  for (const [name, list] of candidates) {
+    let win = list[0]!;
+    for (const c of list.slice(1)) {
+      if (RANK[c.kind] >= RANK[win.kind]) {
+        if (c.value !== win.value) note(c, win);
+        win = c;
+      } else if (c.value !== win.value) note(win, c);
+    }
+    winners.set(name, win);
+    function note(w: SecretVar, l: SecretVar): void {
+      if (opts.onConflict === "error") {
+        throw new LatchkeyError("conflict", ExitCode.CONFIG,
+          `${name} is set by two secret sources: ${describe(l)} and ${describe(w)}; remove one, or set --on-conflict precedence`);
+      }
+      overrides.push({ name, winner: describe(w), loser: describe(l) });
+      log.info("secret overridden by a higher-precedence source", { var: name, winner: describe(w), loser: describe(l) });
+    }
+  }
+
+  const usedSchemes = new Set(pending.map((p) => p.ref.scheme));
+  const scrubbed = scrubList(base, usedSchemes, opts.keepEnv);
+  const env: Record<string, string> = { ...base };
+  for (const s of scrubbed) delete env[s.name];
+  for (const r of removed) delete env[r];
+  for (const [name, v] of winners) {
+    if (base[name] !== undefined && base[name] !== v.value && !pending.some((p) => p.name === name && p.kind === "reference")) {
+      log.debug("secret replaces an inherited variable", { var: name, source: v.source });
+    }
+    env[name] = v.value;
+  }
+
+  const secrets = new Map<string, SecretVar>();
+  for (const [name, v] of envFileVars) if (!winners.has(name)) secrets.set(name, v);
+  for (const [name, v] of winners) secrets.set(name, v);
+  return {
+    env,
+    secrets: [...secrets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    ssh: [...ssh.values()],
+    scrubbed,
+    removed,
+    ignoredFileVars,
+    overrides,
+    usedSchemes,
+  };
+}
+
+function describe(v: SecretVar): string {
+  return v.kind === "dir" ? `secret file ${v.source} (secrets dir)` : `${v.source} (${KIND_LABEL[v.kind]})`;
+}
+
+/** Bytes → one variable, or several under --expand; `#key` selects one key of a JSON secret. */
+function decodeToVars(bytes: Buffer, name: string, rule: SecretRule | undefined, opts: SecretsOptions, what: string, key?: string): Array<Pick<SecretVar, "name" | "value">> {
+  const rules: ContentRules = { maxSize: opts.maxSize, trim: rule?.trim ?? opts.trim, base64: rule?.base64 ?? false };
+  // Register the raw text too: a JSON secret's whole document is as secret as its keys.
+  if (!rules.base64 && bytes.indexOf(0) === -1) redactor.add(bytes.toString("utf8"));
+  const text = decodeSecret(bytes, rules, what);
+  redactor.add(text);
+  if (key !== undefined) {
+    if (rules.base64) throw configError(`${what}: '#${key}' selects a JSON key, which a base64 (binary) secret cannot have`);
+    const v = selectKey(text, key, what);
+    redactor.add(v);
+    return [{ name, value: v }];
+  }
+  const expand: ExpandRule | undefined = rule?.expand ?? (rules.base64 ? undefined : opts.expandAll);
+  if (!expand) return [{ name, value: text }];
+  const prefix = expand.prefix ?? `${name}_`;
+  return expandPairs(text, expand, what).map(([k, v]) => {
+    redactor.add(v);
+    const mapped = mapName(k, { prefix, keepCase: opts.naming.keepCase, map: new Map() });
+    if (mapped instanceof LatchkeyError) throw new LatchkeyError("data", ExitCode.DATA, `${what}: key ${mapped.message}`);
+    return { name: mapped, value: v };
+  });
+}
+
+function addSsh(ssh: Map<string, SshSecret>, e: DirEntry, opts: SecretsOptions): void {
+  const name = sshInstallName(e.name);
+  if (e.bytes.length > opts.maxSize) throw new LatchkeyError("data", ExitCode.DATA, `secret file ${e.path} is too large (--max-size)`);
+  redactor.add(e.bytes.toString("utf8"));
+  const prev = ssh.get(name);
+  if (prev && !prev.bytes.equals(e.bytes)) {
+    if (opts.onConflict === "error") {
+      throw new LatchkeyError("conflict", ExitCode.CONFIG,
+        `~/.ssh/${name} is set by two secret files: ${prev.source} and ${e.path}; remove one, or set --on-conflict precedence`);
+    }
+  }
+  ssh.set(name, { name, source: e.path, bytes: e.bytes });
+}
+
+function readEnvFile(file: string): Record<string, string> {
+  const { bytes } = readSecretFile(file, 1024 * 1024, `env file ${file}`);
+  const text = bytes.toString("utf8");
+  if (text.includes("\0")) throw new LatchkeyError("data", ExitCode.DATA, `env file ${file} contains a NUL byte`);
+  const parsed = parseDotenv(text);
+  for (const name of Object.keys(parsed)) {
+    if (!isVarName(name)) throw new LatchkeyError("config", ExitCode.CONFIG, `env file ${file}: '${printable(name)}' is not a valid variable name`);
+  }
+  return parsed;
+}
+
+export { isOwnSetting };

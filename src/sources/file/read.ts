@@ -1,0 +1,58 @@
+/**
+ * Reading one secret file: regular files only (a FIFO would block startup forever), a size
+ * cap checked before reading, and errors that name the file and the uid latchkey runs as
+ * (the usual cause of EACCES is a secret mounted for another user).
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { ExitCode, LatchkeyError } from "../../errors.ts";
+
+export interface ReadFile {
+  bytes: Buffer;
+  /** inode, size and mtime: changes when the file is replaced or rewritten. */
+  version: string;
+}
+
+export function readSecretFile(path: string, maxSize: number, what = `secret file ${path}`): ReadFile {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw fileError(e, path, what);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new LatchkeyError("no_input", ExitCode.NO_INPUT, `${what} is a directory, not a file`);
+    if (!st.isFile()) throw new LatchkeyError("no_input", ExitCode.NO_INPUT, `${what} is not a regular file`);
+    if (st.size > maxSize) {
+      throw new LatchkeyError("data", ExitCode.DATA, `${what} is too large: ${st.size} bytes, limit ${maxSize} (--max-size)`);
+    }
+    // Read one byte past the limit: a file growing between fstat and read is still caught.
+    const buf = Buffer.allocUnsafe(Math.min(maxSize + 1, Math.max(st.size + 1, 1)));
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n === buf.length) break;
+    }
+    if (n > maxSize) throw new LatchkeyError("data", ExitCode.DATA, `${what} is too large: over ${maxSize} bytes (--max-size)`);
+    return { bytes: buf.subarray(0, n), version: `${st.ino}:${st.size}:${st.mtimeMs}` };
+  } catch (e) {
+    if (e instanceof LatchkeyError) throw e;
+    throw fileError(e, path, what);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function fileError(e: unknown, path: string, what: string): LatchkeyError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new LatchkeyError("no_input", ExitCode.NO_INPUT, `${what} does not exist`);
+  if (code === "EACCES" || code === "EPERM") {
+    return new LatchkeyError("no_perm", ExitCode.NO_PERM,
+      `${what}: permission denied (latchkey runs as uid ${process.getuid?.()} gid ${process.getgid?.()})`);
+  }
+  if (code === "EISDIR") return new LatchkeyError("no_input", ExitCode.NO_INPUT, `${what} is a directory, not a file`);
+  if (code === "ELOOP") return new LatchkeyError("no_input", ExitCode.NO_INPUT, `${what}: too many levels of symbolic links`);
+  return new LatchkeyError("os", ExitCode.OS, `${what}: cannot read: ${code ?? (e as Error).message}`);
+}
