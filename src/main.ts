@@ -1,7 +1,7 @@
 /**
  * latchkey's lifecycle, as a straight line of named steps (tini style):
  *
- *   parse config → build child env → drop privileges → exec | spawn+supervise → exit
+ *   parse config → load secrets → build child env → gate → drop privileges → exec | spawn+supervise → exit
  *
  * Each step returns a value or throws a LatchkeyError that carries its exit code.
  */
@@ -18,6 +18,14 @@ import { buildChildEnv } from "./env/child-env.ts";
 import { resolveIdentity, type Identity } from "./privileges/identity.ts";
 import { assertCanBecome } from "./privileges/drop.ts";
 import { supervise } from "./supervisor/supervise.ts";
+import { registerSecretFlags } from "./env/flags.ts";
+import { registerSecretSections } from "./env/rules.ts";
+import { registerBuiltinSchemes } from "./sources/schemes.ts";
+import { prepareEnv } from "./env/prepare.ts";
+import { validateSecrets } from "./env/required.ts";
+import { installSsh, sshTarget } from "./ssh/install.ts";
+import { checkFailureJson, runCheck } from "./check/check.ts";
+import { redactor } from "./log/redact.ts";
 import "./gate/flags.ts";
 import { loadGateConfig } from "./gate/config.ts";
 import { gateStages } from "./gate/stages.ts";
@@ -29,6 +37,9 @@ import { isatty } from "node:tty";
 export async function main(argv: string[]): Promise<number> {
   silenceExperimentalWarnings();
   if (argv[0] === SHIM_ARG) runShim();
+  registerSecretFlags();
+  registerSecretSections();
+  registerBuiltinSchemes();
 
   const args = parseCommandLine(argv);
   if (args.subcommand === "help") return print(usage());
@@ -41,7 +52,20 @@ export async function main(argv: string[]): Promise<number> {
   const gateConfig = loadGateConfig(config.settings, process.env, config);
 
   const identity = config.user ? resolveIdentity(config.user) : undefined;
-  const env = buildChildEnv(process.env, identity);
+  const prepared = await loadSecrets(config, (args.subcommand as string) === "check");
+  const env = buildChildEnv(process.env, identity, prepared);
+  const ssh = sshTarget(identity, config.secrets.sshDir);
+  if ((args.subcommand as string) === "check") {
+    const failed = await runCheck({
+      prepared, opts: config.secrets, ssh, format: config.format,
+      ...(config.configFile ? { configFile: config.configFile } : {}),
+      ...(identity ? { user: identity.spec } : {}),
+      ...(args.command.length ? { launch: () => checkLaunch(args.command, env, identity) } : {}),
+    }, (s) => process.stdout.write(redactor.redact(s)));
+    if (failed) throw failed;
+    return ExitCode.OK;
+  }
+  validateSecrets(prepared, config.secrets);
   const spec = prepareLaunch(args.command, env, identity);
   if (identity) assertCanBecome(identity);
 
@@ -50,10 +74,27 @@ export async function main(argv: string[]): Promise<number> {
   const status = await startStatus(gateConfig, log);
   const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state));
 
+  installSsh(prepared.ssh, ssh);
   if (config.exec) return execInto(spec);
   const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log);
   gate.release(); // supervise has its own signal listeners by now
   return exited;
+}
+
+/** Load secrets; for `check --format json` a failure is also reported as JSON on stdout. */
+async function loadSecrets(config: RunConfig, check: boolean): Promise<Awaited<ReturnType<typeof prepareEnv>>> {
+  try {
+    return await prepareEnv(process.env, config.secrets, log);
+  } catch (e) {
+    if (check && config.format === "json" && isLatchkeyError(e)) process.stdout.write(redactor.redact(checkFailureJson(e)));
+    throw e;
+  }
+}
+
+function checkLaunch(command: string[], env: Record<string, string>, identity?: Identity): string {
+  const spec = prepareLaunch(command, env, identity);
+  if (identity) assertCanBecome(identity);
+  return spec.path;
 }
 
 function prepareLaunch(command: string[], env: Record<string, string>, identity?: Identity): LaunchSpec {
