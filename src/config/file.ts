@@ -76,9 +76,11 @@ function parseDocumentText(text: string, path: string): unknown {
     return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
   } catch (e) {
     if (e instanceof YAMLParseError) {
-      const pos = e.linePos?.[0];
       const first = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-      throw configError(`${path}${pos ? `:${pos.line}:${pos.col}` : ""}: bad YAML: ${first}`);
+      const before = text.slice(0, e.pos[0]);
+      const line = before.split("\n").length;
+      const col = e.pos[0] - before.lastIndexOf("\n");
+      throw configError(`${path}:${line}:${col}: bad YAML: ${first}`);
     }
     throw configError(`${path}: bad YAML: ${(e as Error).message}`);
   }
