@@ -1,0 +1,97 @@
+/**
+ * Startup: how long `latchkey -- /bin/true` takes from exec to exit, against a hello-world
+ * single executable built from the same runtime with the same options (the floor any Node
+ * single executable pays), with the classic C init tools alongside for reference.
+ */
+import { buildReferenceSeas } from "../lib/sea.ts";
+import { hyperfine, type Command, type Timing } from "../lib/hyperfine.ts";
+import { fmt, median, mean, table, verdict } from "../lib/stats.ts";
+import type { Benchmark, Context } from "../lib/types.ts";
+
+const TARGET = 1.15;
+
+export const benchmark: Benchmark = {
+  name: "startup",
+  title: "Startup",
+  order: 10,
+  async run(ctx: Context): Promise<string> {
+    const rounds = Number(process.env.BENCH_ROUNDS ?? (ctx.quick ? 1 : 3));
+    const runs = Number(process.env.BENCH_RUNS ?? (ctx.quick ? 10 : 40));
+    const warmup = 5;
+    ctx.log("building the reference single executables (hello, hello-spawn)");
+    const sea = buildReferenceSeas(ctx.node, ["hello", "hello-spawn"]);
+    const lk = ctx.latchkey;
+    const commands: Command[] = [
+      { name: "/bin/true", line: "/bin/true" },
+      { name: "tini", line: "tini -s -- /bin/true" },
+      { name: "dumb-init", line: "dumb-init /bin/true" },
+      { name: "gosu", line: "gosu nobody /bin/true" },
+      { name: "node -e 0", line: `${ctx.node} -e 0` },
+      { name: "hello SEA", line: sea.hello! },
+      { name: "hello-spawn SEA", line: `${sea["hello-spawn"]} /bin/true` },
+      { name: "latchkey version", line: `${lk} version` },
+      { name: "latchkey", line: `${lk} -- /bin/true` },
+      { name: "latchkey --exec", line: `${lk} --exec -- /bin/true` },
+      { name: "latchkey --user", line: `${lk} --user nobody -- /bin/true` },
+      { name: "latchkey --exec --user", line: `${lk} --exec --user nobody -- /bin/true` },
+    ];
+    const t = hyperfine(commands, { rounds, runs, warmup, log: ctx.log });
+    const by = (name: string) => t.find((x) => x.name === name)!;
+    const med = (name: string) => median(by(name).times) * 1e3;
+    const hello = med("hello SEA");
+    const tini = med("tini");
+
+    const shown: Record<string, string> = {
+      "/bin/true": "/bin/true",
+      tini: "tini -s -- /bin/true",
+      "dumb-init": "dumb-init /bin/true",
+      gosu: "gosu nobody /bin/true",
+      "node -e 0": "node -e 0 (pinned runtime)",
+      "hello SEA": "hello SEA (prints hello)",
+      "hello-spawn SEA": "hello-spawn SEA /bin/true (spawn, wait)",
+      "latchkey version": "latchkey version",
+      latchkey: "**latchkey -- /bin/true**",
+      "latchkey --exec": "latchkey --exec -- /bin/true",
+      "latchkey --user": "latchkey --user nobody -- /bin/true",
+      "latchkey --exec --user": "latchkey --exec --user nobody -- /bin/true",
+    };
+    const rows = t.map((x: Timing) => [
+      shown[x.name] ?? x.name,
+      fmt(median(x.times) * 1e3),
+      fmt(mean(x.times) * 1e3),
+      x.roundMedians.map((m) => fmt(m * 1e3, 1)).join(" / "),
+      fmt((x.user + x.system) * 1e3, 1),
+      fmt((median(x.times) * 1e3) / hello),
+      fmt((median(x.times) * 1e3) / tini, 1),
+    ]);
+
+    const ratio = med("latchkey") / hello;
+    const perRound = by("latchkey").roundMedians.map((m, i) => m / by("hello SEA").roundMedians[i]!);
+    const spawnCost = med("hello-spawn SEA") - hello;
+    const ownCost = med("latchkey") - med("hello-spawn SEA");
+    const loadCost = med("latchkey version") - hello;
+    const shimCost = med("latchkey --user") - med("latchkey");
+    const execRatio = med("latchkey --exec") / hello;
+
+    return [
+      `${rounds} rounds × (${warmup} warmup + ${runs} runs) of every command with \`hyperfine -N\` (no shell), samples pooled over the rounds.`,
+      "The reference single executables are built at bench time from the pinned runtime with build/build.ts's SEA options",
+      "(stripped base binary, code cache, `execArgvExtension: \"none\"`, the same `execArgv`). tini runs with `-s` (child",
+      "subreaper), as latchkey registers itself as one when it is not PID 1. Times in ms; \"× hello\" and \"× tini\" are",
+      "ratios of medians.",
+      "",
+      table(["command", "median", "mean", "median per round", "user+sys", "× hello", "× tini"], rows),
+      "",
+      verdict(ratio <= TARGET, `\`latchkey -- /bin/true\` / hello SEA = **${fmt(ratio)}** (target ≤ ${TARGET}; per round ${perRound.map((r) => fmt(r)).join(", ")})`),
+      "",
+      "Where the time goes (differences of medians, ms):",
+      "",
+      `- runtime start (hello SEA): ${fmt(hello)}; \`node -e 0\` ${fmt(med("node -e 0"))}`,
+      `- loading latchkey's bundle and printing its version (\`latchkey version\` − hello): ${fmt(loadCost)}`,
+      `- one \`child_process.spawn\` and wait (hello-spawn − hello): ${fmt(spawnCost)}`,
+      `- latchkey's own work beyond a bare spawn-and-wait (latchkey − hello-spawn): ${fmt(ownCost)}`,
+      `- exec mode: \`latchkey --exec\` / hello = ${fmt(execRatio)}`,
+      `- the exec shim (\`--user nobody\` − plain, one more runtime start in the child): ${fmt(shimCost)}`,
+    ].join("\n");
+  },
+};

@@ -1,0 +1,36 @@
+/** Small statistics over samples; percentiles by nearest rank (no interpolation surprises). */
+export function sorted(xs: readonly number[]): number[] {
+  return [...xs].sort((a, b) => a - b);
+}
+
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = sorted(xs);
+  const rank = Math.ceil((p / 100) * s.length);
+  return s[Math.min(s.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = sorted(xs);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+export function fmt(x: number, digits = 2): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
+}
+
+/** A markdown table; every cell already formatted. */
+export function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+export function verdict(met: boolean, what: string): string {
+  return met ? `**target met**: ${what}` : `**target MISSED**: ${what}`;
+}
