@@ -37,6 +37,8 @@ async function attempt(t: Target, signal: AbortSignal): Promise<Attempt> {
     case "unix":
       return (await import("./socket.ts")).probeSocket({ path: t.path }, signal);
     case "http":
+      if (t.body === undefined) return (await import("./http1.ts")).probeHttpStatus(t, signal);
+      return (await import("./http.ts")).probeHttp(t, signal);
     case "https":
       return (await import("./http.ts")).probeHttp(t, signal);
     case "file":
