@@ -26,8 +26,11 @@ const SECRET_FLAGS: FlagDef[] = [
     help: "which NAME_FILE variables set NAME from a file: auto (files in a secrets dir), all, off, or a list of NAMEs" },
   { name: "keep-file-vars", type: "boolean", env: "LATCHKEY_KEEP_FILE_VARS", group: "secrets",
     help: "leave NAME_FILE variables in the app's environment (removed by default)" },
-  { name: "env-file", type: "string", multiple: true, env: "LATCHKEY_ENV_FILE", value: "FILE", group: "secrets",
-    help: "read variables from a dotenv file (repeatable; later files win; secrets override them)" },
+  // Not `--env-file`: the Node runtime inside the executable claims that flag itself (it loads
+  // the file into latchkey's own environment, or exits 9 when it is missing) before any of
+  // latchkey's code runs.
+  { name: "dotenv", type: "string", multiple: true, env: "LATCHKEY_DOTENV", value: "FILE", group: "secrets",
+    help: "read variables from a dotenv (.env) file (repeatable; later files win; secrets override them)" },
   { name: "trim", type: "string", env: "LATCHKEY_TRIM", value: "MODE", default: "newline", group: "secrets",
     help: "what to trim from the end of a secret: newline (one trailing \\n or \\r\\n), space (all trailing whitespace), none" },
   { name: "max-size", type: "string", env: "LATCHKEY_MAX_SIZE", value: "SIZE", default: DEFAULT_MAX_SIZE, group: "secrets",

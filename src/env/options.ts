@@ -49,7 +49,7 @@ export function secretsOptions(s: Settings): SecretsOptions {
   };
 
   let expandAll: ExpandRule | undefined;
-  for (const e of s.list("expand")) {
+  for (const e of names(s, "expand")) {
     const eq = e.lastIndexOf("=");
     const fmt = (eq === -1 ? e : e.slice(eq + 1)).trim();
     if (!(EXPAND_FORMATS as readonly string[]).includes(fmt)) {
@@ -61,13 +61,13 @@ export function secretsOptions(s: Settings): SecretsOptions {
       r.expand = { ...r.expand, format: fmt as ExpandFormat };
     }
   }
-  for (const name of s.list("base64")) ruleFor(name, s.origin("base64")!.label).base64 = true;
+  for (const name of names(s, "base64")) ruleFor(name, s.origin("base64")!.label).base64 = true;
 
   const maxRaw = s.string("max-size") ?? DEFAULT_MAX_SIZE;
   const maxSize = parseSize(maxRaw);
   if (maxSize === null) throw invalid(s.origin("max-size")!, maxRaw, "expected a size such as 65536, 64KiB or 1MiB");
 
-  const fileVarsRaw = s.list("file-vars");
+  const fileVarsRaw = names(s, "file-vars");
   let fileVars: SecretsOptions["fileVars"];
   if (fileVarsRaw.length === 1 && ["auto", "all", "off"].includes(fileVarsRaw[0]!)) fileVars = fileVarsRaw[0] as "auto" | "all" | "off";
   else {
@@ -79,29 +79,29 @@ export function secretsOptions(s: Settings): SecretsOptions {
     fileVars = new Set(fileVarsRaw);
   }
 
-  const require = s.list("require");
+  const require = names(s, "require");
   for (const n of require) if (!isVarName(n)) throw invalid(s.origin("require")!, n, "expected variable names (letters, digits, _)");
   for (const [name, r] of rules) if (r.required && !require.includes(name)) require.push(name);
 
   const prefix = s.string("prefix") ?? "";
   if (prefix !== "" && !isVarName(prefix)) throw invalid(s.origin("prefix")!, prefix, "expected the start of a variable name (letters, digits, _)");
 
-  const ssh = s.list("ssh").filter((p) => p !== "none" && p !== "off");
-  const keepEnvRaw = s.list("keep-env");
+  const ssh = names(s, "ssh").filter((p) => p !== "none" && p !== "off");
+  const keepEnvRaw = names(s, "keep-env");
   const envName = s.string("env-name");
   if (envName !== undefined && (envName === "" || envName.includes("/") || envName.startsWith("."))) {
     throw invalid(s.origin("env-name")!, envName, "expected a directory name (no '/', not starting with '.')");
   }
-  const passSchemes = new Set(s.list("pass-scheme").map((x) => x.replace(/:\/\/$/, "").toLowerCase()));
+  const passSchemes = new Set(names(s, "pass-scheme").map((x) => x.replace(/:\/\/$/, "").toLowerCase()));
   const sshDir = s.string("ssh-dir");
 
   return {
     dirs,
     ...(envName !== undefined ? { envName } : {}),
-    naming: { prefix, keepCase: s.boolean("keep-case"), map: s.get("map") ? parseMap(s.list("map"), s.origin("map")!.label) : new Map() },
+    naming: { prefix, keepCase: s.boolean("keep-case"), map: s.get("map") ? parseMap(names(s, "map"), s.origin("map")!.label) : new Map() },
     fileVars,
     keepFileVars: s.boolean("keep-file-vars"),
-    envFiles: s.list("env-file"),
+    envFiles: s.list("dotenv"),
     trim: s.oneOf("trim", TRIM_MODES) ?? "newline",
     maxSize,
     ...(expandAll ? { expandAll } : {}),
@@ -114,6 +114,11 @@ export function secretsOptions(s: Settings): SecretsOptions {
     passSchemes,
     sources: section<Map<string, string>>("sources") ?? new Map(),
   };
+}
+
+/** List settings of names also take `A,B` in one flag value, as the env var does. Paths do not. */
+function names(s: Settings, name: string): string[] {
+  return s.list(name).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
 }
 
 export function checkFormat(s: Settings): "text" | "json" {

@@ -2,7 +2,7 @@
  * Building the app's environment from every secret source, all or nothing:
  *
  *   explicit config map (`sources:`) > references in env values > VAR_FILE > secrets dir
- *     > --env-file > inherited env
+ *     > --dotenv files > inherited env
  *
  * A variable set by two secret sources (the first four) with different values is an error
  * naming both, unless `--on-conflict precedence`. Every value is registered with the

@@ -59,7 +59,7 @@ describe("prepareEnv", () => {
       C_FILE: `${d}/file-b`,
       E: "inherited", F: "inherited",
     };
-    const o = opts({ "secrets-dir": [d], "on-conflict": "precedence", "env-file": [envFile], "file-vars": ["all"] });
+    const o = opts({ "secrets-dir": [d], "on-conflict": "precedence", dotenv: [envFile], "file-vars": ["all"] });
     // A is both a reference and has A_FILE: that is "both set" — an error even under precedence.
     await fails(prepareEnv(inherited, o, log), /both A and A_FILE are set/, 78);
     delete (inherited as Record<string, string>).A_FILE;
