@@ -29,6 +29,7 @@ export interface VaultSource extends SecretSource {
   readonly client: VaultClient | null;
   readonly tokens: TokenKeeper | null;
   readonly leases: LeaseKeeper | null;
+  close(): Promise<void>;
 }
 
 export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSource {
