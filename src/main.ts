@@ -21,6 +21,7 @@ import { supervise } from "./supervisor/supervise.ts";
 import { registerSecretFlags } from "./env/flags.ts";
 import { registerSecretSections } from "./env/rules.ts";
 import { registerBuiltinSchemes } from "./sources/schemes.ts";
+import { closeSources, setRunSettings } from "./sources/source.ts";
 import { prepareEnv } from "./env/prepare.ts";
 import { validateSecrets } from "./env/required.ts";
 import { installSsh, sshTarget } from "./ssh/install.ts";
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   const config = loadRunConfig(args, process.env);
   log.level = config.logLevel;
   log.format = config.logFormat;
+  setRunSettings(config.settings);
   const gateConfig = loadGateConfig(config.settings, process.env, config);
 
   const identity = config.user ? resolveIdentity(config.user) : undefined;
@@ -111,14 +113,15 @@ function print(text: string): number {
 /** Entry point: run, report a failure on one line, exit with the documented code. */
 export function run(argv: string[]): void {
   main(argv).then(
-    (code) => exit(code),
+    (code) => void closeSources().finally(() => exit(code)),
     (e: unknown) => {
       const err = isLatchkeyError(e)
         ? e
         : new LatchkeyError("internal", ExitCode.INTERNAL, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       log.error(err.message.split("\n")[0]!, err.code === "internal" ? undefined : { code: err.code });
       if (err.code === "internal" && e instanceof Error && e.stack) log.debug(e.stack);
-      exit(err.exitCode);
+      // The app never started (or has exited): revoke the Vault token and leases latchkey obtained.
+      void closeSources().finally(() => exit(err.exitCode));
     },
   );
 }

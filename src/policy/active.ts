@@ -1,15 +1,16 @@
 /**
- * The policies in force for this run: the config file's `policy:` section (handed over by the
- * config loader with setConfigPolicy) and the `--policy FILE`, read once.
+ * The policies in force for this run: the config file's `policy:` section (validated by the
+ * config loader, see register.ts) and the `--policy FILE`, read once.
  */
 import type { Settings } from "../config/settings.ts";
+import { section } from "../config/sections.ts";
 import type { Reference } from "../sources/source.ts";
 import { checkReference, parsePolicy, readPolicyFile, type Policy } from "./policy.ts";
 
 let fromConfig: Policy | null = null;
 let cache: { key: string; policies: Policy[] } | null = null;
 
-/** Called by the config-file loader with the raw `policy:` section and the file's path. */
+/** For tests (and callers without the config loader): set the config file's policy directly. */
 export function setConfigPolicy(raw: unknown, source: string): void {
   fromConfig = raw === undefined || raw === null ? null : parsePolicy(raw, source);
   cache = null;
@@ -20,7 +21,8 @@ export function activePolicies(settings: Settings): Policy[] {
   const key = `${file ?? ""}`;
   if (cache && cache.key === key) return cache.policies;
   const out: Policy[] = [];
-  if (fromConfig) out.push(fromConfig);
+  const cfg = fromConfig ?? section<Policy>("policy");
+  if (cfg) out.push(cfg);
   if (file) out.push(readPolicyFile(file, settings.origin("policy")!.label));
   cache = { key, policies: out };
   return out;

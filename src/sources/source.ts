@@ -76,6 +76,15 @@ export interface SecretSource {
   close?(): Promise<void>;
 }
 
+let runSettings: Settings | undefined;
+/** main.ts hands over the run's settings once loaded; providers read their options (--vault-addr, --policy...) from them. */
+export function setRunSettings(s: Settings): void {
+  runSettings = s;
+}
+export function getRunSettings(): Settings | undefined {
+  return runSettings;
+}
+
 type Loader = () => Promise<SecretSource> | SecretSource;
 const loaders = new Map<string, Loader>();
 const instances = new Map<string, SecretSource>();

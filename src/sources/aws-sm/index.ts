@@ -22,7 +22,7 @@ import { Settings } from "../../config/settings.ts";
 import { redactor } from "../../log/redact.ts";
 import { activePolicies } from "../../policy/active.ts";
 import { checkReference } from "../../policy/policy.ts";
-import type { FetchedSecret, Reference, SecretSource, SourceContext } from "../source.ts";
+import { getRunSettings, type FetchedSecret, type Reference, type SecretSource, type SourceContext } from "../source.ts";
 import { describeAwsError } from "./errors.ts";
 import { resolveAwsOptions, type AwsOptions } from "./options.ts";
 import { awsSectionValues } from "./register.ts";
@@ -199,7 +199,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     calls,
     async fetch(refs: readonly Reference[], ctx: SourceContext): Promise<FetchedSecret[]> {
       if (refs.length === 0) return [];
-      const settings = ctx.settings ?? new Settings({ flags: {}, env });
+      const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       const opts = resolveAwsOptions(settings, env, awsSectionValues());
       const ws = wants(refs, opts, activePolicies(settings));
       const results = new Map<Want, Got | LatchkeyError>();
@@ -256,7 +256,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
       });
     },
     async versions(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]> {
-      const settings = ctx.settings ?? new Settings({ flags: {}, env });
+      const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       const opts = resolveAwsOptions(settings, env, awsSectionValues());
       const ws = wants(refs, opts, activePolicies(settings));
       const byRef = new Map<Reference, string | undefined>();

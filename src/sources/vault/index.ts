@@ -16,7 +16,7 @@ import type { Logger } from "../../log/logger.ts";
 import { redactor } from "../../log/redact.ts";
 import { activePolicies } from "../../policy/active.ts";
 import { checkReference } from "../../policy/policy.ts";
-import type { FetchedSecret, Reference, SecretSource, SourceContext } from "../source.ts";
+import { getRunSettings, type FetchedSecret, type Reference, type SecretSource, type SourceContext } from "../source.ts";
 import { authenticate, TokenKeeper, type TokenInfo } from "./auth.ts";
 import { VaultClient } from "./client.ts";
 import { LeaseKeeper } from "./leases.ts";
@@ -44,7 +44,7 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
 
   async function ensureClient(ctx: SourceContext, first: Reference): Promise<VaultClient> {
     if (client) return client;
-    const settings = ctx.settings ?? new Settings({ flags: {}, env });
+    const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
     const opts = resolveVaultOptions(settings, env, ctx.log, vaultSectionValues());
     if (!opts.auth) {
       throw new LatchkeyError("vault-auth", ExitCode.CONFIG,
@@ -75,7 +75,7 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
     async fetch(refs: readonly Reference[], ctx: SourceContext): Promise<FetchedSecret[]> {
       if (refs.length === 0) return [];
       if (closed) throw new LatchkeyError("internal", ExitCode.INTERNAL, "vault source used after close");
-      const settings = ctx.settings ?? new Settings({ flags: {}, env });
+      const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       const policies = activePolicies(settings);
       const c = await ensureClient(ctx, refs[0]!);
       const pols = tokens?.info.policies ?? info?.policies ?? [];

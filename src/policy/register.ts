@@ -1,0 +1,27 @@
+/**
+ * Wiring of the reference policy at startup: the `--policy FILE` flag, the config file's
+ * `policy:` section, and a check on every reference before anything is fetched. vault://
+ * references are checked by the Vault source instead, once the mount tells the API path
+ * (`secret/app` and `secret/data/app` are the same secret on KV v2).
+ */
+import { registerSection } from "../config/sections.ts";
+import { Settings } from "../config/settings.ts";
+import { addReferenceCheck } from "../env/references.ts";
+import { getRunSettings } from "../sources/source.ts";
+import { activePolicies } from "./active.ts";
+import { registerPolicyFlags } from "./flags.ts";
+import { checkReference, parsePolicy } from "./policy.ts";
+
+let done = false;
+export function registerPolicy(): void {
+  if (done) return;
+  done = true;
+  registerPolicyFlags();
+  registerSection("policy", { help: "allow-list of references per provider (allow, deny, unlisted)", validate: (v, at) => parsePolicy(v, at.file) });
+  addReferenceCheck((ref, variable) => {
+    if (ref.scheme === "vault") return;
+    const settings = getRunSettings() ?? new Settings({ flags: {}, env: process.env });
+    const policies = activePolicies(settings);
+    if (policies.length) checkReference(policies, ref, [ref.locator], `${variable}: ${ref.raw}`);
+  });
+}
