@@ -6,6 +6,7 @@
 import { statSync, type Stats } from "node:fs";
 import { delimiter, join } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
+import { checkFormat } from "./format.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -15,7 +16,14 @@ export interface Runner {
   groups: number[];
 }
 
+/** Find COMMAND and check that the kernel can run it (launch/format.ts). */
 export function resolveCommand(command: string, pathVar: string | undefined, runner: Runner): string {
+  const path = findCommand(command, pathVar, runner);
+  checkFormat(path, { canExecute: (p) => { const st = statOrNull(p); return st !== null && isExecutableBy(st, runner); } });
+  return path;
+}
+
+export function findCommand(command: string, pathVar: string | undefined, runner: Runner): string {
   if (command.includes("/")) {
     const st = statOrNull(command);
     if (!st) throw notFound(command, `${command}: no such file`);
@@ -67,6 +75,7 @@ export function execFailure(path: string, e: unknown): LatchkeyError {
   if (code === "ENOENT") {
     return new LatchkeyError("not_found", ExitCode.NOT_FOUND, `${path}: cannot execute: file or its interpreter not found`);
   }
-  const reason = code === "ENOEXEC" ? "exec format error" : code === "EACCES" ? "permission denied" : (e as Error).message;
+  const reason = code === "ENOEXEC" ? "exec format error"
+    : code === "EACCES" ? "permission denied (is it on a noexec mount?)" : (e as Error).message;
   return new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE, `${path}: cannot execute: ${reason}`);
 }

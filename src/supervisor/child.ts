@@ -9,6 +9,7 @@ import { ExitCode, LatchkeyError } from "../errors.ts";
 import { SHIM_ARG } from "../cli/parse.ts";
 import { SPEC_FD } from "../launch/shim.ts";
 import type { LaunchSpec } from "../launch/spec.ts";
+import { execFailure } from "../launch/resolve.ts";
 import { claimPid, releasePid } from "./reaper.ts";
 import type { SignalName } from "./signals.ts";
 
@@ -48,32 +49,27 @@ export class Child {
   /**
    * Start the app. Direct spawn when nothing must happen between fork and exec (one runtime
    * start, the fast path); through the exec shim when a user switch or the terminal
-   * foreground is needed.
+   * foreground is needed. Throws when the spawn fails; the reason (errno) of some failures
+   * is only known a tick later, so prefer `launch`, which waits for it.
    */
   static start(spec: LaunchSpec): Child {
-    const needsShim = spec.identity !== undefined || spec.foreground;
-    let proc: ChildProcess;
-    if (!needsShim) {
-      // detached = setsid(): own session and process group, so --signal-group and the grace
-      // kill reach exactly the app's processes.
-      proc = spawn(spec.path, spec.argv.slice(1), { argv0: spec.argv[0], env: spec.env, stdio: "inherit", detached: true });
-    } else {
-      const self = selfCommand();
-      proc = spawn(self.file, [...self.args, SHIM_ARG], {
-        env: { PATH: process.env.PATH ?? "" },
-        stdio: ["inherit", "inherit", "inherit", "pipe"],
-        detached: false,
-      });
-      if (proc.pid !== undefined) {
-        libc()?.setpgid(proc.pid, proc.pid);
-        const pipe = proc.stdio[SPEC_FD] as NodeJS.WritableStream | null;
-        pipe?.on("error", () => {}); // the shim may die before reading; its exit status says why
-        pipe?.end(JSON.stringify(spec));
-      }
-    }
+    const proc = spawnApp(spec);
     if (proc.pid === undefined) {
-      const err = spawnError(proc, spec);
-      throw err;
+      // Node emits ENOENT/EACCES/EAGAIN/EMFILE on the next tick: without a listener that
+      // 'error' event would crash latchkey with a stack trace.
+      proc.on("error", () => {});
+      throw new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: spawn failed`);
+    }
+    proc.on("error", () => {}); // reported through exit
+    return new Child(proc);
+  }
+
+  /** Like `start`, but a failed spawn is reported with its reason and the shell's exit code. */
+  static async launch(spec: LaunchSpec): Promise<Child> {
+    const proc = spawnApp(spec);
+    if (proc.pid === undefined) {
+      const err = await new Promise<unknown>((resolve) => proc.once("error", resolve));
+      throw spawnFailure(spec, err);
     }
     proc.on("error", () => {}); // reported through exit
     return new Child(proc);
@@ -111,11 +107,36 @@ export class Child {
   }
 }
 
-function spawnError(proc: ChildProcess, spec: LaunchSpec): LatchkeyError {
-  // Spawn failed synchronously; the 'error' event carries the errno but fires later.
-  // Resolution already ruled out ENOENT/EACCES on the app, so this is the OS refusing.
-  void proc;
-  return new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: spawn failed`);
+function spawnApp(spec: LaunchSpec): ChildProcess {
+  const needsShim = spec.identity !== undefined || spec.foreground;
+  if (!needsShim) {
+    // detached = setsid(): own session and process group, so --signal-group and the grace
+    // kill reach exactly the app's processes.
+    return spawn(spec.path, spec.argv.slice(1), { argv0: spec.argv[0], env: spec.env, stdio: "inherit", detached: true });
+  }
+  const self = selfCommand();
+  const proc = spawn(self.file, [...self.args, SHIM_ARG], {
+    env: { PATH: process.env.PATH ?? "" },
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    detached: false,
+  });
+  if (proc.pid !== undefined) {
+    libc()?.setpgid(proc.pid, proc.pid);
+    const pipe = proc.stdio[SPEC_FD] as NodeJS.WritableStream | null;
+    pipe?.on("error", () => {}); // the shim may die before reading; its exit status says why
+    pipe?.end(JSON.stringify(spec));
+  }
+  return proc;
+}
+
+/**
+ * Resolution and the format check ruled out the usual causes before anything started; what
+ * is left here is a race (file removed), a noexec mount (EACCES), or the OS out of resources.
+ */
+function spawnFailure(spec: LaunchSpec, e: unknown): LatchkeyError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "EACCES") return execFailure(spec.path, e);
+  return new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: ${(e as Error).message}`);
 }
 
 /** How to run this latchkey again: the single executable, or `node [flags] latchkey.cjs`. */

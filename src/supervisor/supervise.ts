@@ -88,7 +88,7 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
   }
 
   try {
-    child = Child.start(spec);
+    child = await Child.launch(spec);
     log.info("app started", { pid: child.pid, command: spec.argv[0], reaper: reaper.mode });
     opts.onEvent?.({ type: "started", pid: child.pid });
     hooks?.started?.(child);

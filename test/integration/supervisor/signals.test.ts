@@ -35,6 +35,15 @@ async function record(flags: string[], recorderArgs: string[], pid1 = false, env
   return { target, out, ready, done: cmd.done, gc: join(dir, "grandchild") };
 }
 
+/**
+ * After the app exits latchkey sends its leftover group SIGTERM then SIGCONT (a stopped
+ * process cannot act on SIGTERM). Whether the CONT is recorded before the TERM kills the
+ * recorder is a race, so assertions about the grace stop leave it out.
+ */
+function noCont(l: string[]): string[] {
+  return l.filter((s) => s !== "SIGCONT");
+}
+
 /** Send `sig` to `pid` and wait until `file` has `n` lines. */
 async function sendAndSee(pid: number, sig: NodeJS.Signals, file: string, n: number): Promise<void> {
   process.kill(pid, sig);
@@ -68,7 +77,7 @@ describe("--signal-group", () => {
     expect(r.code).toBe(143);
     expect(lines(rec.out)).toEqual(["SIGUSR1", "SIGTERM"]);
     // the grandchild died of the group SIGTERM (--die-on SIGTERM is its default)
-    expect(lines(rec.gc)).toEqual(["SIGUSR1", "SIGTERM"]);
+    expect(noCont(lines(rec.gc))).toEqual(["SIGUSR1", "SIGTERM"]);
   });
 
   it("without it, only the app gets the signal; the grandchild gets nothing", async () => {
@@ -83,7 +92,7 @@ describe("--signal-group", () => {
     expect(r.code).toBe(3);
     expect(lines(rec.out)).toEqual(["SIGUSR1", "SIGUSR2"]);
     // after the app exits, the leftover grandchild gets SIGTERM from the grace stop, nothing else
-    expect(lines(rec.gc)).toEqual(["SIGTERM"]);
+    expect(noCont(lines(rec.gc))).toEqual(["SIGTERM"]);
   });
 });
 
@@ -151,7 +160,7 @@ describe("--grace", () => {
     const readyAt = Date.now();
     const r = await rec.done;
     expect(r.code).toBe(9);
-    expect(lines(rec.gc)).toEqual(["SIGTERM"]);
+    expect(noCont(lines(rec.gc))).toEqual(["SIGTERM"]);
     expect(Date.now() - readyAt).toBeLessThan(4_000);
   });
 

@@ -1,0 +1,123 @@
+/**
+ * Can the kernel actually run this file? Checked before anything starts, because the two
+ * ways of starting the app disagree when it cannot: process.execve (exec mode, the exec shim)
+ * fails with ENOEXEC or ENOENT, while a plain spawn goes through libuv's execvp, which runs
+ * a file of unknown format with /bin/sh (the app "starts" and dies with sh's 127), and whose
+ * ENOENT for a missing interpreter only arrives after spawn returned. Checking here gives one
+ * answer and one message in every mode:
+ *   - `#!` line whose interpreter is missing → 127 (what Docker reports), not runnable → 126;
+ *   - ELF binary whose program interpreter (ld.so) is missing → 127; the classic case is a
+ *     musl binary in a glibc image, which otherwise fails with a baffling "no such file";
+ *   - anything else → 126 (exec format error), unless binfmt_misc handlers are registered:
+ *     then the kernel may know the format and gets to decide.
+ */
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { ExitCode, LatchkeyError } from "../errors.ts";
+
+const HEAD_BYTES = 4096;
+
+export interface FormatRunner {
+  canExecute(path: string): boolean;
+}
+
+export function checkFormat(path: string, runner: FormatRunner): void {
+  const head = readHead(path);
+  if (head === null) return; // unreadable to latchkey: let execve have the last word
+  if (head[0] === 0x23 && head[1] === 0x21) return checkShebang(path, head, runner);
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46) return checkElf(path, head);
+  if (binfmtMiscActive()) return;
+  throw new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE,
+    `${path}: cannot execute: exec format error (not an ELF binary and no #! line)`);
+}
+
+function checkShebang(path: string, head: Buffer, runner: FormatRunner): void {
+  const nl = head.indexOf(0x0a);
+  const line = head.subarray(2, nl === -1 ? head.length : nl).toString("latin1").trim();
+  const interpreter = line.split(/[ \t]/)[0] ?? "";
+  if (interpreter === "") {
+    throw new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE, `${path}: cannot execute: empty #! line`);
+  }
+  let st;
+  try {
+    st = statSync(interpreter);
+  } catch {
+    throw new LatchkeyError("not_found", ExitCode.NOT_FOUND, `${path}: cannot execute: its interpreter ${interpreter} (#! line) is not found`);
+  }
+  if (!st.isFile() || !runner.canExecute(interpreter)) {
+    throw new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE,
+      `${path}: cannot execute: its interpreter ${interpreter} (#! line) is not executable`);
+  }
+}
+
+const PT_INTERP = 3;
+
+function checkElf(path: string, head: Buffer): void {
+  const interp = elfInterpreter(path, head);
+  if (interp === undefined) {
+    throw new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE, `${path}: cannot execute: exec format error (truncated or invalid ELF header)`);
+  }
+  if (interp === null) return; // static binary
+  try {
+    statSync(interp);
+  } catch {
+    throw new LatchkeyError("not_found", ExitCode.NOT_FOUND,
+      `${path}: cannot execute: its program interpreter ${interp} is not found (built for another libc or architecture?)`);
+  }
+}
+
+/**
+ * PT_INTERP of an ELF file (32/64-bit, little/big endian); null for a static binary;
+ * undefined when the header or program header table is not something the kernel would load.
+ */
+export function elfInterpreter(path: string, head: Buffer): string | null | undefined {
+  if (head.length < 52 || ![1, 2].includes(head[4]!) || ![1, 2].includes(head[5]!)) return undefined;
+  const is64 = head[4] === 2;
+  const le = head[5] === 1;
+  const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const u64 = (b: Buffer, o: number) => Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
+  if (is64 && head.length < 64) return undefined;
+  const phoff = is64 ? u64(head, 32) : u32(head, 28);
+  const phentsize = u16(head, is64 ? 54 : 42);
+  const phnum = u16(head, is64 ? 56 : 44);
+  if (phnum === 0 || phentsize < (is64 ? 56 : 32)) return undefined;
+  const table = readAt(path, phoff, phentsize * phnum);
+  if (!table) return undefined;
+  for (let i = 0; i < phnum; i++) {
+    const ph = table.subarray(i * phentsize, (i + 1) * phentsize);
+    if (ph.length < phentsize || u32(ph, 0) !== PT_INTERP) continue;
+    const offset = is64 ? u64(ph, 8) : u32(ph, 4);
+    const size = is64 ? u64(ph, 32) : u32(ph, 16);
+    if (size <= 1 || size > 4096) return undefined;
+    const s = readAt(path, offset, size);
+    return s ? s.toString("latin1").replace(/\0.*$/s, "") : undefined;
+  }
+  return null;
+}
+
+function readHead(path: string): Buffer | null {
+  return readAt(path, 0, HEAD_BYTES, true);
+}
+
+function readAt(path: string, offset: number, length: number, short = false): Buffer | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const buf = Buffer.alloc(length);
+    const n = readSync(fd, buf, 0, length, offset);
+    if (n < length && !short) return null;
+    return buf.subarray(0, n);
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function binfmtMiscActive(): boolean {
+  try {
+    return readdirSync("/proc/sys/fs/binfmt_misc").some((e) => e !== "register" && e !== "status");
+  } catch {
+    return false;
+  }
+}
