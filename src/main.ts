@@ -32,6 +32,11 @@ import { loadGateConfig } from "./gate/config.ts";
 import { gateStages } from "./gate/stages.ts";
 import { runGate } from "./gate/gate.ts";
 import { startStatus } from "./status/index.ts";
+import { registerRotationFlags } from "./watch/flags.ts";
+import { registerRotationSection, rotationRules } from "./watch/config.ts";
+import { loadRotationOptions } from "./watch/options.ts";
+import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
+import { setupRotation } from "./watch/setup.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 import { isatty } from "node:tty";
 
@@ -41,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
   registerSecretFlags();
   registerSecretSections();
   registerBuiltinSchemes();
+  registerRotationFlags();
+  registerRotationSection();
 
   const args = parseCommandLine(argv);
   if (args.subcommand === "help") return print(usage());
@@ -52,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   log.format = config.logFormat;
   setRunSettings(config.settings);
   const gateConfig = loadGateConfig(config.settings, process.env, config);
+  const rotationOpts = loadRotationOptions(config.settings);
 
   const identity = config.user ? resolveIdentity(config.user) : undefined;
   const prepared = await loadSecrets(config, (args.subcommand as string) === "check");
@@ -77,8 +85,16 @@ export async function main(argv: string[]): Promise<number> {
   const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state));
 
   installSsh(prepared.ssh, ssh);
+  // Renders --render files before the app starts; watches secrets once it runs (supervise mode).
+  const rotation = setupRotation({
+    spec, supervise: config.supervise, opts: rotationOpts, log, rules: rotationRules(),
+    ...(identity ? { identity } : {}),
+    initial: secretSetFrom(prepared, env, config.secrets, log),
+    load: pipelineLoader({ secrets: config.secrets, log, ...(identity ? { identity } : {}) }),
+    vet: gateVetter(gateConfig, spec, config.supervise.stopTimeout, log),
+  });
   if (config.exec) return execInto(spec);
-  const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log);
+  const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log, rotation.hooks);
   gate.release(); // supervise has its own signal listeners by now
   return exited;
 }

@@ -38,6 +38,8 @@ export interface ControllerDeps {
   log: Logger;
   rules?: ActionRules;
   renderer?: Renderer;
+  /** Last check of a changed set before acting (the startup gate); throws to reject it. */
+  vet?: (set: SecretSet) => Promise<void>;
 }
 
 const POLL_JITTER = 0.1;
@@ -57,6 +59,8 @@ export class RotationController {
   #closed = false;
   /** Names of the last hints, for the log line of the look they cause. */
   #hintReason = "files";
+  #retries = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
 
   constructor(initial: SecretSet, deps: ControllerDeps) {
     this.#d = deps;
@@ -97,6 +101,7 @@ export class RotationController {
     this.#debouncer.stop();
     this.#poller?.stop();
     if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
   }
 
   /** Look now (tests, SIGHUP-to-latchkey style triggers); resolves when the look is done. */
@@ -142,10 +147,32 @@ export class RotationController {
   // --- decision ----------------------------------------------------------------------------
 
   #requestLook(reason: string): void {
-    this.#look(reason).catch(() => {
-      // Logged in #look. The poller's next run retries (consecutiveFailures > 0) and backs
-      // off while it keeps failing; the next file event retries too.
-    });
+    this.#look(reason).then(
+      () => {
+        this.#retries = 0;
+      },
+      () => this.#scheduleRetry(),
+    );
+  }
+
+  /**
+   * A look caused by an event failed. Often transient (a read that raced kubelet removing
+   * the old `..<timestamp>` directory, a file half-written by a script): look again soon,
+   * backing off from the debounce time up to the poll interval, rather than waiting for
+   * the next poll or an event that may never come.
+   */
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retryTimer) return;
+    this.#retries++;
+    const cap = this.#d.opts.pollInterval > 0 ? this.#d.opts.pollInterval : 30_000;
+    const first = Math.max(250, this.#d.opts.debounce);
+    const ms = Math.min(cap, first * 2 ** Math.min(this.#retries - 1, 20));
+    this.#d.log.info("will look at the secrets again", { inMs: ms, attempt: this.#retries });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#requestLook("retry");
+    }, ms);
+    this.#retryTimer.unref?.();
   }
 
   /** One look at a time; hints during a look cause exactly one more look after it. */
@@ -207,6 +234,17 @@ export class RotationController {
       this.#d.actuator.setEnv(candidate.env);
       this.#adopt(candidate, fp);
       return;
+    }
+    if (this.#d.vet) {
+      try {
+        await this.#d.vet(candidate);
+      } catch (e) {
+        rotationStatus.rejected++;
+        rotationStatus.lastError = errorText(e);
+        this.#d.log.warn("new secrets rejected by the startup gate; the app keeps running on the last good set", { ...info, error: errorText(e) });
+        throw e;
+      }
+      if (this.#closed || this.#d.actuator.stopping) return;
     }
     if (this.#d.renderer) {
       try {

@@ -128,7 +128,10 @@ export function targetsFor(path: string): string[] {
     return [...out];
   }
   out.add(p);
-  out.add(dirname(p));
+  // A file's directory sees it replaced by rename. A directory's own parent is left alone:
+  // it is often busy with unrelated files (/run, /tmp), and a replaced directory is caught
+  // by the periodic stat check.
+  if (!isDirectory(p)) out.add(dirname(p));
   let real: string | null = null;
   try {
     real = realpathSync(p);
@@ -164,6 +167,14 @@ function symlinkHops(p: string): string[] {
     }
   }
   return hops;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function exists(p: string): boolean {

@@ -1,0 +1,71 @@
+/**
+ * Wiring rotation into supervise mode, for main.ts: one call before the app starts (checks
+ * options, renders files), hooks for supervise(), and the controller started once the first
+ * app runs. Keeps main.ts a straight line.
+ */
+import type { Logger } from "../log/logger.ts";
+import type { LaunchSpec } from "../launch/spec.ts";
+import type { Identity } from "../privileges/identity.ts";
+import type { SuperviseHooks, SuperviseOptions, ExitDecision } from "../supervisor/supervise.ts";
+import type { Child, ExitStatus } from "../supervisor/child.ts";
+import { Runner } from "../supervisor/runner.ts";
+import type { SignalName } from "../supervisor/signals.ts";
+import { Renderer } from "../render/render.ts";
+import { RotationController } from "./controller.ts";
+import type { RotationOptions } from "./options.ts";
+import type { ActionRules, LoadSecretSet, SecretSet } from "./secret-set.ts";
+
+export interface RotationWiring {
+  /** Pass to supervise(). */
+  hooks: SuperviseHooks;
+  runner: Runner;
+  controller: RotationController | null;
+}
+
+export interface RotationInputs {
+  spec: LaunchSpec;
+  supervise: Pick<SuperviseOptions, "table" | "signalGroup" | "stopTimeout" | "grace">;
+  opts: RotationOptions;
+  identity?: Identity;
+  /** The set the first app starts with; null when secrets are not watched (nothing loaded). */
+  initial: SecretSet | null;
+  load: LoadSecretSet | null;
+  rules?: ActionRules;
+  vet?: (set: SecretSet) => Promise<void>;
+  log: Logger;
+}
+
+/** Everything that can fail happens here, before the app starts (render dir unusable...). */
+export function setupRotation(i: RotationInputs): RotationWiring {
+  const renderer = i.opts.render ? new Renderer(i.opts.render, i.identity) : undefined;
+  if (renderer && i.initial) renderer.render(i.initial.secrets);
+  const runner = new Runner(i.spec, { ...i.supervise, restartSplay: i.opts.restartSplay, restartOnExit: i.opts.restartOnExit }, i.log);
+  const controller = i.initial && i.load
+    ? new RotationController(i.initial, {
+        opts: i.opts, load: i.load, actuator: runner, log: i.log,
+        ...(i.rules ? { rules: i.rules } : {}),
+        ...(renderer ? { renderer } : {}),
+        ...(i.vet ? { vet: i.vet } : {}),
+      })
+    : null;
+  let started = false;
+  const hooks: SuperviseHooks = {
+    started(child: Child) {
+      runner.started(child);
+      if (!started && controller) {
+        started = true;
+        controller.start();
+      }
+    },
+    stopSignal(sig: SignalName) {
+      runner.stopSignal(sig);
+      controller?.close();
+    },
+    async exited(child: Child, status: ExitStatus): Promise<ExitDecision> {
+      const next = await runner.exited(child, status);
+      if ("exitCode" in next) controller?.close();
+      return next;
+    },
+  };
+  return { hooks, runner, controller };
+}

@@ -1,0 +1,224 @@
+/**
+ * Rotation end to end: the built binary supervising a real app, secrets changed the way
+ * kubelet, Docker and people change them. The app records each start (pid and the value it
+ * got in its environment) and each SIGHUP in a file.
+ */
+import { describe, expect, it } from "vitest";
+import { mkdirSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { start } from "../../helpers/run.ts";
+import { LATCHKEY } from "../../helpers/paths.ts";
+import { lines, sleep, tempDir, waitFor } from "../../helpers/processes.ts";
+import { kubeWrite } from "../../helpers/kube-volume.ts";
+
+/** Appends `start PID VALUE` on start, `hup PID RENDERED` on SIGHUP; TERM ends it (143). */
+const APP = `
+trap 'echo "hup $$ $(cat "$RENDER/DB_PASSWORD" 2>/dev/null)" >> "$OUT"' HUP
+echo "start $$ $DB_PASSWORD" >> "$OUT"
+while :; do sleep 0.05; done`;
+
+function launch(args: string[], out: string, extraEnv: Record<string, string> = {}, app = APP) {
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", OUT: out, RENDER: extraEnv.RENDER ?? "/nonexistent", ...extraEnv };
+  return start(LATCHKEY, ["--log-level", "info", ...args, "--", "sh", "-c", app], { env, timeoutMs: 90_000 });
+}
+const starts = (out: string) => lines(out).filter((l) => l.startsWith("start "));
+const hups = (out: string) => lines(out).filter((l) => l.startsWith("hup "));
+
+async function stop(run: ReturnType<typeof start>): Promise<{ code: number | null; stderr: string; ms: number }> {
+  run.proc.kill("SIGTERM");
+  const t0 = Date.now();
+  const r = await run.done;
+  return { code: r.code, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+function writeInPlace(path: string, value: string): void {
+  // Docker/Compose on the host side: same inode, truncated and rewritten.
+  const fd = openSync(path, "r+");
+  ftruncateSync(fd, 0);
+  writeSync(fd, value, 0);
+  closeSync(fd);
+}
+
+describe("rotation (built binary, real processes)", () => {
+  it("kubelet atomic ..data swap → restarted exactly once with the new value in its env", async () => {
+    const d = tempDir();
+    const vol = join(d, "vol");
+    const out = join(d, "out");
+    kubeWrite(vol, { db_password: "pw-kube-one", other: "other-stays" });
+    const run = launch(["--secrets-dir", vol, "--debounce", "200ms"], out);
+    await waitFor(() => starts(out).length === 1, "first start");
+    kubeWrite(vol, { db_password: "pw-kube-two", other: "other-stays" });
+    await waitFor(() => starts(out).length === 2, "restart after the swap");
+    await sleep(1500); // room for a spurious second action
+    const s = starts(out);
+    expect(s).toHaveLength(2);
+    expect(s[1]).toMatch(/ pw-kube-two$/);
+    const newPid = Number(s[1]!.split(" ")[1]);
+    expect(readFileSync(`/proc/${newPid}/environ`, "utf8").split("\0")).toContain("DB_PASSWORD=pw-kube-two");
+    const r = await stop(run);
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/restarting the app: secrets changed.*changed=DB_PASSWORD/);
+    expect(r.stderr).not.toContain("pw-kube");
+  });
+
+  it("kubelet swap with --on-change signal:HUP --render → signalled once, same pid, new rendered file", async () => {
+    const d = tempDir();
+    const vol = join(d, "vol");
+    const out = join(d, "out");
+    const render = join(d, "rendered");
+    kubeWrite(vol, { db_password: "pw-sig-one" });
+    const run = launch(["--secrets-dir", vol, "--debounce", "200ms", "--on-change", "signal:HUP", "--render", render], out, { RENDER: render });
+    await waitFor(() => starts(out).length === 1, "first start");
+    expect(readFileSync(join(render, "DB_PASSWORD"), "utf8")).toBe("pw-sig-one");
+    kubeWrite(vol, { db_password: "pw-sig-two" });
+    await waitFor(() => hups(out).length === 1, "SIGHUP after the swap");
+    await sleep(1500);
+    const pid = starts(out)[0]!.split(" ")[1];
+    expect(starts(out)).toHaveLength(1);
+    expect(hups(out)).toEqual([`hup ${pid} pw-sig-two`]);
+    const r = await stop(run);
+    expect(r.code).toBe(143);
+    expect(r.stderr).not.toContain("pw-sig");
+  });
+
+  it("Docker-style in-place change, then replacement by rename: one restart each", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    const file = join(secrets, "db_password");
+    writeFileSync(file, "pw-dock-one\n");
+    const out = join(d, "out");
+    const run = launch(["--secrets-dir", secrets, "--debounce", "200ms"], out);
+    await waitFor(() => starts(out).length === 1, "first start");
+    writeInPlace(file, "pw-dock-two\n");
+    await waitFor(() => starts(out).length === 2, "restart after the in-place change");
+    expect(starts(out)[1]).toMatch(/ pw-dock-two$/);
+    await sleep(800);
+    writeFileSync(join(secrets, ".db_password.tmp"), "pw-dock-three\n");
+    renameSync(join(secrets, ".db_password.tmp"), file);
+    await waitFor(() => starts(out).length === 3, "restart after the replacement");
+    expect(starts(out)[2]).toMatch(/ pw-dock-three$/);
+    // Same content written again, and an unrelated temp file: no action.
+    writeInPlace(file, "pw-dock-three\n");
+    writeFileSync(join(secrets, ".swp"), "x");
+    await sleep(1500);
+    expect(starts(out)).toHaveLength(3);
+    expect((await stop(run)).code).toBe(143);
+  });
+
+  it("a storm of 1,000 changes within 2 s → at most 2 actions, ending on the last value", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    const file = join(secrets, "db_password");
+    writeFileSync(file, "pw-storm-0");
+    const out = join(d, "out");
+    const run = launch(["--secrets-dir", secrets, "--debounce", "300ms", "--debounce-max", "5s"], out);
+    await waitFor(() => starts(out).length === 1, "first start");
+    const t0 = Date.now();
+    for (let i = 1; i <= 1000; i++) {
+      if (i % 2) writeInPlace(file, `pw-storm-${i}`);
+      else {
+        writeFileSync(join(secrets, ".tmp"), `pw-storm-${i}`);
+        renameSync(join(secrets, ".tmp"), file);
+      }
+      if (i % 50 === 0) await sleep(80); // spread over ~2 s
+    }
+    const stormMs = Date.now() - t0;
+    expect(stormMs).toBeLessThan(8000); // ~2 s when the machine is not overloaded
+    await waitFor(() => starts(out).at(-1)?.endsWith(" pw-storm-1000") ?? false, "the last value", 20_000);
+    await sleep(1500);
+    const actions = starts(out).length - 1;
+    expect(actions).toBeGreaterThanOrEqual(1);
+    expect(actions).toBeLessThanOrEqual(2);
+    expect((await stop(run)).code).toBe(143);
+  });
+
+  it("an invalid new value → no restart, the app keeps the old one; a valid one later → one restart", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    const file = join(secrets, "db_password");
+    writeFileSync(file, "pw-valid-one");
+    const out = join(d, "out");
+    const run = launch(["--secrets-dir", secrets, "--require", "DB_PASSWORD", "--debounce", "200ms", "--poll-interval", "300ms"], out);
+    await waitFor(() => starts(out).length === 1, "first start");
+    writeInPlace(file, "");
+    await sleep(2000);
+    expect(starts(out)).toHaveLength(1);
+    const pid = Number(starts(out)[0]!.split(" ")[1]);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    writeInPlace(file, "pw-valid-two");
+    await waitFor(() => starts(out).length === 2, "restart onto the valid value");
+    expect(starts(out)[1]).toMatch(/ pw-valid-two$/);
+    const r = await stop(run);
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/new secrets rejected; the app keeps running on the last good set.*DB_PASSWORD/);
+    expect(r.stderr).not.toContain("pw-valid");
+  });
+
+  it("SIGTERM in the middle of a restart → no new app, exit 143 promptly", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "db_password"), "pw-term-one");
+    const out = join(d, "out");
+    // Takes ~1.5 s to stop on TERM, so the outside SIGTERM lands mid-restart.
+    const app = `trap 'sleep 1.5; exit 0' TERM; echo "start $$ $DB_PASSWORD" >> "$OUT"; while :; do sleep 0.05; done`;
+    const run = launch(["--secrets-dir", secrets, "--debounce", "100ms"], out, {}, app);
+    let stderr = "";
+    run.proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    await waitFor(() => starts(out).length === 1, "first start");
+    writeFileSync(join(secrets, "db_password"), "pw-term-two");
+    await waitFor(() => stderr.includes("restarting the app"), "the restart to begin");
+    await sleep(200);
+    const r = await stop(run);
+    expect(r.code).toBe(143);
+    expect(r.ms).toBeLessThan(8000); // the app's own 1.5 s stop, plus generous slack for a loaded machine
+    expect(starts(out)).toHaveLength(1);
+  });
+
+  it("source outage for many poll intervals → 0 restarts, app alive, backoff in logs; recovery → one restart", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "db_password"), "pw-out-one");
+    const out = join(d, "out");
+    const run = launch(["--secrets-dir", secrets, "--debounce", "100ms", "--poll-interval", "200ms"], out);
+    let stderr = "";
+    run.proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    await waitFor(() => starts(out).length === 1, "first start");
+    // The whole secrets dir goes away (an unmounted volume): every load fails.
+    rmSync(secrets, { recursive: true });
+    await sleep(4000);
+    expect(starts(out)).toHaveLength(1);
+    const pid = Number(starts(out)[0]!.split(" ")[1]);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    const delays = [...stderr.matchAll(/retrying.*retryInMs=(\d+)/g)].map((m) => Number(m[1]));
+    expect(delays.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...delays)).toBeGreaterThan(400); // backed off beyond the interval
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, ".new"), "pw-out-two");
+    renameSync(join(secrets, ".new"), join(secrets, "db_password"));
+    await waitFor(() => starts(out).length === 2, "one restart after recovery", 15_000);
+    await sleep(1500);
+    expect(starts(out)).toHaveLength(2);
+    expect(starts(out)[1]).toMatch(/ pw-out-two$/);
+    expect((await stop(run)).code).toBe(143);
+  });
+
+  it("the app exiting ends latchkey with its code; --restart-on-exit restarts it", async () => {
+    const d = tempDir();
+    const out = join(d, "out");
+    const app = `echo "start $$ x" >> "$OUT"; exit 7`;
+    const once = launch([], out, {}, app);
+    expect((await once.done).code).toBe(7);
+    expect(starts(out)).toHaveLength(1);
+    const again = launch(["--restart-on-exit"], out, {}, app);
+    await waitFor(() => starts(out).length >= 3, "two restarts after exits");
+    const r = await stop(again);
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/app exited; restarting it \(--restart-on-exit\)/);
+  });
+});
+
