@@ -156,6 +156,21 @@ describe("startup gate: stop signals", () => {
     expect(r.stderr).toMatch(/startup gate interrupted by SIG(TERM|INT)/);
   });
 
+  it("as PID 1 too (where the kernel drops SIGTERM unless latchkey handles it)", async () => {
+    const port = await freePort();
+    const m = marker();
+    const run = start("unshare", ["--pid", "--fork", "--mount-proc", LATCHKEY, "--wait", `tcp://127.0.0.1:${port}`, "--", ...m.app], { env: cleanEnv() });
+    const pid = await until(() => {
+      const kids = readFileSync(`/proc/${run.proc.pid}/task/${run.proc.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+      return kids.find((k) => readFileSync(`/proc/${k}/cmdline`, "utf8").split("\0")[0] === LATCHKEY);
+    }, "latchkey under unshare");
+    await sleep(500);
+    process.kill(pid, "SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
+    expect(existsSync(m.path)).toBe(false);
+  });
+
   it("SIGTERM during a pre-start hook stops the hook and latchkey exits 143", async () => {
     const dir = tmp();
     const m = marker();
