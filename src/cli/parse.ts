@@ -45,7 +45,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   try {
     parsed = parseArgs({ args: own, options, strict: true, allowPositionals: true });
   } catch (e) {
-    throw usageError(describeParseError(e));
+    // `latchkey gunicorn --bind ...` (no --) fails on the app's own flag: say what was meant
+    const hint = dd === -1 && own.some((a) => !a.startsWith("-")) ? "; to run a command write: latchkey [options] -- COMMAND [ARGS...]" : "";
+    throw usageError(describeParseError(e) + hint);
   }
   const flags = parsed.values as Record<string, string | boolean | string[]>;
   const positionals = parsed.positionals;
