@@ -200,7 +200,13 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     async fetch(refs: readonly Reference[], ctx: SourceContext): Promise<FetchedSecret[]> {
       if (refs.length === 0) return [];
       const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
-      const opts = resolveAwsOptions(settings, env, awsSectionValues());
+      let opts: AwsOptions;
+      try {
+        opts = resolveAwsOptions(settings, env, awsSectionValues());
+      } catch (e) {
+        const err = e as LatchkeyError;
+        throw new LatchkeyError(err.code, err.exitCode, `${refs[0]!.raw}${refs.length > 1 ? ` (and ${refs.length - 1} more aws-sm:// references)` : ""}: ${err.message}`);
+      }
       const ws = wants(refs, opts, activePolicies(settings));
       const results = new Map<Want, Got | LatchkeyError>();
       const singles: Want[] = [];

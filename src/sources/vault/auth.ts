@@ -98,7 +98,18 @@ export class TokenKeeper {
   renewals = 0;
   logins = 0;
 
-  constructor(private c: VaultClient, private auth: AuthConfig, public info: TokenInfo, private log: Logger) {}
+  private c: VaultClient;
+  private auth: AuthConfig;
+  info: TokenInfo;
+  private log: Logger;
+
+  // Plain fields, not parameter properties: bench/ runs these files with Node's type stripping.
+  constructor(c: VaultClient, auth: AuthConfig, info: TokenInfo, log: Logger) {
+    this.c = c;
+    this.auth = auth;
+    this.info = info;
+    this.log = log;
+  }
 
   start(): void {
     this.#schedule(this.info.ttl);

@@ -10,8 +10,17 @@ import { Transport, type HttpReply } from "./http.ts";
 import type { VaultOptions } from "./options.ts";
 
 export class VaultHttpError extends Error {
-  constructor(readonly status: number, readonly errors: string[], readonly reply: Record<string, unknown> | null, readonly path: string) {
+  readonly status: number;
+  readonly errors: string[];
+  readonly reply: Record<string, unknown> | null;
+  readonly path: string;
+
+  constructor(status: number, errors: string[], reply: Record<string, unknown> | null, path: string) {
     super(`${status}${errors.length ? ` ${errors.map((e) => e.replace(/\s+/g, " ").trim()).join("; ")}` : ""}`);
+    this.status = status;
+    this.errors = errors;
+    this.reply = reply;
+    this.path = path;
   }
 }
 

@@ -77,7 +77,16 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       if (closed) throw new LatchkeyError("internal", ExitCode.INTERNAL, "vault source used after close");
       const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       const policies = activePolicies(settings);
-      const c = await ensureClient(ctx, refs[0]!);
+      let c: VaultClient;
+      try {
+        c = await ensureClient(ctx, refs[0]!);
+      } catch (e) {
+        // Every failure names a reference: login and option problems concern all of them.
+        const err = e instanceof LatchkeyError ? e : new LatchkeyError("vault", ExitCode.TEMP_FAIL, e instanceof Error ? e.message : String(e));
+        if (err.message.startsWith(refs[0]!.raw)) throw err;
+        const which = `${refs[0]!.raw}${refs.length > 1 ? ` (and ${refs.length - 1} more vault:// references)` : ""}`;
+        throw new LatchkeyError(err.code, err.exitCode, `${which}: ${err.message}`, { cause: err });
+      }
       const pols = tokens?.info.policies ?? info?.policies ?? [];
       const results = await Promise.allSettled(refs.map(async (ref) => {
         const path = ref.locator.replace(/^\/+|\/+$/g, "");

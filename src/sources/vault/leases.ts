@@ -20,7 +20,13 @@ export class LeaseKeeper {
   readonly #leases = new Map<string, Tracked>();
   #stopped = false;
 
-  constructor(private c: VaultClient, private log: Logger) {}
+  private c: VaultClient;
+  private log: Logger;
+
+  constructor(c: VaultClient, log: Logger) {
+    this.c = c;
+    this.log = log;
+  }
 
   track(what: string, lease: { id: string; durationSec: number; renewable: boolean }): void {
     const t: Tracked = { what, ...lease, timer: null, renewals: 0 };

@@ -32,8 +32,15 @@ export interface RequestRecord {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly errors: string[], readonly extra: Record<string, unknown> = {}) {
+  readonly status: number;
+  readonly errors: string[];
+  readonly extra: Record<string, unknown>;
+
+  constructor(status: number, errors: string[], extra: Record<string, unknown> = {}) {
     super(errors.join("; "));
+    this.status = status;
+    this.errors = errors;
+    this.extra = extra;
   }
 }
 

@@ -94,7 +94,10 @@ export class Namespace {
   readonly auth = new Map<string, AuthMount>();
   readonly leases = new Map<string, Lease>();
 
-  constructor(readonly name: string) {
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
     // Vault's built-in default policy, reduced to what clients of this server touch. It does
     // not include sys/leases/revoke: revoking a lease needs an explicit grant.
     this.policies.set("default", [
