@@ -32,6 +32,7 @@ import { loadGateConfig } from "./gate/config.ts";
 import { gateStages } from "./gate/stages.ts";
 import { runGate } from "./gate/gate.ts";
 import { startStatus } from "./status/index.ts";
+import { recordInitialLoad } from "./status/freshness.ts";
 import { registerRotationFlags } from "./watch/flags.ts";
 import { registerRotationSection, rotationRules } from "./watch/config.ts";
 import { loadRotationOptions } from "./watch/options.ts";
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.OK;
   }
   validateSecrets(prepared, config.secrets);
+  recordInitialLoad(prepared.secrets);
   const spec = prepareLaunch(args.command, env, identity);
   if (identity) assertCanBecome(identity);
 

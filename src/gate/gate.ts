@@ -26,11 +26,26 @@ export interface GateOutcome {
 /** `onDone` sees the outcome before anything else happens (the status endpoint's startup view). */
 export type GateObserver = (stages: readonly StageReport[], ms: number, ok: boolean) => void;
 
-export async function runGate(stages: readonly GateStage[], log: Logger, onDone?: GateObserver): Promise<GateOutcome> {
+export interface GateOptions {
+  /**
+   * Take SIGTERM/SIGINT/SIGQUIT for the gate's duration (default true: the startup gate).
+   * False when the supervisor already owns them (re-running the gate to vet rotated secrets):
+   * pass `signal` instead to cut the gate short.
+   */
+  holdSignals?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function runGate(stages: readonly GateStage[], log: Logger, onDone?: GateObserver, opts: GateOptions = {}): Promise<GateOutcome> {
   const t0 = performance.now();
   const ac = new AbortController();
+  const hold = opts.holdSignals ?? true;
+  const outer = opts.signal;
+  const onOuter = () => ac.abort(outer?.reason ?? "aborted");
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener("abort", onOuter, { once: true });
   let caught: (typeof STOP_SIGNALS)[number] | undefined;
-  const listeners = STOP_SIGNALS.map((sig) => {
+  const listeners = (hold ? STOP_SIGNALS : []).map((sig) => {
     const l = () => {
       if (ac.signal.aborted) return; // gate over: the next owner decides
       caught = sig;
@@ -42,6 +57,7 @@ export async function runGate(stages: readonly GateStage[], log: Logger, onDone?
   });
   const release = () => {
     for (const [sig, l] of listeners) process.off(sig, l);
+    outer?.removeEventListener("abort", onOuter);
   };
 
   const reports: StageReport[] = [];
@@ -65,6 +81,11 @@ export async function runGate(stages: readonly GateStage[], log: Logger, onDone?
     release();
     const n = (constants.signals as Record<string, number>)[caught] ?? 15;
     throw new LatchkeyError("interrupted", 128 + n, `startup gate interrupted by ${caught} after ${formatMs(ms)}; the app was not started`);
+  }
+  if (outer?.aborted) {
+    logReport(log, reports, ms, "interrupted");
+    release();
+    throw new LatchkeyError("gate", ExitCode.UNAVAILABLE, `gate stopped after ${formatMs(ms)}: ${String(outer.reason ?? "aborted")}`);
   }
   if (failed) {
     logReport(log, reports, ms, "failed");

@@ -55,7 +55,7 @@ async function runHook(h: Hook, opts: HooksOptions, signal: AbortSignal): Promis
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {
     // The whole group: a hook is often a script whose real work is in its children.
-    const sig = (typeof signal.reason === "string" ? signal.reason : "SIGTERM") as SignalName;
+    const sig = (typeof signal.reason === "string" && signal.reason.startsWith("SIG") ? signal.reason : "SIGTERM") as SignalName;
     child.signal(sig, true);
     killTimer = setTimeout(() => child.signal("SIGKILL", true), opts.stopTimeoutMs);
   };

@@ -35,3 +35,15 @@ export function recordSecretLoad(source: string, ok: boolean, error?: string): v
 export function freshnessSnapshot(): SourceFreshness[] {
   return [...sources.values()].map((f) => ({ ...f }));
 }
+
+/**
+ * The first load, before the app starts (reloads are recorded by the rotation pipeline):
+ * one entry per scheme the app's secrets came from, `file` for files and VAR_FILE.
+ */
+export function recordInitialLoad(secrets: ReadonlyArray<{ kind: string; source: string }>): void {
+  const schemes = new Set<string>();
+  for (const v of secrets) {
+    schemes.add(v.kind === "reference" ? (/=([a-z][a-z0-9+.-]*):\/\//.exec(v.source)?.[1] ?? "file") : "file");
+  }
+  for (const s of schemes) recordSecretLoad(s, true);
+}

@@ -4,6 +4,7 @@
  */
 import type { StageReport, ItemReport } from "../gate/stage.ts";
 import type { SupervisorEvent } from "../supervisor/supervise.ts";
+import { rotationStatus, type RotationStatus } from "../watch/status.ts";
 import { freshnessSnapshot, type SourceFreshness } from "./freshness.ts";
 
 export type Phase = "starting" | "running" | "exited" | "gate failed";
@@ -28,6 +29,8 @@ export interface Snapshot {
   gate: GateStatus;
   app: AppStatus;
   secrets: SourceFreshness[];
+  /** What secret rotation has seen and done (names and counts only). */
+  rotation: Omit<RotationStatus, "lastCheckAt" | "lastChangeAt"> & { lastCheckAt: string | null; lastChangeAt: string | null };
 }
 
 export class StatusState {
@@ -74,6 +77,16 @@ export class StatusState {
       gate: this.#gate,
       app: { ...this.#app },
       secrets: freshnessSnapshot(),
+      rotation: {
+        ...rotationStatus,
+        unapplied: [...rotationStatus.unapplied],
+        lastCheckAt: iso(rotationStatus.lastCheckAt),
+        lastChangeAt: iso(rotationStatus.lastChangeAt),
+      },
     };
   }
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
