@@ -28,9 +28,9 @@ export type GateObserver = (stages: readonly StageReport[], ms: number, ok: bool
 
 export interface GateOptions {
   /**
-   * Take SIGTERM/SIGINT/SIGQUIT for the gate's duration (default true: the startup gate).
-   * False when the supervisor already owns them (re-running the gate to vet rotated secrets):
-   * pass `signal` instead to cut the gate short.
+   * Take SIGTERM/SIGINT/SIGQUIT for the gate's duration. Default: only when nobody listens
+   * to SIGTERM yet — true for the startup gate, false when the supervisor already owns the
+   * signals (the gate re-run to vet rotated secrets), which can pass `signal` to cut it short.
    */
   holdSignals?: boolean;
   signal?: AbortSignal;
@@ -39,7 +39,7 @@ export interface GateOptions {
 export async function runGate(stages: readonly GateStage[], log: Logger, onDone?: GateObserver, opts: GateOptions = {}): Promise<GateOutcome> {
   const t0 = performance.now();
   const ac = new AbortController();
-  const hold = opts.holdSignals ?? true;
+  const hold = opts.holdSignals ?? process.listenerCount("SIGTERM") === 0;
   const outer = opts.signal;
   const onOuter = () => ac.abort(outer?.reason ?? "aborted");
   if (outer?.aborted) onOuter();
