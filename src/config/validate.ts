@@ -9,7 +9,12 @@ import { configError } from "../errors.ts";
 import type { LatchkeyError } from "../errors.ts";
 
 export class FieldPath {
-  constructor(readonly file: string, readonly path: string) {}
+  readonly file: string;
+  readonly path: string;
+  constructor(file: string, path: string) {
+    this.file = file;
+    this.path = path;
+  }
   child(key: string | number): FieldPath {
     const seg = typeof key === "number" ? `[${key}]` : this.path === "" ? key : `.${key}`;
     return new FieldPath(this.file, this.path + seg);

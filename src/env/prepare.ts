@@ -196,10 +196,14 @@ function describe(v: SecretVar): string {
 /** Bytes → one variable, or several under --expand; `#key` selects one key of a JSON secret. */
 function decodeToVars(bytes: Buffer, name: string, rule: SecretRule | undefined, opts: SecretsOptions, what: string, key?: string): Array<Pick<SecretVar, "name" | "value">> {
   const rules: ContentRules = { maxSize: opts.maxSize, trim: rule?.trim ?? opts.trim, base64: rule?.base64 ?? false };
-  // Register the raw text too: a JSON secret's whole document is as secret as its keys.
-  if (!rules.base64 && bytes.indexOf(0) === -1) redactor.add(bytes.toString("utf8"));
   const text = decodeSecret(bytes, rules, what);
   redactor.add(text);
+  // The raw text too when it differs by more than the trimmed newline (a JSON document, a
+  // value with trailing spaces): it is as secret as what the app gets.
+  if (!rules.base64) {
+    const raw = bytes.toString("utf8");
+    if (raw.trimEnd() !== text.trimEnd()) redactor.add(raw);
+  }
   if (key !== undefined) {
     if (rules.base64) throw configError(`${what}: '#${key}' selects a JSON key, which a base64 (binary) secret cannot have`);
     const v = selectKey(text, key, what);

@@ -26,14 +26,14 @@ export function readSecretFile(path: string, maxSize: number, what = `secret fil
     if (st.size > maxSize) {
       throw new LatchkeyError("data", ExitCode.DATA, `${what} is too large: ${st.size} bytes, limit ${maxSize} (--max-size)`);
     }
-    // Read one byte past the limit: a file growing between fstat and read is still caught.
-    const buf = Buffer.allocUnsafe(Math.min(maxSize + 1, Math.max(st.size + 1, 1)));
+    // Regular files: read what fstat announced, no extra read for EOF (one syscall fewer per
+    // file counts with a thousand secrets). Files that report size 0 (procfs-like) are read to EOF.
+    const buf = Buffer.allocUnsafe(st.size > 0 ? st.size : maxSize + 1);
     let n = 0;
-    for (;;) {
+    while (n < buf.length) {
       const r = readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n === buf.length) break;
     }
     if (n > maxSize) throw new LatchkeyError("data", ExitCode.DATA, `${what} is too large: over ${maxSize} bytes (--max-size)`);
     return { bytes: buf.subarray(0, n), version: `${st.ino}:${st.size}:${st.mtimeMs}` };
