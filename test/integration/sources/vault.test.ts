@@ -1,0 +1,162 @@
+/**
+ * The built binary with vault:// references against the test Vault server on 127.0.0.1:
+ * references in env values and in the config file, the `vault:` config section, AppRole from
+ * files, scrubbing of VAULT_TOKEN, policy files, partial failure, token and lease revocation
+ * when the supervised app exits, leases kept in exec mode.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, writeFileSync } from "node:fs";
+import { latchkey } from "../../helpers/run.ts";
+import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
+import { TestVault } from "../../servers/vault/server.ts";
+
+const ws = workspace("vault");
+let v: TestVault;
+let n = 0;
+const out = () => ws.path("out", `p${++n}`);
+
+beforeAll(async () => {
+  v = await new TestVault().start();
+  const root = v.namespace("");
+  root.mountKv("kv1", 1);
+  root.mountDatabase("database", { app: { defaultTtl: 300, maxTtl: 3600 } });
+  root.kvPut("secret", "app", { api_key: "vault-api-key-1f2e", password: "vault-db-pass-9a8b" });
+  root.kvPut("secret", "app", { api_key: "vault-api-key-v2-77aa", password: "vault-db-pass-9a8b" });
+  root.kvPut("kv1", "legacy", { token: "kv1-token-value-55" });
+  for (let i = 0; i < 20; i++) root.kvPut("secret", `batch/s${i}`, { v: `batch-value-${i}-zz` });
+  root.putPolicy("app", [{ path: "secret/data/app", capabilities: ["read"] }, { path: "database/creds/app", capabilities: ["read"] }]);
+});
+afterAll(async () => {
+  await v.stop();
+});
+
+const tokenEnv = (extra: Record<string, string> = {}) => cleanEnv({ VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken, ...extra });
+
+describe("vault:// in the built binary", () => {
+  it("KV v2 key, KV v2 ?version, KV v1; VAULT_TOKEN is not passed to the app", async () => {
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: tokenEnv({
+      API_KEY: "vault://secret/data/app#api_key", OLD_KEY: "vault://secret/app?version=1#api_key", LEGACY: "vault://kv1/legacy#token",
+    }) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const env = readProbe(o)!;
+    expect(env.API_KEY).toBe("vault-api-key-v2-77aa");
+    expect(env.OLD_KEY).toBe("vault-api-key-1f2e");
+    expect(env.LEGACY).toBe("kv1-token-value-55");
+    expect(env.VAULT_TOKEN).toBeUndefined();
+    expect(env.VAULT_ADDR).toBe(v.url);
+  });
+
+  it("config file: sources and the vault: section (AppRole from files); the token is revoked when the app exits", async () => {
+    const root = v.namespace("");
+    const { roleId } = root.addAppRole("cfg", { policies: ["app"], tokenTtl: 600 });
+    writeFileSync(ws.path("role_id"), roleId);
+    writeFileSync(ws.path("secret_id"), root.newSecretId("cfg"));
+    writeFileSync(ws.path("cfg.yaml"), [
+      "vault:", `  address: ${v.url}`, "  auth:", "    method: approle", `    roleIdFile: ${ws.path("role_id")}`, `    secretIdFile: ${ws.path("secret_id")}`,
+      "sources:", "  DB_PASSWORD: vault://secret/app#password", "",
+    ].join("\n"));
+    const before = new Set(root.tokens.keys());
+    const o = out();
+    const r = await latchkey(["--config", ws.path("cfg.yaml"), "--", ...probe(o)], { env: cleanEnv() });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readProbe(o)!.DB_PASSWORD).toBe("vault-db-pass-9a8b");
+    const logins = v.count((q) => q.path === "/v1/auth/approle/login" && q.status === 200);
+    expect(logins).toBeGreaterThan(0);
+    // Every token latchkey created was revoked (revoke-self) once the supervised app exited.
+    expect([...root.tokens.keys()].filter((t) => !before.has(t))).toEqual([]);
+    expect(v.count((q) => q.path === "/v1/auth/token/revoke-self")).toBeGreaterThan(0);
+  });
+
+  it("dynamic credentials: the lease is revoked when the supervised app exits, kept in exec mode", async () => {
+    const root = v.namespace("");
+    const { roleId } = root.addAppRole("dyn", { policies: ["app"], tokenTtl: 600 });
+    const env = (sid: string) => cleanEnv({ VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: sid, DB_USER: "vault://database/creds/app#username" });
+    const leasesBefore = new Set(root.leases.keys());
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: env(root.newSecretId("dyn")) });
+    expect(r.code).toBe(0);
+    expect(readProbe(o)!.DB_USER).toMatch(/^v-token-app-/);
+    expect(readProbe(o)!.VAULT_SECRET_ID).toBeUndefined();
+    const supervised = [...root.leases.values()].filter((l) => !leasesBefore.has(l.id));
+    expect(supervised).toHaveLength(1);
+    expect(supervised[0]!.revoked).toBe(true);
+
+    const o2 = out();
+    const r2 = await latchkey(["--exec", "--", ...probe(o2)], { env: env(root.newSecretId("dyn")) });
+    expect(r2.code).toBe(0);
+    const exec = [...root.leases.values()].filter((l) => !leasesBefore.has(l.id) && l.id !== supervised[0]!.id);
+    expect(exec).toHaveLength(1);
+    expect(exec[0]!.revoked).toBe(false);
+  });
+
+  it("partial failure (19 of 20 readable): the app never starts and the missing path is named", async () => {
+    const refs: Record<string, string> = {};
+    for (let i = 0; i < 19; i++) refs[`S${i}`] = `vault://secret/batch/s${i}#v`;
+    refs.S19 = "vault://secret/batch/missing#v";
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: tokenEnv(refs) });
+    expect(r.code).toBe(66);
+    expect(r.stderr).toContain("vault://secret/batch/missing#v");
+    expect(r.stderr).not.toMatch(/batch-value-\d+-zz/);
+    expect(existsSync(o)).toBe(false);
+  });
+
+  it("403 names the path and the token's policies (exit 77)", async () => {
+    const t = v.namespace("").createToken({ policies: ["default", "app"], ttl: 600 });
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: v.url, VAULT_TOKEN: t.id, X: "vault://secret/data/batch/s1#v" }) });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain("secret/data/batch/s1");
+    expect(r.stderr).toContain("default, app");
+    expect(r.stderr).not.toContain(t.id);
+    expect(existsSync(o)).toBe(false);
+  });
+
+  it("policy file: a reference outside the allow-list fails closed naming the rule", async () => {
+    writeFileSync(ws.path("policy.yaml"), "allow:\n  vault: ['secret/data/payments/**']\n");
+    const o = out();
+    const r = await latchkey(["--policy", ws.path("policy.yaml"), "--", ...probe(o)], { env: tokenEnv({ API_KEY: "vault://secret/data/app#api_key" }) });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain("secret/data/payments/**");
+    expect(r.stderr).toContain(ws.path("policy.yaml"));
+    expect(existsSync(o)).toBe(false);
+    expect(v.count((q) => q.path === "/v1/secret/data/app" && q.status === 200)).toBeGreaterThan(0); // from earlier tests only
+  });
+
+  it("LATCHKEY_POLICY with an unlisted scheme denies aws-sm:// before any network", async () => {
+    writeFileSync(ws.path("policy2.yaml"), "policy:\n  allow:\n    vault: ['secret/data/app']\n");
+    const r = await latchkey(["--", "true"], { env: tokenEnv({ LATCHKEY_POLICY: ws.path("policy2.yaml"), X: "aws-sm://prod/db#password", AWS_REGION: "us-east-1" }) });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain("X");
+    expect(r.stderr).toContain("aws-sm://prod/db#password");
+    expect(r.stderr).toContain("no 'aws-sm' references are allowed");
+  });
+
+  it("VAULT_SKIP_VERIFY is warned about; a bad auth method is a config error naming the flag", async () => {
+    const r = await latchkey(["--", "true"], { env: tokenEnv({ VAULT_SKIP_VERIFY: "true", X: "vault://secret/app#api_key" }) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("TLS verification");
+    const r2 = await latchkey(["--vault-auth", "ldap", "--", "true"], { env: tokenEnv({ X: "vault://secret/app#api_key" }) });
+    expect(r2.code).toBe(78);
+    expect(r2.stderr).toContain("--vault-auth");
+    expect(r2.stderr).toContain("ldap");
+  });
+
+  it("malformed and unknown references fail before any request", async () => {
+    const before = v.requests.length;
+    const r = await latchkey(["--", "true"], { env: tokenEnv({ X: "vault://secret/app?version=abc" }) });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("invalid version 'abc'");
+    const r2 = await latchkey(["--", "true"], { env: tokenEnv({ X: "vualt://secret/app" }) });
+    expect(r2.code).toBe(78);
+    expect(r2.stderr).toContain("unknown reference scheme 'vualt://'");
+    const r3 = await latchkey(["--", "true"], { env: tokenEnv({ X: "vault://secret/app#" }) });
+    expect(r3.code).toBe(78);
+    expect(r3.stderr).toContain("malformed reference");
+    // The version check needs the mount (KV v1 has none), so only the first may have talked to Vault.
+    expect(v.requests.length - before).toBeLessThanOrEqual(2);
+  });
+});
