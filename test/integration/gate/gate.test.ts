@@ -2,7 +2,7 @@
  * The startup gate, through the built binary: dependencies that become ready late, one that
  * never does, twenty at once, and a stop signal in the middle.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { latchkey, start } from "../../helpers/run.ts";
@@ -105,7 +105,6 @@ describe("startup gate: waits", () => {
     const sock = join(dir, "app.sock");
     const run = start(LATCHKEY, ["--wait", `file://${file}`, "--wait", `unix://${sock}`, "--", "true"], { env: cleanEnv() });
     await sleep(500);
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(file, "");
     const s = await tcpListen(0, sock);
     const r = await run.done;
@@ -134,6 +133,34 @@ describe("startup gate: waits", () => {
     // backoff step (≤ 1 s) and startup. Generous bound for a loaded 2-core machine.
     expect(total).toBeGreaterThanOrEqual(slowest);
     expect(total).toBeLessThan(slowest + 3_000);
+  });
+});
+
+describe("startup gate: configuration", () => {
+  it("takes waits, their timeout and hooks from the config file", async () => {
+    const dir = tmp();
+    const port = await freePort();
+    const cfg = join(dir, "latchkey.yaml");
+    writeFileSync(cfg, `wait:\n  - tcp://127.0.0.1:${port}\nwaitTimeout: 700ms\npreStart:\n  - "touch ${dir}/hook"\n`);
+    const r = await latchkey(["--config", cfg, "--", "true"], { env: cleanEnv() });
+    expect(r.code).toBe(69);
+    expect(r.stderr).toMatch(/not ready after 7\d\d ms/);
+    expect(existsSync(join(dir, "hook"))).toBe(false);
+  });
+
+  it("names the flag, variable or file key of a bad wait URL", async () => {
+    const dir = tmp();
+    const cfg = join(dir, "latchkey.yaml");
+    writeFileSync(cfg, "wait:\n  - db:5432\n");
+    const file = await latchkey(["--config", cfg, "--", "true"], { env: cleanEnv() });
+    expect(file.code).toBe(78);
+    expect(file.stderr).toMatch(/latchkey\.yaml: wait: invalid value 'db:5432': expected a URL such as tcp:\/\/db:5432/);
+    const env = await latchkey(["--", "true"], { env: cleanEnv({ LATCHKEY_WAIT: "tcp://db" }) });
+    expect(env.code).toBe(78);
+    expect(env.stderr).toMatch(/LATCHKEY_WAIT: invalid value 'tcp:\/\/db': expected tcp:\/\/HOST:PORT/);
+    const flag = await latchkey(["--wait", "http://h/#insecure", "--", "true"], { env: cleanEnv() });
+    expect(flag.code).toBe(64);
+    expect(flag.stderr).toMatch(/--wait: invalid value 'http:\/\/h\/#insecure': unknown option '#insecure' for http/);
   });
 });
 
