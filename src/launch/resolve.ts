@@ -32,7 +32,8 @@ export function findCommand(command: string, pathVar: string | undefined, runner
   }
   let firstNonExec: { path: string; st: Stats } | undefined;
   for (const dir of (pathVar || DEFAULT_PATH).split(delimiter)) {
-    const candidate = join(dir || ".", command);
+    // "./cmd", not "cmd": a slash-less path would be looked up in PATH again by spawn's execvp
+    const candidate = dir === "" ? `./${command}` : join(dir, command);
     const st = statOrNull(candidate);
     if (!st) continue;
     if (isExecutableBy(st, runner)) return candidate;
