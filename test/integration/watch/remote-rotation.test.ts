@@ -1,0 +1,132 @@
+/**
+ * Rotation of secrets held by managers, end to end: the built binary polling the test Vault
+ * server (KV v2 new versions, sealed for many poll intervals) and moto (PutSecretValue,
+ * UpdateSecretVersionStage). The app records each start and the value it got.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { start } from "../../helpers/run.ts";
+import { LATCHKEY } from "../../helpers/paths.ts";
+import { lines, sleep, tempDir, waitFor } from "../../helpers/processes.ts";
+import { TestVault } from "../../servers/vault/server.ts";
+import { motoEnv, startMoto, type Moto } from "../../servers/aws/moto.ts";
+
+const APP = `echo "start $$ $API_KEY" >> "$OUT"; while :; do sleep 0.05; done`;
+const starts = (out: string) => lines(out).filter((l) => l.startsWith("start "));
+
+function launch(env: Record<string, string>, out: string, extra: string[] = [], app = APP) {
+  const d = tempDir();
+  const empty = join(d, "secrets");
+  mkdirSync(empty);
+  const run = start(LATCHKEY, ["--log-level", "info", "--secrets-dir", empty, "--debounce", "100ms", "--poll-interval", "300ms", ...extra, "--", "sh", "-c", app],
+    { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", OUT: out, ...env }, timeoutMs: 120_000 });
+  let stderr = "";
+  run.proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+  return { run, stderr: () => stderr };
+}
+
+describe("rotation from Vault (test server)", () => {
+  let v: TestVault;
+  beforeAll(async () => {
+    v = await new TestVault().start();
+  });
+  afterAll(async () => {
+    await v.stop();
+  });
+
+  it("KV v2 new version → one restart; a change of another key → none; outages → 0 restarts with backoff, recovery → one restart", async () => {
+    const ns = v.namespace("");
+    ns.putPolicy("rot-read", [{ path: "secret/data/rot", capabilities: ["read"] }]);
+    ns.putPolicy("token-self", [{ path: "auth/token/lookup-self", capabilities: ["read"] }, { path: "auth/token/renew-self", capabilities: ["update"] }]);
+    const token = ns.createToken({ policies: ["rot-read", "token-self"], ttl: 3600 }).id;
+    ns.kvPut("secret", "rot", { api_key: "vk-one-value", user: "svc" });
+    const out = join(tempDir(), "out");
+    const { run, stderr } = launch({ VAULT_ADDR: v.url, VAULT_TOKEN: token, API_KEY: "vault://secret/data/rot#api_key" }, out, ["--log-level", "debug"]);
+    await waitFor(() => starts(out).length === 1, "first start").catch((e) => {
+      throw new Error(`${(e as Error).message}; latchkey said: ${stderr().slice(-600)}`);
+    });
+    expect(starts(out)[0]).toMatch(/ vk-one-value$/);
+
+    ns.kvPut("secret", "rot", { api_key: "vk-two-value", user: "svc" });
+    await waitFor(() => starts(out).length === 2, "restart after a new KV version");
+    expect(starts(out)[1]).toMatch(/ vk-two-value$/);
+
+    // A new version in which the selected key is unchanged: nothing the app uses changed.
+    ns.kvPut("secret", "rot", { api_key: "vk-two-value", user: "svc-2" });
+    await sleep(2000);
+    expect(starts(out)).toHaveLength(2);
+
+    // Outage 1: the token loses read access (403, not retried by the client): rotation's own
+    // backoff, logged at each attempt with its growing delay.
+    ns.putPolicy("rot-read", []);
+    ns.kvPut("secret", "rot", { api_key: "vk-three-value", user: "svc-2" });
+    await sleep(5000); // ~16 poll intervals
+    expect(starts(out)).toHaveLength(2);
+    const pid = Number(starts(out)[1]!.split(" ")[1]);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    const delays = [...stderr().matchAll(/retrying.*retryInMs=(\d+)/g)].map((m) => Number(m[1]));
+    expect(delays.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...delays)).toBeGreaterThan(600); // grew past the 300 ms interval
+
+    // Outage 2: Vault sealed (503): the client retries inside one check; still nothing happens to the app.
+    ns.putPolicy("rot-read", [{ path: "secret/data/rot", capabilities: ["read"] }]);
+    v.sealed = true;
+    await sleep(3000);
+    expect(starts(out)).toHaveLength(2);
+    expect(stderr()).toMatch(/vault: temporary failure, retrying.*status=503/);
+    v.sealed = false;
+
+    await waitFor(() => starts(out).length === 3, "one restart after the outages", 30_000);
+    await sleep(1500);
+    expect(starts(out)).toHaveLength(3);
+    expect(starts(out)[2]).toMatch(/ vk-three-value$/);
+
+    run.proc.kill("SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
+    expect(r.stderr).not.toMatch(/vk-(one|two|three)-value/);
+  });
+});
+
+describe("rotation from AWS Secrets Manager (moto)", () => {
+  let moto: Moto;
+  let admin: SecretsManagerClient;
+  beforeAll(async () => {
+    moto = await startMoto();
+    admin = new SecretsManagerClient({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  });
+  afterAll(async () => {
+    admin?.destroy();
+    await moto?.stop();
+  });
+
+  it("PutSecretValue → one restart at a poll, for AWSCURRENT and a version-stage reference together", async () => {
+    // moto 5 answers GetSecretValue with the newest version whatever UpdateSecretVersionStage
+    // did to AWSCURRENT (checked by hand), so staging moves are exercised through
+    // PutSecretValue, which moves AWSCURRENT and AWSPREVIOUS together.
+    await admin.send(new CreateSecretCommand({ Name: "rot/api", SecretString: "ak-one-value" }));
+    await admin.send(new PutSecretValueCommand({ SecretId: "rot/api", SecretString: "ak-two-value" }));
+    const out = join(tempDir(), "out");
+    const app = `echo "start $$ $API_KEY $OLD_KEY" >> "$OUT"; while :; do sleep 0.05; done`;
+    const { run, stderr } = launch({ ...motoEnv(moto), API_KEY: "aws-sm://rot/api", OLD_KEY: "aws-sm://rot/api?version-stage=AWSPREVIOUS" }, out, ["--log-level", "debug"], app);
+    await waitFor(() => starts(out).length === 1, "first start");
+    expect(starts(out)[0]).toMatch(/ ak-two-value ak-one-value$/);
+    await sleep(1500); // several polls: versions unchanged, no action
+    expect(starts(out)).toHaveLength(1);
+    expect(stderr()).not.toMatch(/provider reports a new version/);
+
+    await admin.send(new PutSecretValueCommand({ SecretId: "rot/api", SecretString: "ak-three-value" }));
+    await waitFor(() => starts(out).length === 2, "restart after PutSecretValue");
+    expect(starts(out)[1]).toMatch(/ ak-three-value ak-two-value$/);
+    expect(stderr()).toMatch(/provider reports a new version/);
+    await sleep(1500);
+    expect(starts(out)).toHaveLength(2);
+
+    run.proc.kill("SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
+    expect(r.stderr).not.toMatch(/ak-(one|two|three)-value/);
+  });
+});
