@@ -1,0 +1,122 @@
+/**
+ * `latchkey health` as a HEALTHCHECK probe, side by side with `curl -fsS` and
+ * `wget -q --spider` against the same local server: time per probe (hyperfine) and peak RSS
+ * (/usr/bin/time -v). The target compares latchkey with the bare runtime's own start
+ * (`node -e 0` and a hello-world single executable built like latchkey): the probe runs
+ * every few seconds in every container, so it must cost about one runtime start, no more.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { buildReferenceSeas } from "../lib/sea.ts";
+import { hyperfine, type Command } from "../lib/hyperfine.ts";
+import { fmt, median, table, verdict } from "../lib/stats.ts";
+import type { Benchmark, Context } from "../lib/types.ts";
+
+const TARGET = 1.2;
+
+/** The server runs in its own process: hyperfine blocks this one. */
+const SERVER = `
+const http = require("http"), net = require("net");
+const s = http.createServer((req, res) => { res.setHeader("content-type", "application/json"); res.end('{"status":"UP"}'); });
+s.keepAliveTimeout = 100;
+s.listen(0, "127.0.0.1", () => process.stdout.write(s.address().port + "\\n"));
+`;
+
+export async function startServer(node: string): Promise<{ port: number; proc: ChildProcess }> {
+  const proc = spawn(node, ["-e", SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim())));
+    proc.once("exit", (c) => reject(new Error(`bench server exited ${c}`)));
+  });
+  return { port, proc };
+}
+
+/** Peak RSS in MB of one run, from GNU time's "Maximum resident set size (kbytes)". */
+function peakRss(line: string): number {
+  const argv = line.split(" ");
+  const r = spawnSync("/usr/bin/time", ["-v", ...argv], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+  if (!m) throw new Error(`no RSS from /usr/bin/time for ${line}: ${r.stderr.slice(-300)}`);
+  return Number(m[1]) / 1024;
+}
+
+export const benchmark: Benchmark = {
+  name: "health",
+  title: "Health probe",
+  order: 60,
+  async run(ctx: Context): Promise<string> {
+    const rounds = Number(process.env.BENCH_ROUNDS ?? (ctx.quick ? 1 : 3));
+    const runs = Number(process.env.BENCH_RUNS ?? (ctx.quick ? 10 : 40));
+    const rssRuns = ctx.quick ? 3 : 15;
+    const warmup = 5;
+    ctx.log("building the reference single executable (hello)");
+    const sea = buildReferenceSeas(ctx.node, ["hello"]);
+    const { port, proc } = await startServer(ctx.node);
+    try {
+      const url = `http://127.0.0.1:${port}/health`;
+      const lk = ctx.latchkey;
+      // Sanity: every probe must succeed against the server, or the timings mean nothing.
+      for (const argv of [[lk, "health", url], ["curl", "-fsS", "-o", "/dev/null", url], ["wget", "-q", "--spider", url]]) {
+        execFileSync(argv[0]!, argv.slice(1), { stdio: "ignore" });
+      }
+      const commands: Command[] = [
+        { name: "node -e 0", line: `${ctx.node} -e 0` },
+        { name: "hello SEA", line: sea.hello! },
+        { name: "latchkey version", line: `${lk} version` },
+        { name: "latchkey health http", line: `${lk} health ${url}` },
+        { name: "latchkey health http body", line: `${lk} health ${url}#body=UP` },
+        { name: "latchkey health tcp", line: `${lk} health tcp://127.0.0.1:${port}` },
+        { name: "curl -fsS", line: `curl -fsS -o /dev/null ${url}` },
+        { name: "wget -q --spider", line: `wget -q --spider ${url}` },
+      ];
+      const t = hyperfine(commands, { rounds, runs, warmup, log: ctx.log });
+      const med = (name: string) => median(t.find((x) => x.name === name)!.times) * 1e3;
+      ctx.log(`peak RSS: ${rssRuns} runs of each with /usr/bin/time -v`);
+      const rss = new Map(commands.map((c) => [c.name, median(Array.from({ length: rssRuns }, () => peakRss(c.line)))]));
+
+      const node = med("node -e 0");
+      const hello = med("hello SEA");
+      const probe = med("latchkey health http");
+      const probeT = t.find((x) => x.name === "latchkey health http")!;
+      const cpu = (probeT.user + probeT.system) * 1e3;
+      const shown: Record<string, string> = {
+        "node -e 0": "node -e 0 (pinned runtime)",
+        "hello SEA": "hello SEA (same build options as latchkey)",
+        "latchkey version": "latchkey version",
+        "latchkey health http": `**latchkey health http://…/health**`,
+        "latchkey health http body": "latchkey health http://…/health#body=UP (node:http)",
+        "latchkey health tcp": "latchkey health tcp://…",
+        "curl -fsS": "curl -fsS -o /dev/null http://…/health",
+        "wget -q --spider": "wget -q --spider http://…/health",
+      };
+      const rows = t.map((x) => [
+        shown[x.name] ?? x.name,
+        fmt(median(x.times) * 1e3),
+        x.roundMedians.map((m) => fmt(m * 1e3, 1)).join(" / "),
+        fmt((x.user + x.system) * 1e3, 1),
+        fmt((median(x.times) * 1e3) / node),
+        fmt((median(x.times) * 1e3) / hello),
+        fmt(rss.get(x.name)!, 1),
+      ]);
+      return [
+        `${rounds} rounds × (${warmup} warmup + ${runs} runs) of every command with \`hyperfine -N\`, samples pooled; all probes`,
+        `hit the same local Node HTTP server (its own process) answering 200 with a small JSON body. Peak RSS: median of`,
+        `${rssRuns} runs under \`/usr/bin/time -v\` (maximum resident set size). Times in ms, RSS in MB.`,
+        "",
+        table(["command", "median", "median per round", "user+sys", "× node -e 0", "× hello SEA", "peak RSS"], rows),
+        "",
+        verdict(probe <= TARGET * node, `\`latchkey health http://…\` / \`node -e 0\` = **${fmt(probe / node)}** (target ≤ ${TARGET})`),
+        "",
+        verdict(probe <= TARGET * hello, `\`latchkey health http://…\` / hello SEA = **${fmt(probe / hello)}** (target ≤ ${TARGET})`),
+        "",
+        "Where the time goes (differences of medians, ms):",
+        "",
+        `- the probe itself over the runtime start (latchkey health http − hello SEA): ${fmt(probe - hello)}`,
+        `- body matching through node:http instead of the status-line reader: ${fmt(med("latchkey health http body") - probe)}`,
+        `- curl and wget are C programs with no runtime to start: latchkey takes ${fmt(probe / med("curl -fsS"), 1)}× curl's time per probe;`,
+        `  its CPU time (user+sys ${fmt(cpu, 1)} ms) at a 10 s HEALTHCHECK interval is ${fmt((cpu / 10_000) * 100, 2)} % of one core.`,
+      ].join("\n");
+    } finally {
+      proc.kill("SIGTERM");
+    }
+  },
+};
