@@ -19,6 +19,7 @@ export function runHealthFast(argv: string[], fallback: () => void): void {
     return fallback();
   }
   if ((args.subcommand as string) !== "health") return fallback();
+  if (process.env.LATCHKEY_LOG_FORMAT === "json") log.format = "json";
   runHealth(args, process.env).then(
     (code) => process.exit(code),
     (e: unknown) => {
