@@ -3,7 +3,12 @@
  * whatever is not set is left to the SDK's standard chains (AWS_REGION, AWS_PROFILE, shared
  * config, AWS_ENDPOINT_URL_SECRETS_MANAGER, env/SSO/web identity/ECS/IMDSv2 credentials).
  */
-import { configError } from "../../errors.ts";
+import { configError, usageError, type LatchkeyError } from "../../errors.ts";
+
+/** A bad value is a usage error when it came from the command line, a config error otherwise. */
+function bad(from: string, message: string): LatchkeyError {
+  return from.startsWith("--") ? usageError(`${from}: ${message}`) : configError(`${from}: ${message}`);
+}
 import type { Settings } from "../../config/settings.ts";
 
 export interface AwsOptions {
@@ -29,7 +34,7 @@ export function resolveAwsOptions(s: Settings, env: NodeJS.ProcessEnv, section: 
     return d ? { value: d, from: o?.label ?? flag } : undefined;
   };
   const region = pick("aws-region");
-  if (region && !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region.value)) throw configError(`${region.from}: invalid value '${region.value}': expected an AWS region such as us-east-1`);
+  if (region && !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region.value)) throw bad(region.from, `invalid value '${region.value}': expected an AWS region such as us-east-1`);
   const endpoint = pick("aws-endpoint") ?? (env.AWS_ENDPOINT_URL_SECRETS_MANAGER ? { value: env.AWS_ENDPOINT_URL_SECRETS_MANAGER, from: "AWS_ENDPOINT_URL_SECRETS_MANAGER" } : undefined);
   if (endpoint) {
     let u: URL | null = null;
@@ -38,11 +43,11 @@ export function resolveAwsOptions(s: Settings, env: NodeJS.ProcessEnv, section: 
     } catch {
       u = null;
     }
-    if (!u || (u.protocol !== "http:" && u.protocol !== "https:")) throw configError(`${endpoint.from}: invalid value '${endpoint.value}': expected an http:// or https:// URL`);
+    if (!u || (u.protocol !== "http:" && u.protocol !== "https:")) throw bad(endpoint.from, `invalid value '${endpoint.value}': expected an http:// or https:// URL`);
   }
   const attempts = pick("aws-max-attempts");
   const maxAttempts = Number(attempts?.value ?? "8");
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 50) throw configError(`${attempts?.from ?? "aws-max-attempts"}: invalid value '${attempts?.value}': expected an integer from 1 to 50`);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 50) throw bad(attempts?.from ?? "aws-max-attempts", `invalid value '${attempts?.value}': expected an integer from 1 to 50`);
   const o = s.origin("aws-no-batch");
   const noBatch = o && o.kind !== "default" ? s.boolean("aws-no-batch") : section["aws-no-batch"] === true;
   const profile = pick("aws-profile");

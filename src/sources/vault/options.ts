@@ -6,7 +6,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { configError } from "../../errors.ts";
+import { configError, usageError, type LatchkeyError } from "../../errors.ts";
+
+/** A bad value is a usage error when it came from the command line, a config error otherwise. */
+function bad(from: string, message: string): LatchkeyError {
+  return from.startsWith("--") ? usageError(`${from}: ${message}`) : configError(`${from}: ${message}`);
+}
 import type { Settings } from "../../config/settings.ts";
 import type { Logger } from "../../log/logger.ts";
 
@@ -80,7 +85,7 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
   try {
     url = new URL(addr);
   } catch {
-    throw configError(`${addrF?.from ?? "vault address"}: invalid URL '${addr}'`);
+    throw bad(addrF?.from ?? "vault address", `invalid URL '${addr}'`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw configError(`${addrF?.from ?? "vault address"}: '${addr}' must start with http:// or https://`);
 
@@ -115,7 +120,7 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
   const concRaw = concF?.value ?? "16";
   const concurrency = Number(concRaw);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-    throw configError(`${concF?.from ?? "vault-concurrency"}: invalid value '${concRaw}': expected an integer from 1 to 256`);
+    throw bad(concF?.from ?? "vault-concurrency", `invalid value '${concRaw}': expected an integer from 1 to 256`);
   }
   const ns = pick("vault-namespace", "VAULT_NAMESPACE");
   return {
@@ -141,7 +146,7 @@ function skip(s: Settings, env: NodeJS.ProcessEnv): boolean {
 function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Found | undefined, bool: (f: string) => boolean): AuthConfig | null {
   const methodF = pick("vault-auth", "VAULT_AUTH_METHOD");
   if (methodF && !(AUTH_METHODS as readonly string[]).includes(methodF.value)) {
-    throw configError(`${methodF.from}: invalid value '${methodF.value}': expected one of: ${AUTH_METHODS.join(", ")}`);
+    throw bad(methodF.from, `invalid value '${methodF.value}': expected one of: ${AUTH_METHODS.join(", ")}`);
   }
   const readText = (f: Found): string => {
     try {

@@ -140,7 +140,7 @@ describe("vault:// in the built binary", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("TLS verification");
     const r2 = await latchkey(["--vault-auth", "ldap", "--", "true"], { env: tokenEnv({ X: "vault://secret/app#api_key" }) });
-    expect(r2.code).toBe(78);
+    expect(r2.code).toBe(64);
     expect(r2.stderr).toContain("--vault-auth");
     expect(r2.stderr).toContain("ldap");
   });

@@ -1,0 +1,98 @@
+/**
+ * The built binary with aws-sm:// references against moto's server on 127.0.0.1 (started and
+ * stopped by this file): many secrets, version stages, the `aws:` config section, scrubbing
+ * of AWS credentials, partial failure, missing region and credentials, malformed references.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, writeFileSync } from "node:fs";
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { latchkey } from "../../helpers/run.ts";
+import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
+import { motoEnv, startMoto, type Moto } from "../../servers/aws/moto.ts";
+
+const ws = workspace("aws");
+let moto: Moto;
+let n = 0;
+const out = () => ws.path("out", `p${++n}`);
+
+beforeAll(async () => {
+  moto = await startMoto();
+  const sm = new SecretsManagerClient({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  for (let i = 0; i < 25; i++) await sm.send(new CreateSecretCommand({ Name: `svc/s${i}`, SecretString: JSON.stringify({ password: `aws-pass-${i}-q7`, user: `user${i}` }) }));
+  await sm.send(new CreateSecretCommand({ Name: "svc/rot", SecretString: "aws-old-rot-value" }));
+  await sm.send(new PutSecretValueCommand({ SecretId: "svc/rot", SecretString: "aws-new-rot-value" }));
+  await sm.send(new CreateSecretCommand({ Name: "svc/bin", SecretBinary: Buffer.from("aws-binary-ok") }));
+  sm.destroy();
+}, 120_000);
+afterAll(async () => {
+  await moto?.stop();
+});
+
+const env = (extra: Record<string, string> = {}) => cleanEnv({ ...motoEnv(moto), ...extra });
+
+describe("aws-sm:// in the built binary", () => {
+  it("25 secrets by #key, a previous stage, a binary secret; AWS keys are not passed to the app", async () => {
+    const refs: Record<string, string> = {};
+    for (let i = 0; i < 25; i++) refs[`P${i}`] = `aws-sm://svc/s${i}#password`;
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: env({ ...refs, ROT: "aws-sm://svc/rot", OLD: "aws-sm://svc/rot?version-stage=AWSPREVIOUS", BIN: "aws-sm://svc/bin" }) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const got = readProbe(o)!;
+    for (let i = 0; i < 25; i++) expect(got[`P${i}`]).toBe(`aws-pass-${i}-q7`);
+    expect(got.ROT).toBe("aws-new-rot-value");
+    expect(got.OLD).toBe("aws-old-rot-value");
+    expect(got.BIN).toBe("aws-binary-ok");
+    expect(got.AWS_ACCESS_KEY_ID).toBeUndefined();
+    expect(got.AWS_SECRET_ACCESS_KEY).toBeUndefined();
+    expect(got.AWS_REGION).toBe("us-east-1");
+  });
+
+  it("config file: the aws: section (region, endpoint) and sources:", async () => {
+    writeFileSync(ws.path("cfg.yaml"), `aws:\n  region: us-east-1\n  endpoint: ${moto.url}\nsources:\n  DB_USER: aws-sm://svc/s3#user\n`);
+    const { AWS_REGION: _a, AWS_ENDPOINT_URL_SECRETS_MANAGER: _b, ...rest } = motoEnv(moto);
+    const o = out();
+    const r = await latchkey(["--config", ws.path("cfg.yaml"), "--", ...probe(o)], { env: cleanEnv(rest) });
+    expect(r.stderr).toBe("");
+    expect(readProbe(o)!.DB_USER).toBe("user3");
+  });
+
+  it("partial failure (19 of 20 exist): the app never starts; the missing secret is named, no value printed", async () => {
+    const refs: Record<string, string> = {};
+    for (let i = 0; i < 19; i++) refs[`P${i}`] = `aws-sm://svc/s${i}#password`;
+    refs.P19 = "aws-sm://svc/nope#password";
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: env(refs) });
+    expect(r.code).toBe(66);
+    expect(r.stderr).toContain("aws-sm://svc/nope#password");
+    expect(r.stderr).not.toMatch(/aws-pass-\d+-q7/);
+    expect(existsSync(o)).toBe(false);
+  });
+
+  it("missing region: exit 78 naming the reference and how to set it", async () => {
+    const { AWS_REGION: _r, ...noRegion } = motoEnv(moto);
+    const r = await latchkey(["--", "true"], { env: cleanEnv({ ...noRegion, HOME: ws.path("nohome"), X: "aws-sm://svc/s1" }) });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("aws-sm://svc/s1");
+    expect(r.stderr).toContain("--aws-region");
+  });
+
+  it("no credentials anywhere: exit 78 naming the reference", async () => {
+    const r = await latchkey(["--", "true"], { env: cleanEnv({
+      HOME: ws.path("nohome"), AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url, AWS_EC2_METADATA_DISABLED: "true",
+      AWS_CONFIG_FILE: ws.path("none"), AWS_SHARED_CREDENTIALS_FILE: ws.path("none"), X: "aws-sm://svc/s1",
+    }), timeoutMs: 60_000 });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("aws-sm://svc/s1");
+    expect(r.stderr).toContain("no AWS credentials");
+  });
+
+  it("bad options (exit 64 from a flag) and malformed references (exit 78) before any request", async () => {
+    const r = await latchkey(["--aws-region", "mars", "--", "true"], { env: env({ X: "aws-sm://svc/s1" }) });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("--aws-region");
+    const r2 = await latchkey(["--", "true"], { env: env({ X: "aws-sm://svc/s1?versionstage=AWSPREVIOUS" }) });
+    expect(r2.code).toBe(78);
+    expect(r2.stderr).toContain("unknown parameter 'versionstage'");
+  });
+});
