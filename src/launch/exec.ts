@@ -3,7 +3,10 @@
  * into the app) and by the exec shim (a fresh latchkey process turns into the app).
  */
 import { becomeIdentity } from "../privileges/drop.ts";
-import { clearSignalMask } from "../platform/sigmask.ts";
+import { clearSignalMask, unblockSignals } from "../platform/sigmask.ts";
+import { log } from "../log/logger.ts";
+
+const SIGUSR1 = 10;
 import { execFailure } from "./resolve.ts";
 import type { LaunchSpec } from "./spec.ts";
 
@@ -17,7 +20,9 @@ import type { LaunchSpec } from "./spec.ts";
  */
 function restoreDefaultDispositions(): void {
   for (const s of ["SIGPIPE", "SIGXFSZ", "SIGUSR1"] as const) process.on(s, () => {});
-  clearSignalMask();
+  if (!clearSignalMask() && !unblockSignals([SIGUSR1])) {
+    log.warn("the app starts with SIGUSR1 blocked: node:ffi is unavailable to clear the signal mask (run the single executable)");
+  }
 }
 
 export function execInto(spec: LaunchSpec): never {

@@ -40,7 +40,7 @@ export function libc(): Libc | null {
   try {
     // getBuiltinModule: esbuild leaves it alone, and it throws cleanly when the flag is off.
     const ffi = process.getBuiltinModule("node:ffi") as unknown as FfiModule | undefined;
-    if (!ffi) throw new Error("node:ffi is not available (run with --experimental-ffi)");
+    if (!ffi) throw new Error("node:ffi is not available in this Node");
     const { functions: f } = ffi.dlopen("libc.so.6", {
       waitid: { arguments: ["int32", "uint32", "buffer", "int32"], return: "int32" },
       waitpid: { arguments: ["int32", "buffer", "int32"], return: "int32" },

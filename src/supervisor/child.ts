@@ -3,6 +3,7 @@
  * knows nothing about why; the supervisor decides when.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { libc, ESRCH } from "../platform/libc.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
@@ -98,6 +99,10 @@ export class Child {
   groupAlive(): boolean {
     const c = libc();
     if (c) return c.kill(-this.pgid, 0) === 0 || c.errno() !== ESRCH;
+    // Without FFI nothing reaps orphans, and kill(-pgid, 0) counts their zombies: every exit
+    // would wait out the whole grace period. Only processes that can still run count.
+    const live = liveInGroup(this.pgid);
+    if (live !== null) return live;
     try {
       process.kill(-this.pgid, 0);
       return true;
@@ -139,11 +144,36 @@ function spawnFailure(spec: LaunchSpec, e: unknown): LatchkeyError {
   return new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: ${(e as Error).message}`);
 }
 
+/** Is a non-zombie process in group `pgid`? null when /proc cannot tell. */
+function liveInGroup(pgid: number): boolean | null {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // fields after "(comm)": state ppid pgrp ...; comm may contain spaces and parentheses
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(f[2]) === pgid && f[0] !== "Z") return true;
+  }
+  return false;
+}
+
 /** How to run this latchkey again: the single executable, or `node [flags] latchkey.cjs`. */
 export function selfCommand(): { file: string; args: string[] } {
   const sea = process.getBuiltinModule("node:sea") as { isSea?: () => boolean } | undefined;
   if (sea?.isSea?.()) return { file: process.execPath, args: [] };
   const flags = process.execArgv.filter((a) => a.startsWith("--experimental-ffi") || a === "--no-warnings");
   if (!flags.includes("--experimental-ffi")) flags.push("--experimental-ffi");
+  // as the single executable: a SIGUSR1 reaching the shim must not open an inspector port
+  flags.push("--disable-sigusr1");
   return { file: process.execPath, args: [...flags, process.argv[1]!] };
 }

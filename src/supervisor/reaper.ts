@@ -7,7 +7,7 @@
  * peek with waitid(P_ALL, WNOWAIT), which leaves the zombie in place: a pid libuv owns is
  * left for libuv (retry shortly), any other pid is reaped by waitpid(pid).
  */
-import { libc, P_ALL, WEXITED, WNOHANG, WNOWAIT, PR_SET_CHILD_SUBREAPER, type Libc } from "../platform/libc.ts";
+import { libc, libcLoadError, P_ALL, WEXITED, WNOHANG, WNOWAIT, PR_SET_CHILD_SUBREAPER, type Libc } from "../platform/libc.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** Pids that libuv spawned for us (the app, the shim, hooks): never reap those ourselves. */
@@ -34,7 +34,8 @@ export class Reaper {
     this.#c = libc();
     if (!this.#c) {
       this.mode = "none";
-      log.warn("cannot reap orphaned processes: node:ffi is unavailable (run the single executable, or node --experimental-ffi); zombies will accumulate");
+      log.warn(`cannot reap orphaned processes: ${libcLoadError() ?? "node:ffi is unavailable"}; zombies will accumulate` +
+        " (run the single executable, or Node 26+ without --no-experimental-ffi; under --permission add --allow-ffi)");
       return;
     }
     if (process.pid === 1) this.mode = "pid1";
