@@ -18,10 +18,10 @@ import { activePolicies } from "../../policy/active.ts";
 import { checkReference } from "../../policy/policy.ts";
 import { getRunSettings, type FetchedSecret, type Reference, type SecretSource, type SourceContext } from "../source.ts";
 import { authenticate, TokenKeeper, type TokenInfo } from "./auth.ts";
-import { VaultClient } from "./client.ts";
+import { VaultClient, VaultHttpError } from "./client.ts";
 import { LeaseKeeper } from "./leases.ts";
 import { resolveVaultOptions } from "./options.ts";
-import { apiPath, checkParams, MountCache, readSecret } from "./read.ts";
+import { apiPath, checkParams, encodePath, MountCache, readSecret } from "./read.ts";
 import { vaultSectionValues } from "./register.ts";
 
 export interface VaultSource extends SecretSource {
@@ -30,6 +30,7 @@ export interface VaultSource extends SecretSource {
   readonly tokens: TokenKeeper | null;
   readonly leases: LeaseKeeper | null;
   close(): Promise<void>;
+  versions(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]>;
 }
 
 export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSource {
@@ -108,6 +109,29 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       }
       for (const s of ok) if (s.lease) leases!.track(s.ref.raw, s.lease);
       return ok;
+    },
+    async versions(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]> {
+      if (refs.length === 0) return [];
+      const c = client ?? (await ensureClient(ctx, refs[0]!));
+      const pols = tokens?.info.policies ?? info?.policies ?? [];
+      return Promise.all(refs.map(async (ref) => {
+        const path = ref.locator.replace(/^\/+|\/+$/g, "");
+        const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
+        const version = checkParams(ref, m);
+        if (m.kv === 1) return undefined;
+        if (m.kv === 0) return leases?.stateOf(ref.raw);
+        if (version) return String(version);
+        const rel = apiPath(ref, path, m).slice(m.path.length + "data/".length);
+        try {
+          const r = await c.call("GET", `${encodePath(`${m.path}metadata/${rel}`)}`, { deadline: ctx.deadline });
+          const cur = (r?.data as { current_version?: number } | undefined)?.current_version;
+          return cur === undefined ? undefined : String(cur);
+        } catch (e) {
+          // Reading metadata needs its own grant; without it, rotation re-fetches and compares.
+          if (e instanceof VaultHttpError && e.status === 403) return undefined;
+          throw e instanceof VaultHttpError ? new LatchkeyError("vault", ExitCode.TEMP_FAIL, `${ref.raw}: reading metadata failed: ${e.message}`) : e;
+        }
+      }));
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -14,6 +14,7 @@ interface Tracked {
   renewable: boolean;
   timer: NodeJS.Timeout | null;
   renewals: number;
+  healthy: boolean;
 }
 
 export class LeaseKeeper {
@@ -29,9 +30,18 @@ export class LeaseKeeper {
   }
 
   track(what: string, lease: { id: string; durationSec: number; renewable: boolean }): void {
-    const t: Tracked = { what, ...lease, timer: null, renewals: 0 };
+    const t: Tracked = { what, ...lease, timer: null, renewals: 0, healthy: lease.renewable };
     this.#leases.set(lease.id, t);
     this.#schedule(t);
+  }
+
+  /**
+   * For rotation polling: the lease id while it is healthy, `expiring:<id>` once Vault stopped
+   * extending it (or a renewal failed), so the watcher re-reads exactly then.
+   */
+  stateOf(what: string): string | undefined {
+    for (const t of this.#leases.values()) if (t.what === what) return t.healthy ? t.id : `expiring:${t.id}`;
+    return undefined;
   }
 
   get size(): number {
@@ -57,11 +67,13 @@ export class LeaseKeeper {
         this.log.warn("vault: lease nears its max TTL and will not be extended; the secret must be read again", { reference: t.what, ttl: got });
         t.durationSec = got;
         t.renewable = false;
+        t.healthy = false;
         return;
       }
       t.durationSec = got;
       this.#schedule(t);
     } catch (e) {
+      t.healthy = false;
       this.log.warn("vault: lease renewal failed", { reference: t.what, error: e instanceof Error ? e.message : String(e) });
     }
   }

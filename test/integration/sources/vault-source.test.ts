@@ -232,6 +232,32 @@ describe("auth methods", () => {
   }, 20_000);
 });
 
+describe("versions() for rotation", () => {
+  it("KV v2: current_version from metadata, a new write changes it; pinned refs return the pin; KV v1 unknown", async () => {
+    const root = v.namespace("");
+    root.kvPut("secret", "ver", { a: "ver-1-value" });
+    const env = { VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken };
+    const src = createVaultSource(env);
+    sources.push(src);
+    const refs = [ref("vault://secret/ver#a"), ref("vault://secret/ver?version=1#a"), ref("vault://kv1/legacy")];
+    const got = await src.fetch(refs, ctx(env));
+    const dataReads = v.count((r) => r.path === "/v1/secret/data/ver");
+    expect(await src.versions(refs, ctx(env))).toEqual([got[0]!.version, "1", undefined]);
+    root.kvPut("secret", "ver", { a: "ver-2-value" });
+    expect((await src.versions(refs, ctx(env)))[0]).toBe("2");
+    expect(v.count((r) => r.path === "/v1/secret/data/ver")).toBe(dataReads);
+  });
+
+  it("dynamic secret: the lease id while renewable", async () => {
+    const env = { VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken };
+    const src = createVaultSource(env);
+    sources.push(src);
+    const refs = [ref("vault://database/creds/app")];
+    const got = await src.fetch(refs, ctx(env, { "vault-keep-leases": true }));
+    expect(await src.versions(refs, ctx(env))).toEqual([got[0]!.lease!.id]);
+  });
+});
+
 describe("dynamic secrets and leases", () => {
   it("renews the lease while running and revokes it (with the token) on close", async () => {
     const root = v.namespace("");
