@@ -4,8 +4,9 @@
  * and blocked signals survive execve, so a careless launcher hands them to the app.
  */
 import { describe, expect, it } from "vitest";
-import { latchkey, latchkeyPid1, type RunResult } from "../../helpers/run.ts";
-import { fx, statusFields } from "../../helpers/processes.ts";
+import { latchkey, latchkeyPid1, run, type RunResult } from "../../helpers/run.ts";
+import { fx, PY, statusFields } from "../../helpers/processes.ts";
+import { LATCHKEY } from "../../helpers/paths.ts";
 
 const bit = (signo: number) => 1n << BigInt(signo - 1);
 const SIGUSR1 = 10;
@@ -73,5 +74,23 @@ describe("supervise mode", () => {
   it("a writer to a closed pipe dies of SIGPIPE (141 from the shell)", async () => {
     const r = await latchkey(["--", "sh", "-c", "(yes; echo rc=$? >&2) | head -c 1 >/dev/null"]);
     expect(r.stderr).toContain(`rc=${128 + SIGPIPE}`);
+  });
+});
+
+describe("file descriptors", () => {
+  // Python's subprocess closes every descriptor above 2 before starting latchkey, so what the
+  // app holds beyond stdio can only come from latchkey (the test runner leaks a few of its own).
+  const clean = ["-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"];
+  const listFds = ["ls", "/proc/self/fd"];
+
+  it.each([
+    ["supervise", []],
+    ["supervise through the shim", ["--user", "0:0"]],
+    ["exec", ["--exec"]],
+  ])("%s: the app holds stdio and nothing else", async (_m, flags) => {
+    const r = await run(PY, [...clean, LATCHKEY, ...flags, "--", ...listFds]);
+    expect(r.code, r.stderr).toBe(0);
+    // "3" is ls's own handle on the directory it lists
+    expect(r.stdout.trim().split(/\s+/)).toEqual(["0", "1", "2", "3"]);
   });
 });

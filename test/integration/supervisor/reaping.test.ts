@@ -22,6 +22,13 @@ describe("reaping orphans", () => {
     expect(r.code).toBe(7);
   });
 
+  it("as PID 1 with the app started through the exec shim (--user): same", async () => {
+    const r = await latchkeyPid1(["--user", "0:0", "--", ...fx("orphan-maker.py", "200", "1", "8")]);
+    expect(r.stderr).toBe("");
+    expect(zombies(r.stdout)).toBe(0);
+    expect(r.code).toBe(8);
+  });
+
   it("the same check fails without latchkey: the fixture as PID 1 leaves its orphans as zombies", async () => {
     // Proves the zombie count above can be non-zero: nothing reaps here.
     const r = await run("unshare", ["--pid", "--fork", "--mount-proc", ...fx("orphan-maker.py", "50", "0.5", "7", "0.5")]);
