@@ -303,7 +303,7 @@ export class TestVault {
       throw new HttpError(405, ["unsupported operation"]);
     }
     // KV v2
-    const op = /^(data|metadata|delete|undelete|destroy)\/(.+)$/.exec(rel);
+    const op = /^(data|metadata|delete|undelete|destroy)(?:\/(.*))?$/.exec(rel);
     if (!op) {
       if (rel === "config" && method === "GET") {
         need("read");
@@ -311,7 +311,9 @@ export class TestVault {
       }
       throw new HttpError(404, [], { warnings: [KV2_BAD_PATH] });
     }
-    const [, kind, key] = op as unknown as [string, string, string];
+    const kind = op[1]!;
+    const key = op[2] ?? "";
+    if (key === "" && !(kind === "metadata" && method === "LIST")) throw new HttpError(404, [], { warnings: [KV2_BAD_PATH] });
     const s = m.v2.get(key);
     if (kind === "data" && method === "GET") {
       need("read");

@@ -144,7 +144,8 @@ export class Namespace {
     const t: Token = {
       id: o.id ?? `hvs.${randomBytes(18).toString("base64url")}`,
       accessor: randomBytes(12).toString("base64url"),
-      policies: o.policies,
+      // Vault attaches the default policy to every token but root's unless told otherwise.
+      policies: o.policies.includes("root") || o.policies.includes("default") ? o.policies : ["default", ...o.policies],
       creationTtl: ttl,
       expiresAt: ttl > 0 ? now + ttl * 1000 : 0,
       maxExpiresAt: o.maxTtl ? now + o.maxTtl * 1000 : 0,
