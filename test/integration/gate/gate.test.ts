@@ -15,6 +15,18 @@ function marker(): { path: string; app: string[] } {
   return { path, app: ["sh", "-c", `echo ran > ${path}; echo app-ran`] };
 }
 
+/** A dependency that answers 503 forever; `probed` resolves on its first request. */
+async function notReady(): Promise<{ url: string; probed: Promise<void>; close: () => Promise<void> }> {
+  let first: () => void = () => {};
+  const probed = new Promise<void>((r) => (first = r));
+  const s = await httpListen((_req, res) => {
+    first();
+    res.statusCode = 503;
+    res.end();
+  });
+  return { url: `${s.url}/health`, probed, close: s.close };
+}
+
 describe("startup gate: waits", () => {
   it("waits for a TCP listener that appears late, then starts the app", async () => {
     const port = await freePort();
@@ -28,7 +40,7 @@ describe("startup gate: waits", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("app-ran");
     expect(r.ms).toBeGreaterThan(1100);
-    expect(r.stderr).toMatch(new RegExp(`ok +wait tcp://127\\.0\\.0\\.1:${port}/?: connected \\([\\d.]+s, \\d+ attempts\\)`));
+    expect(r.stderr).toMatch(new RegExp(`ok +wait tcp://127\\.0\\.0\\.1:${port}/?: connected \\([\\d.]+ ?m?s, \\d+ attempts\\)`));
     expect(r.stderr).toContain("startup gate passed");
   });
 
@@ -132,7 +144,20 @@ describe("startup gate: waits", () => {
     // Sequential waits would take the sum (~23 s); concurrent ones the slowest plus one
     // backoff step (≤ 1 s) and startup. Generous bound for a loaded 2-core machine.
     expect(total).toBeGreaterThanOrEqual(slowest);
-    expect(total).toBeLessThan(slowest + 3_000);
+    expect(total).toBeLessThan(slowest + 4_000);
+  });
+
+  it("20 slow answers are awaited at the same time, not one after another", async () => {
+    // Each dependency takes 1.5 s to answer: one after another would be 30 s.
+    const servers = await Promise.all(Array.from({ length: 20 }, () => httpListen((_req, res) => {
+      setTimeout(() => res.end("ok"), 1_500);
+    })));
+    const r = await latchkey([...servers.flatMap((s) => ["--wait", `${s.url}/slow`]), "--log-level", "info", "--", "true"], { env: cleanEnv() });
+    await Promise.all(servers.map((s) => s.close()));
+    expect(r.code).toBe(0);
+    expect(r.stderr.match(/ok +wait http:.*: status 200 \([\d.]+s, 1 attempt\)/g)?.length).toBe(20);
+    expect(r.ms).toBeGreaterThan(1_500);
+    expect(r.ms).toBeLessThan(8_000);
   });
 });
 
@@ -169,31 +194,33 @@ describe("startup gate: stop signals", () => {
     ["SIGTERM", 143],
     ["SIGINT", 130],
   ] as const)("%s during the gate stops it at once with %i and the app never starts", async (sig, code) => {
-    const port = await freePort();
+    const dep = await notReady();
     const m = marker();
-    const run = start(LATCHKEY, ["--wait", `tcp://127.0.0.1:${port}`, "--wait-timeout", "60s", "--", ...m.app], { env: cleanEnv() });
-    await sleep(800);
+    const run = start(LATCHKEY, ["--wait", dep.url, "--wait-timeout", "60s", "--", ...m.app], { env: cleanEnv() });
+    await dep.probed; // the gate is running (a signal before latchkey is up would test nothing)
     const t0 = Date.now();
     run.proc.kill(sig);
     const r = await run.done;
+    await dep.close();
     expect(r.code).toBe(code);
-    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(Date.now() - t0).toBeLessThan(3_000);
     expect(existsSync(m.path)).toBe(false);
     expect(r.stderr).toContain(`${sig} during the startup gate`);
     expect(r.stderr).toMatch(/startup gate interrupted by SIG(TERM|INT)/);
   });
 
   it("as PID 1 too (where the kernel drops SIGTERM unless latchkey handles it)", async () => {
-    const port = await freePort();
+    const dep = await notReady();
     const m = marker();
-    const run = start("unshare", ["--pid", "--fork", "--mount-proc", LATCHKEY, "--wait", `tcp://127.0.0.1:${port}`, "--", ...m.app], { env: cleanEnv() });
+    const run = start("unshare", ["--pid", "--fork", "--mount-proc", LATCHKEY, "--wait", dep.url, "--", ...m.app], { env: cleanEnv() });
     const pid = await until(() => {
       const kids = readFileSync(`/proc/${run.proc.pid}/task/${run.proc.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
       return kids.find((k) => readFileSync(`/proc/${k}/cmdline`, "utf8").split("\0")[0] === LATCHKEY);
     }, "latchkey under unshare");
-    await sleep(500);
+    await dep.probed;
     process.kill(pid, "SIGTERM");
     const r = await run.done;
+    await dep.close();
     expect(r.code).toBe(143);
     expect(existsSync(m.path)).toBe(false);
   });
