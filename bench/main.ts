@@ -16,12 +16,12 @@ import type { Benchmark, Context } from "./lib/types.ts";
 const benchmarksDir = join(import.meta.dirname, "benchmarks");
 
 /** Sections later issues fill in; listed here so RESULTS.md has a place for each from now on. */
-const PLACEHOLDERS: [name: string, title: string, owner: string][] = [
-  ["startup-secrets", "Startup with secrets", "issue 3: file secrets and the app's environment"],
-  ["providers", "Secret providers (AWS Secrets Manager, Vault)", "issue 4: external secret managers"],
-  ["rotation", "Rotation", "issue 5: rotation"],
-  ["health", "Health probe", "issue 6: startup gate and health probes"],
-  ["docker", "Docker", "issue 7: container deliverables"],
+const PLACEHOLDERS: [name: string, title: string, owner: string, order: number][] = [
+  ["startup-secrets", "Startup with secrets", "issue 3: file secrets and the app's environment", 15],
+  ["providers", "Secret providers (AWS Secrets Manager, Vault)", "issue 4: external secret managers", 45],
+  ["rotation", "Rotation", "issue 5: rotation", 50],
+  ["health", "Health probe", "issue 6: startup gate and health probes", 60],
+  ["docker", "Docker", "issue 7: container deliverables", 70],
 ];
 
 /** Benchmark names are the file names in bench/benchmarks/ (NAME.ts exports `benchmark`). */
@@ -101,7 +101,11 @@ async function main(argv: string[]): Promise<number> {
     quick: process.env.BENCH_QUICK === "1",
     log,
   };
-  for (const [name, title, owner] of PLACEHOLDERS) ensurePlaceholder(name, title, owner);
+  // Section order in RESULTS.md: every benchmark's `order`, also of those not run this time.
+  const orders = new Map<string, number>(PLACEHOLDERS.map(([n, , , o]) => [n, o]));
+  for (const b of (await loadAll(all, () => {})).ok) orders.set(b.name, b.order);
+  const orderOf = (n: string) => orders.get(n) ?? 1000;
+  for (const [name, title, owner] of PLACEHOLDERS) ensurePlaceholder(name, title, owner, orderOf);
 
   let failed = broken.length;
   for (const b of chosen) {
@@ -127,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
       `Load: ${loadNote({ start: loadStart, end: loadNow() })}`,
       "",
     ].join("\n");
-    writeSection(b.name, `${head}\n${body}\n`);
+    writeSection(b.name, `${head}\n${body}\n`, orderOf);
     ctx.log(`${b.name}: written to bench/RESULTS.md`);
   }
   return failed ? 1 : 0;

@@ -15,7 +15,8 @@ tools run side by side in the same run, and comparisons are ratios, so that a sl
 machine moves both sides together.
 
 To add a benchmark: a file \`bench/benchmarks/NAME.ts\` exporting \`benchmark\` (see
-\`bench/lib/types.ts\`); it gets its own section here, between \`<!-- bench:NAME -->\` markers.
+\`bench/lib/types.ts\`); it gets its own section here, between comment markers named after it,
+placed by its \`order\`. Text outside the markers is rewritten by the harness.
 `;
 
 const begin = (name: string) => `<!-- bench:${name} -->`;
@@ -25,20 +26,30 @@ export function readResults(): string {
   return existsSync(results) ? readFileSync(results, "utf8") : HEADER;
 }
 
-/** Replace (or append) the section `name`; `body` includes its own heading. */
-export function writeSection(name: string, body: string): void {
+const BLOCK = /<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->/g;
+
+/** Order of sections in the file, by each benchmark's `order`; unknown names go last. */
+export type OrderOf = (name: string) => number;
+
+/**
+ * Replace (or add) the section `name`; `body` includes its own heading. Sections are kept
+ * sorted by `orderOf`, whatever order they were first written in.
+ */
+export function writeSection(name: string, body: string, orderOf: OrderOf): void {
   const text = readResults();
-  const block = `${begin(name)}\n${body.trim()}\n${end(name)}`;
-  const a = text.indexOf(begin(name));
-  const b = text.indexOf(end(name));
-  const next = a >= 0 && b > a
-    ? text.slice(0, a) + block + text.slice(b + end(name).length)
-    : `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(results, next);
+  const blocks = new Map<string, string>();
+  for (const m of text.matchAll(BLOCK)) blocks.set(m[1]!, m[0]);
+  blocks.set(name, `${begin(name)}\n${body.trim()}\n${end(name)}`);
+  const names = [...blocks.keys()];
+  const sorted = names
+    .map((n, i) => ({ n, i, o: orderOf(n) }))
+    .sort((x, y) => x.o - y.o || x.i - y.i)
+    .map((x) => blocks.get(x.n)!);
+  writeFileSync(results, `${HEADER.trimEnd()}\n\n${sorted.join("\n\n")}\n`);
 }
 
 /** A heading and "not measured yet" text for a benchmark another issue will add. */
-export function ensurePlaceholder(name: string, title: string, owner: string): void {
+export function ensurePlaceholder(name: string, title: string, owner: string, orderOf: OrderOf): void {
   if (readResults().includes(begin(name))) return;
-  writeSection(name, `## ${title}\n\nNot measured yet (${owner}).`);
+  writeSection(name, `## ${title}\n\nNot measured yet (${owner}).`, orderOf);
 }
