@@ -5,7 +5,7 @@
  *
  * Each step returns a value or throws a LatchkeyError that carries its exit code.
  */
-import { ExitCode, isLatchkeyError, LatchkeyError } from "./errors.ts";
+import { ExitCode, isLatchkeyError, LatchkeyError, usageError } from "./errors.ts";
 import { parseCommandLine, SHIM_ARG } from "./cli/parse.ts";
 import { usage, VERSION } from "./cli/usage.ts";
 import { loadRunConfig, type RunConfig } from "./config/run-config.ts";
@@ -72,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(config.configFile ? { configFile: config.configFile } : {}),
       ...(identity ? { user: identity.spec } : {}),
       ...(args.command.length ? { launch: () => checkLaunch(args.command, env, identity) } : {}),
+      ...(config.settings.boolean("check-gate") ? { extra: () => checkGate(args.command, env, identity, gateConfig, config) } : {}),
     }, (s) => process.stdout.write(redactor.redact(s)));
     if (failed) throw failed;
     return ExitCode.OK;
@@ -109,6 +110,15 @@ async function loadSecrets(config: RunConfig, check: boolean): Promise<Awaited<R
     if (check && config.format === "json" && isLatchkeyError(e)) process.stdout.write(redactor.redact(checkFailureJson(e)));
     throw e;
   }
+}
+
+/** `check --check-gate`: the startup gate too; its waits and pre-start hooks run for real. */
+async function checkGate(command: string[], env: Record<string, string>, identity: Identity | undefined,
+  gateConfig: ReturnType<typeof loadGateConfig>, config: RunConfig): Promise<void> {
+  if (command.length === 0) throw usageError("check --check-gate needs the app's command after '--' (pre-start hooks run as the app would)");
+  const spec = prepareLaunch(command, env, identity);
+  const gate = await runGate(gateStages(gateConfig, spec, config.supervise.stopTimeout), log);
+  gate.release();
 }
 
 function checkLaunch(command: string[], env: Record<string, string>, identity?: Identity): string {

@@ -56,6 +56,9 @@ const SECRET_FLAGS: FlagDef[] = [
 const FORMAT_FLAG: FlagDef = { name: "format", type: "string", env: "LATCHKEY_FORMAT", value: "FORMAT", default: "text", group: "general",
   help: "output of check (and other reporting subcommands): text or json" };
 
+const CHECK_GATE_FLAG: FlagDef = { name: "check-gate", type: "boolean", env: "LATCHKEY_CHECK_GATE", group: "general",
+  help: "check: also run the startup gate (its --wait checks and --pre-start hooks run for real; needs -- COMMAND)" };
+
 let done = false;
 export function registerSecretFlags(): void {
   if (done) return;
@@ -64,6 +67,7 @@ export function registerSecretFlags(): void {
   registerFlags(SECRET_FLAGS);
   // The health subcommand may register the same --format; one definition serves both.
   if (!allFlags().some((f) => f.name === FORMAT_FLAG.name)) registerFlags([FORMAT_FLAG]);
+  registerFlags([CHECK_GATE_FLAG]);
   registerCommandSubcommand("check");
   registerSubcommandHelp("latchkey check [options] [-- COMMAND [ARGS...]]",
     "dry run: load and validate secrets, list what the app would get (name, source, length, fingerprint; never values)");

@@ -75,4 +75,15 @@ describe("latchkey check", () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain("command: /");
   });
+
+  it("--check-gate runs the startup gate too, with the real start's exit code (69)", async () => {
+    const r = await latchkey(["check", "--secrets-dir", dir, "--ssh", "none", "--check-gate", "--wait", "tcp://127.0.0.1:1", "--wait-timeout", "1s", "--", "true"], { env: cleanEnv() });
+    expect(r.code).toBe(69);
+    expect(r.stdout).toContain("FAILED: the app would not start (exit 69)");
+    const ok = await latchkey(["check", "--secrets-dir", dir, "--ssh", "none", "--check-gate", "--", "true"], { env: cleanEnv() });
+    expect(ok.code, ok.stderr).toBe(0);
+    const noCommand = await latchkey(["check", "--check-gate"], { env: cleanEnv() });
+    expect(noCommand.code).toBe(64);
+    expect(noCommand.stderr).toContain("check --check-gate needs the app's command");
+  });
 });
