@@ -3,7 +3,7 @@
  * files in bench/benchmarks/, each exporting `benchmark`; each writes its own section of
  * bench/RESULTS.md, headed by the exact command, the machine and its load.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -137,4 +137,8 @@ async function main(argv: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}
