@@ -68,7 +68,7 @@ function snapshotLatchkey(): { path: string; sha: string } {
 
 function commandLine(names: string[]): string {
   const env = Object.entries(process.env)
-    .filter(([k]) => k.startsWith("BENCH_") && k !== "BENCH_COMMAND")
+    .filter(([k]) => k.startsWith("BENCH_"))
     .map(([k, v]) => `${k}=${v} `)
     .join("");
   return `${env}bench/run${names.length ? " " + names.join(" ") : ""}`;
