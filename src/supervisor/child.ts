@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { libc, ESRCH } from "../platform/libc.ts";
+import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { SHIM_ARG } from "../cli/parse.ts";
 import { SPEC_FD } from "../launch/shim.ts";
@@ -112,8 +113,13 @@ export class Child {
   }
 }
 
-function spawnApp(spec: LaunchSpec): ChildProcess {
-  const needsShim = spec.identity !== undefined || spec.foreground;
+function spawnApp(requested: LaunchSpec): ChildProcess {
+  // With a terminal on stdin the app stays in latchkey's session (the direct spawn's setsid
+  // would cut it off the terminal), in a group of its own; it gets the foreground only if
+  // latchkey had it, otherwise it is a background job, as latchkey was.
+  const foreground = requested.foreground && startedInForeground();
+  const spec = foreground === requested.foreground ? requested : { ...requested, foreground };
+  const needsShim = spec.identity !== undefined || requested.foreground;
   if (!needsShim) {
     // detached = setsid(): own session and process group, so --signal-group and the grace
     // kill reach exactly the app's processes.

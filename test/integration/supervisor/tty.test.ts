@@ -42,6 +42,19 @@ describe("under a terminal", () => {
     expect(t.sid).toBe(t.pid); // pty-run made latchkey a session leader; the app is that process
   });
 
+  it("started in the background of an interactive shell, the app does not take the terminal from the shell", async () => {
+    // bash -i puts `cmd &` in a background group of its own; taking the foreground from there
+    // would leave the shell in the background, stopped by SIGTTIN at its next read
+    const cmd = `${[LATCHKEY, "--", ...fx("tty-info.py")].join(" ")} & wait`;
+    const r = await run(PTY[0]!, [...PTY.slice(1), "--", "bash", "--norc", "--noprofile", "-i", "-c", cmd]);
+    expect(r.code, r.stdout).toBe(0);
+    const t = ttyInfo(r.stdout);
+    expect(t.foreground).toBe("no");
+    expect(t.tcpgrp).toBe(t.sid); // the shell (session leader) keeps the terminal
+    expect(t.pgrp).toBe(t.pid); // still a group of its own
+    expect(t.sid).not.toBe(t.pid); // and still in the terminal's session, a background job
+  });
+
   it("works with script(1) as well", async () => {
     const cmd = [LATCHKEY, "--", ...fx("tty-info.py")].join(" ");
     const r = await run("script", ["-qec", cmd, "/dev/null"]);
