@@ -23,7 +23,7 @@ import type { SecretsOptions } from "./options.ts";
 import { fetchReferences, findReferences, type PendingRef } from "./references.ts";
 import type { SecretRule } from "./rules.ts";
 import { scrubList, type Scrubbed } from "./scrub.ts";
-import { isOwnSetting, varFileCandidates } from "./var-file.ts";
+import { varFileCandidates } from "./var-file.ts";
 import { isSshSecret, sshInstallName } from "../ssh/match.ts";
 
 export type SourceKind = "config" | "reference" | "var-file" | "dir" | "env-file";
@@ -246,4 +246,3 @@ function readEnvFile(file: string): Record<string, string> {
   return parsed;
 }
 
-export { isOwnSetting };

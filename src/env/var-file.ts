@@ -35,9 +35,9 @@ export interface FileVar {
   path: string;
 }
 
-const own = (): Set<string> => new Set(Settings.envNames());
+/** latchkey's own settings are never secrets or references (LATCHKEY_WAIT=file:///... is a gate check). */
 export function isOwnSetting(name: string): boolean {
-  return name.startsWith("LATCHKEY_") || own().has(name);
+  return name.startsWith("LATCHKEY_") || Settings.envNames().includes(name);
 }
 
 export const SECRET_PLACES = ["/run/secrets", "/var/run/secrets"];
