@@ -38,6 +38,8 @@ import { registerRotationSection, rotationRules } from "./watch/config.ts";
 import { loadRotationOptions } from "./watch/options.ts";
 import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
+import { cachingSource } from "./watch/source-cache.ts";
+import { decorateSources } from "./sources/source.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 import { isatty } from "node:tty";
 
@@ -49,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBuiltinSchemes();
   registerRotationFlags();
   registerRotationSection();
+  decorateSources(cachingSource); // reloads fetch only what changed; leased secrets are not re-minted
 
   const args = parseCommandLine(argv);
   if (args.subcommand === "help") return print(usage());

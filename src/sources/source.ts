@@ -102,9 +102,36 @@ export async function sourceFor(scheme: string): Promise<SecretSource> {
   if (existing) return existing;
   const loader = loaders.get(scheme);
   if (!loader) throw unknownScheme(scheme);
-  const src = await loader();
+  const loaded = await loader();
+  const src = decorate ? decorate(loaded) : loaded;
   instances.set(scheme, src);
   return src;
+}
+
+const leaseListeners = new Set<(ref: string) => void>();
+/**
+ * A source calls this when a leased secret it handed out must be read again: its lease
+ * reached its max TTL, or renewal was refused. `ref` is the reference text (`Reference.raw`).
+ * Rotation re-reads it (new credentials) and restarts or signals the app before the old
+ * credentials die. Safe to call when nobody listens (exec mode, `check`).
+ */
+export function leaseEnding(ref: string): void {
+  for (const l of leaseListeners) l(ref);
+}
+export function onLeaseEnding(listener: (ref: string) => void): () => void {
+  leaseListeners.add(listener);
+  return () => leaseListeners.delete(listener);
+}
+
+let decorate: ((src: SecretSource) => SecretSource) | null = null;
+/**
+ * Wrap every source instance created from now on. Rotation (src/watch/source-cache.ts) uses
+ * it so that a reload reuses values whose provider version did not change, and never
+ * re-reads a leased (dynamic) secret before its lease ends — a re-read would mint new
+ * credentials and restart the app for nothing. Call before the first fetch.
+ */
+export function decorateSources(fn: (src: SecretSource) => SecretSource): void {
+  decorate = fn;
 }
 
 export async function closeSources(): Promise<void> {

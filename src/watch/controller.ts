@@ -10,6 +10,7 @@
  * retried with backoff. There is no path from a failed or partial load to the app.
  */
 import { isLatchkeyError } from "../errors.ts";
+import { onLeaseEnding } from "../sources/source.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SignalName } from "../supervisor/signals.ts";
 import type { Renderer } from "../render/render.ts";
@@ -61,6 +62,7 @@ export class RotationController {
   #hintReason = "files";
   #retries = 0;
   #retryTimer: NodeJS.Timeout | null = null;
+  #offLease: (() => void) | null = null;
 
   constructor(initial: SecretSet, deps: ControllerDeps) {
     this.#d = deps;
@@ -81,6 +83,10 @@ export class RotationController {
 
   start(): void {
     this.#watcher.watch(this.#last.files);
+    // Anything that changed between the startup load and the watches being armed (the app
+    // may already be running, and a busy machine widens the gap) is caught by one look now.
+    this.#hintReason = "start";
+    this.#debouncer.trigger();
     if (this.#d.opts.pollInterval > 0) {
       const interval = this.#d.opts.pollInterval;
       this.#poller = new PollScheduler(
@@ -91,6 +97,10 @@ export class RotationController {
       this.#poller.start();
     }
     this.#armLease();
+    this.#offLease = onLeaseEnding((ref) => {
+      this.#d.log.info("a leased secret must be read again", { ref });
+      this.#requestLook("lease expiry");
+    });
     this.#d.log.debug("watching secrets", { paths: this.#last.files.length, inotify: this.#watcher.watched.length, pollMs: this.#d.opts.pollInterval });
   }
 
@@ -102,6 +112,7 @@ export class RotationController {
     this.#poller?.stop();
     if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#offLease?.();
   }
 
   /** Look now (tests, SIGHUP-to-latchkey style triggers); resolves when the look is done. */

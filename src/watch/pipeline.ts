@@ -17,6 +17,7 @@ import { gateStages } from "../gate/stages.ts";
 import { runGate } from "../gate/gate.ts";
 import { recordSecretLoad } from "../status/freshness.ts";
 import { remoteVersionCheck } from "./versions.ts";
+import { nextLeaseEnd } from "./source-cache.ts";
 import type { LoadSecretSet, SecretSet } from "./secret-set.ts";
 
 /** `NAME=scheme://...` / `sources.NAME=scheme://...` → the reference text. */
@@ -59,12 +60,14 @@ export function secretSetFrom(prepared: Pick<PreparedEnv, "secrets">, childEnv: 
     if (ref && ref.scheme !== "file") fetched.push({ ref, value: Buffer.alloc(0), ...(v.version !== undefined ? { version: v.version } : {}) });
   }
   const remote = remoteVersionCheck(fetched, sourceFor, log);
+  const leaseEnd = nextLeaseEnd();
   return {
     env: childEnv,
     secrets,
     files: [...files].sort(),
     origins,
     ...(remote ? { remoteChanged: remote } : {}),
+    ...(leaseEnd !== undefined ? { leaseExpiresAt: leaseEnd } : {}),
   };
 }
 

@@ -107,22 +107,22 @@ describe("RotationController", () => {
     expect(act.restarts).toHaveLength(0);
   });
 
-  it("a storm of 1,000 writes in ~1 s becomes at most 2 actions, ending on the last value", async () => {
+  it("a storm of 1,000 writes (≈1 s, ≤ 5 s on a loaded machine) becomes at most 2 actions, ending on the last value", async () => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), "lk-ctl-")));
     writeFileSync(join(dir, "k"), "v0");
     const { load } = dirLoader(dir, ["k"]);
     const act = new FakeActuator();
-    ctl = new RotationController(await load(), { opts: { ...OPTS, debounce: 200, debounceMax: 2000 }, load, actuator: act, log: testLogger() });
+    ctl = new RotationController(await load(), { opts: { ...OPTS, debounce: 200, debounceMax: 5000 }, load, actuator: act, log: testLogger() });
     ctl.start();
     await sleep(50);
     for (let i = 1; i <= 1000; i++) {
       writeFileSync(join(dir, "k"), `v${i}`);
       if (i % 10 === 0) await sleep(10);
     }
-    await sleep(2500);
+    await until(() => act.restarts.at(-1)?.K === "v1000", 15_000);
+    await sleep(500);
     expect(act.restarts.length).toBeGreaterThanOrEqual(1);
     expect(act.restarts.length).toBeLessThanOrEqual(2);
-    expect(act.restarts.at(-1)!.K).toBe("v1000");
   });
 
   it("an invalid new set is rejected: no action, reason logged, later valid value acts", async () => {
