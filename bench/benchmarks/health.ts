@@ -78,6 +78,7 @@ export const benchmark: Benchmark = {
       const probe = med("latchkey health http");
       const probeT = t.find((x) => x.name === "latchkey health http")!;
       const cpu = (probeT.user + probeT.system) * 1e3;
+      const cpuOf = (name: string) => { const x = t.find((y) => y.name === name)!; return (x.user + x.system) * 1e3; };
       const shown: Record<string, string> = {
         "node -e 0": "node -e 0 (pinned runtime)",
         "hello SEA": "hello SEA (same build options as latchkey)",
@@ -107,6 +108,9 @@ export const benchmark: Benchmark = {
         verdict(probe <= TARGET * node, `\`latchkey health http://…\` / \`node -e 0\` = **${fmt(probe / node)}** (target ≤ ${TARGET})`),
         "",
         verdict(probe <= TARGET * hello, `\`latchkey health http://…\` / hello SEA = **${fmt(probe / hello)}** (target ≤ ${TARGET})`),
+        "",
+        `CPU time (user+sys, steadier than wall time on a loaded machine): latchkey health http / node -e 0 = ${fmt(cpu / cpuOf("node -e 0"))},`,
+        `/ hello SEA = ${fmt(cpu / cpuOf("hello SEA"))}.`,
         "",
         "Where the time goes (differences of medians, ms):",
         "",
