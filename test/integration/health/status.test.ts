@@ -90,6 +90,21 @@ describe("status endpoint", () => {
     expect(r.code).toBe(3);
   });
 
+  it("counts restarts (--restart-on-exit) and shows the last exit", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const run = start(LATCHKEY, ["--status-addr", `127.0.0.1:${port}`, "--restart-on-exit", "--", "sh", "-c", "sleep 0.2; exit 7"], { env: cleanEnv() });
+    const r2 = await until(async () => {
+      const r = await get(`${base}/health/startup`);
+      return r.body?.app?.restarts >= 2 ? r : undefined;
+    }, "two restarts", 30_000);
+    expect(r2.body.app.lastExit).toMatchObject({ code: 7, signal: null, exitCode: 7 });
+    expect(r2.status).toBe(200);
+    run.proc.kill("SIGTERM");
+    const done = await run.done;
+    expect([7, 143]).toContain(done.code);
+  });
+
   it("answers 404 for unknown paths and 405 for other methods; HEAD works", async () => {
     const port = await freePort();
     const run = start(LATCHKEY, ["--status-addr", `127.0.0.1:${port}`, "--", "sleep", "30"], { env: cleanEnv() });
