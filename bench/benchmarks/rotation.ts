@@ -58,7 +58,9 @@ class Lines {
 /** A kubelet-style volume whose next update can be staged, then swapped with one rename. */
 class KubeVolume {
   #seq = 0;
-  constructor(readonly dir: string, files: Record<string, string>) {
+  readonly dir: string;
+  constructor(dir: string, files: Record<string, string>) {
+    this.dir = dir;
     mkdirSync(dir, { recursive: true });
     const ts = this.#stage(files);
     symlinkSync(ts, join(dir, "..data"));
