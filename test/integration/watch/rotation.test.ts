@@ -4,7 +4,7 @@
  * got in its environment) and each SIGHUP in a file.
  */
 import { describe, expect, it } from "vitest";
-import { mkdirSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { start } from "../../helpers/run.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
@@ -226,5 +226,28 @@ describe("rotation (built binary, real processes)", () => {
     expect(r.stderr.match(/app exited; restarting it \(--restart-on-exit\)/g)).toHaveLength(2);
     expect(starts(out)).toHaveLength(4);
   });
+  it("--user: the restarted app runs as the app user again; --render files are 0400 and owned by it", async () => {
+    if (process.getuid?.() !== 0) {
+      console.log("skipped: --user needs root to switch users");
+      return;
+    }
+    const d = tempDir();
+    const vol = join(d, "vol");
+    const out = join(d, "out");
+    writeFileSync(out, "", { mode: 0o666 });
+    chmodSync(out, 0o666);
+    const render = join(d, "rendered");
+    kubeWrite(vol, { db_password: "pw-user-one" });
+    const app = `echo "start $$ $(id -u):$(id -g) $DB_PASSWORD $(cat "$RENDER/DB_PASSWORD")" >> "$OUT"; while :; do sleep 0.05; done`;
+    const run = launch(["--user", "nobody", "--secrets-dir", vol, "--debounce", "200ms", "--render", render], out, { RENDER: render }, app);
+    await waitFor(() => starts(out).length === 1, "first start");
+    expect(starts(out)[0]).toMatch(/ 65534:65534 pw-user-one pw-user-one$/);
+    const st = statSync(join(render, "DB_PASSWORD"));
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o400]);
+    expect(statSync(render).mode & 0o777).toBe(0o700);
+    kubeWrite(vol, { db_password: "pw-user-two" });
+    await waitFor(() => starts(out).length === 2, "restart as the app user");
+    expect(starts(out)[1]).toMatch(/ 65534:65534 pw-user-two pw-user-two$/);
+    expect((await stop(run)).code).toBe(143);
+  });
 });
-
