@@ -6,7 +6,11 @@
  * every few seconds in every container, so it must cost about one runtime start, no more.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { buildReferenceSeas } from "../lib/sea.ts";
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { buildReferenceSeas, latchkeyExecArgv } from "../lib/sea.ts";
+import { out, root } from "../lib/paths.ts";
 import { hyperfine, type Command } from "../lib/hyperfine.ts";
 import { fmt, median, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
@@ -30,6 +34,32 @@ export async function startServer(node: string): Promise<{ port: number; proc: C
   return { port, proc };
 }
 
+/**
+ * A single executable holding only the health fast path (what `latchkey health` runs),
+ * built like latchkey: the difference to latchkey shows what the rest of the bundle costs
+ * every probe (reading and deserializing a larger script), which no import discipline fixes.
+ */
+async function healthOnlySea(node: string): Promise<string> {
+  const entry = join(out, "health-only-entry.ts");
+  const bundle = join(out, "health-only.cjs");
+  writeFileSync(entry, `import { runHealthFast } from ${JSON.stringify(join(root, "src/health/entry.ts"))};\n` +
+    `runHealthFast(process.argv.slice(2), () => process.exit(70));\n`);
+  await build({ entryPoints: [entry], outfile: bundle, bundle: true, platform: "node", format: "cjs", target: "node26", minify: true, logLevel: "warning" });
+  const base = join(out, ".node-base-health");
+  copyFileSync(node, base);
+  execFileSync("strip", ["--strip-all", base]);
+  const output = join(out, "health-only");
+  const config = join(out, "health-only.sea.json");
+  writeFileSync(config, JSON.stringify({
+    main: bundle, output, executable: base, disableExperimentalSEAWarning: true, useCodeCache: true,
+    useSnapshot: false, execArgvExtension: "none", execArgv: latchkeyExecArgv(),
+  }));
+  execFileSync(node, ["--build-sea", config], { stdio: ["ignore", "ignore", "inherit"] });
+  chmodSync(output, 0o755);
+  for (const f of [entry, config, base]) rmSync(f);
+  return output;
+}
+
 /** Peak RSS in MB of one run, from GNU time's "Maximum resident set size (kbytes)". */
 function peakRss(line: string): number {
   const argv = line.split(" ");
@@ -50,6 +80,7 @@ export const benchmark: Benchmark = {
     const warmup = 5;
     ctx.log("building the reference single executable (hello)");
     const sea = buildReferenceSeas(ctx.node, ["hello"]);
+    const healthOnly = await healthOnlySea(ctx.node);
     const { port, proc } = await startServer(ctx.node);
     try {
       const url = `http://127.0.0.1:${port}/health`;
@@ -65,6 +96,7 @@ export const benchmark: Benchmark = {
         { name: "latchkey health http", line: `${lk} health ${url}` },
         { name: "latchkey health http body", line: `${lk} health ${url}#body=UP` },
         { name: "latchkey health tcp", line: `${lk} health tcp://127.0.0.1:${port}` },
+        { name: "health-only SEA", line: `${healthOnly} health ${url}` },
         { name: "curl -fsS", line: `curl -fsS -o /dev/null ${url}` },
         { name: "wget -q --spider", line: `wget -q --spider ${url}` },
       ];
@@ -86,6 +118,7 @@ export const benchmark: Benchmark = {
         "latchkey health http": `**latchkey health http://…/health**`,
         "latchkey health http body": "latchkey health http://…/health#body=UP (node:http)",
         "latchkey health tcp": "latchkey health tcp://…",
+        "health-only SEA": "health-only SEA health http://…/health (the same code, nothing else bundled)",
         "curl -fsS": "curl -fsS -o /dev/null http://…/health",
         "wget -q --spider": "wget -q --spider http://…/health",
       };
@@ -116,6 +149,8 @@ export const benchmark: Benchmark = {
         "",
         `- the probe itself over the runtime start (latchkey health http − hello SEA): ${fmt(probe - hello)}`,
         `- body matching through node:http instead of the status-line reader: ${fmt(med("latchkey health http body") - probe)}`,
+        `- the rest of latchkey's bundle, loaded but not run (latchkey health − health-only SEA): ${fmt(probe - med("health-only SEA"))}`,
+        `  wall, ${fmt(cpu - cpuOf("health-only SEA"), 1)} CPU; the probe code itself (health-only SEA − hello SEA): ${fmt(med("health-only SEA") - hello)}`,
         `- curl and wget are C programs with no runtime to start: latchkey takes ${fmt(probe / med("curl -fsS"), 1)}× curl's time per probe;`,
         `  its CPU time (user+sys ${fmt(cpu, 1)} ms) at a 10 s HEALTHCHECK interval is ${fmt((cpu / 10_000) * 100, 2)} % of one core.`,
       ].join("\n");
