@@ -2,7 +2,7 @@
  * The status endpoint through the app's lifecycle: starting (gate running) → ready → not
  * ready (the app's own probe fails) → app exited; and `latchkey health --status` against it.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { latchkey, start } from "../../helpers/run.ts";
@@ -103,6 +103,31 @@ describe("status endpoint", () => {
     run.proc.kill("SIGTERM");
     const done = await run.done;
     expect([7, 143]).toContain(done.code);
+  });
+
+  it("reports secret freshness per source, never a value (even one quoted in a hook command)", async () => {
+    const dir = tmp();
+    const secrets = join(dir, "secrets");
+    mkdirSync(secrets);
+    const value = "hunter2-status-canary-9f3b";
+    writeFileSync(join(secrets, "db_password"), value);
+    const port = await freePort();
+    const run = start(LATCHKEY, [
+      "--secrets-dir", secrets, "--status-addr", `127.0.0.1:${port}`,
+      "--pre-start", `sh -c 'test "$DB_PASSWORD" = ${value}'`,
+      "--", "sleep", "30",
+    ], { env: cleanEnv() });
+    const r = await until(async () => {
+      const x = await get(`http://127.0.0.1:${port}/health`);
+      return x.status === 200 ? x : undefined;
+    }, "ready");
+    run.proc.kill("SIGTERM");
+    await run.done;
+    const text = JSON.stringify(r.body);
+    expect(text).not.toContain(value);
+    expect(r.body.secrets).toEqual([expect.objectContaining({ source: "file", loads: 1, errors: 0, lastError: null })]);
+    expect(r.body.gate.checks[0]).toMatchObject({ stage: "pre-start", state: "passed" });
+    expect(r.body.gate.checks[0].name).toContain("[redacted]");
   });
 
   it("answers 404 for unknown paths and 405 for other methods; HEAD works", async () => {
