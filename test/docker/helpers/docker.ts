@@ -77,8 +77,8 @@ export function uniqueName(what: string): string {
 }
 
 /** Python run inside a container with `docker exec`, script on stdin; parses its JSON output. */
-export async function execPython<T>(container: string, script: string, opts: { user?: string } = {}): Promise<T> {
-  const args = ["exec", "-i", ...(opts.user ? ["-u", opts.user] : []), container, "python3", "-"];
+export async function execPython<T>(container: string, script: string, opts: { user?: string; args?: string[] } = {}): Promise<T> {
+  const args = ["exec", "-i", ...(opts.user ? ["-u", opts.user] : []), container, "python3", "-", ...(opts.args ?? [])];
   const r = await docker(args, { input: script });
   if (r.code !== 0) throw new Error(`python in ${container} → ${r.code}: ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout) as T;
