@@ -88,6 +88,28 @@ describe("rotation from Vault (test server)", () => {
     expect(r.code).toBe(143);
     expect(r.stderr).not.toMatch(/vk-(one|two|three)-value/);
   });
+  it("dynamic secret: kept while its lease is renewed (no new credentials per poll); re-read and restarted when the lease reaches its max TTL", async () => {
+    const ns = v.namespace("");
+    // Renewed every 4 s (two thirds of 6 s), Vault stops extending it near 20 s. A renewal
+    // that a very loaded machine delays past the lease's end also ends it: same outcome.
+    ns.mountDatabase("database", { app: { defaultTtl: 6, maxTtl: 20 } });
+    const out = join(tempDir(), "out");
+    const app = `echo "start $$ $DB_PASS" >> "$OUT"; while :; do sleep 0.05; done`;
+    const { run, stderr } = launch({ VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken, DB_PASS: "vault://database/creds/app#password" }, out, ["--log-level", "debug"], app);
+    await waitFor(() => starts(out).length === 1, "first start");
+    await sleep(6000); // ~20 polls and a renewal
+    expect(starts(out)).toHaveLength(1);
+    expect(ns.leases.size).toBe(1);
+    await waitFor(() => starts(out).length === 2, "restart once the lease reached its max TTL", 40_000);
+    expect(stderr()).toMatch(/lease nears its max TTL|lease renewal failed/);
+    const [a, b] = starts(out).map((l) => l.split(" ")[2]);
+    expect(a).not.toBe(b);
+    expect(ns.leases.size).toBe(2); // one lease per generation of the app, none per poll
+    run.proc.kill("SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
+    expect(r.stderr).not.toContain(a!);
+  });
 });
 
 describe("rotation from AWS Secrets Manager (moto)", () => {
