@@ -52,7 +52,7 @@ async function loadAll(chosen: string[], log: (m: string) => void): Promise<{ ok
 }
 
 /** Others rebuild dist/ while benchmarks run: measure a copy taken now. */
-function snapshotLatchkey(): { path: string; sha: string } {
+function snapshotLatchkey(): { path: string; sha: string; bundle: string } {
   const dist = join(root, "dist", "latchkey");
   if (!existsSync(dist)) throw new Error("dist/latchkey is missing: run bench/run (it builds it) or scripts/build");
   mkdirSync(out, { recursive: true });
@@ -63,7 +63,9 @@ function snapshotLatchkey(): { path: string; sha: string } {
   writeFileSync(path, bytes, { mode: 0o755 });
   chmodSync(path, 0o755);
   flushFile(path);
-  return { path, sha: createHash("sha256").update(bytes).digest("hex") };
+  const bundle = join(out, "latchkey.cjs");
+  writeFileSync(bundle, readFileSync(join(root, "dist", "latchkey.cjs")));
+  return { path, sha: createHash("sha256").update(bytes).digest("hex"), bundle };
 }
 
 function commandLine(names: string[]): string {
@@ -97,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
   const ctx: Context = {
     latchkey: subject.path,
     latchkeySha: subject.sha,
+    bundle: subject.bundle,
     node: process.execPath,
     quick: process.env.BENCH_QUICK === "1",
     log,

@@ -8,6 +8,18 @@ import { hyperfine, type Command, type Timing } from "../lib/hyperfine.ts";
 import { paired } from "../lib/paired.ts";
 import { fmt, median, mean, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
+import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { fixtures } from "../lib/paths.ts";
+import { latchkeyExecArgv } from "../lib/sea.ts";
+
+/** Node built-in modules a script loads beyond the runtime's own start (public names only). */
+function builtinsLoaded(node: string, args: string[]): string[] {
+  const r = spawnSync(node, ["-r", join(fixtures, "builtins-preload.cjs"), ...args], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  const line = r.stderr.split("\n").find((l) => l.startsWith("BUILTINS ")) ?? "BUILTINS";
+  return line.slice(9).split(" ").filter((m) => m && !m.startsWith("internal/"));
+}
 
 const TARGET = 1.15;
 
@@ -77,6 +89,10 @@ export const benchmark: Benchmark = {
     const ratio = med("latchkey") / hello;
     const perRound = by("latchkey").roundMedians.map((m, i) => m / by("hello SEA").roundMedians[i]!);
     const cpuRatio = cpu("latchkey") / cpu("hello SEA");
+    const flags = latchkeyExecArgv().filter((a) => a !== "--disable-sigusr1");
+    const reference = new Set(builtinsLoaded(ctx.node, [join(fixtures, "hello-spawn.cjs"), "/bin/true"]));
+    const extra = builtinsLoaded(ctx.node, [...flags, ctx.bundle, "--", "/bin/true"]).filter((m) => !reference.has(m));
+    const bundleKb = statSync(ctx.bundle).size / 1024;
     const step = (what: string, a: string, b: string) =>
       [what, fmt(med(a) - (b ? med(b) : 0)), fmt(cpu(a) - (b ? cpu(b) : 0), 1)];
 
@@ -109,6 +125,10 @@ export const benchmark: Benchmark = {
         step("exec mode (`--exec` − hello)", "latchkey --exec", "hello SEA"),
         step("the exec shim: one more runtime start (`--user nobody` − plain)", "latchkey --user", "latchkey"),
       ]),
+      "",
+      `The bundle inside the executable is ${fmt(bundleKb, 0)} KB (dist/latchkey.cjs); the modules it imports statically run`,
+      `their top-level code at every start. Node built-ins that \`latchkey -- /bin/true\` loads beyond hello-spawn's (run as`,
+      `\`node ${flags.join(" ")} latchkey.cjs\`): ${extra.length ? extra.map((m) => `\`${m}\``).join(", ") : "none"}.`,
     ].join("\n");
   },
 };

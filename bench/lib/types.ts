@@ -2,6 +2,8 @@ export interface Context {
   /** A snapshot of dist/latchkey taken when the run started (others may rebuild dist/ meanwhile). */
   latchkey: string;
   latchkeySha: string;
+  /** The same snapshot of dist/latchkey.cjs (the bundle inside the executable), for diagnostics under plain node. */
+  bundle: string;
   /** The pinned Node runtime (the one the single executable is built from). */
   node: string;
   /** BENCH_QUICK=1: fewer runs, for trying the harness out; results say so. */
