@@ -20,7 +20,7 @@
  * stat check, not here.
  */
 import { watch, statSync, realpathSync, lstatSync, readlinkSync, type FSWatcher } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 
 export interface FileWatcherOptions {
   /** Called for every raw event, with the path it concerns (may be noise: it is a hint). */
@@ -33,6 +33,8 @@ export interface FileWatcherOptions {
 
 interface Target {
   path: string;
+  /** Only events for these entry names count (null: all). Keeps a busy parent (/run, /etc) quiet. */
+  only: Set<string> | null;
   /** `ino:dev` when the watch was opened, to notice that the path now names another inode. */
   identity: string | null;
   watcher: FSWatcher | null;
@@ -70,15 +72,26 @@ export class FileWatcher {
 
   #rearm(): void {
     if (this.#closed) return;
-    const wanted = new Set<string>();
-    for (const p of this.#paths) for (const t of targetsFor(p)) wanted.add(t);
+    const wanted = new Map<string, Set<string> | null>();
+    for (const p of this.#paths) {
+      for (const e of targetEntries(p)) {
+        const prev = wanted.get(e.path);
+        if (prev === null) continue;
+        if (e.only === undefined) wanted.set(e.path, null);
+        else wanted.set(e.path, new Set([...(prev ?? []), e.only]));
+      }
+    }
     for (const [path, t] of this.#targets) {
       if (!wanted.has(path) || identityOf(path) !== t.identity || t.watcher === null) {
         t.watcher?.close();
         this.#targets.delete(path);
       }
     }
-    for (const path of wanted) if (!this.#targets.has(path)) this.#open(path);
+    for (const [path, only] of wanted) {
+      const t = this.#targets.get(path);
+      if (t) t.only = only;
+      else this.#open(path, only);
+    }
   }
 
   #scheduleRearm(): void {
@@ -89,12 +102,13 @@ export class FileWatcher {
     }, this.#opts.rearmDelay ?? 50);
   }
 
-  #open(path: string): void {
-    const target: Target = { path, identity: identityOf(path), watcher: null };
+  #open(path: string, only: Set<string> | null): void {
+    const target: Target = { path, only, identity: identityOf(path), watcher: null };
     this.#targets.set(path, target);
     if (target.identity === null) return; // vanished between listing and opening; the next re-arm retries
     try {
       const w = watch(path, { persistent: false }, (_event, name) => {
+        if (name && target.only && !target.only.has(String(name))) return;
         this.#opts.onHint(name ? join(path, String(name)) : path);
         this.#scheduleRearm();
       });
@@ -120,18 +134,40 @@ export class FileWatcher {
  * existing ancestor.
  */
 export function targetsFor(path: string): string[] {
-  const out = new Set<string>();
+  return [...new Set(targetEntries(path).map((e) => e.path))];
+}
+
+interface Entry {
+  path: string;
+  /** Only this entry name of the directory matters. */
+  only?: string;
+}
+
+function targetEntries(path: string): Entry[] {
   const p = resolve(path);
   if (!exists(p)) {
     const anc = existingAncestor(p);
-    if (anc) out.add(anc);
-    return [...out];
+    // Only the next component on the way to the missing path matters in the ancestor.
+    return anc ? [{ path: anc, only: relative(anc, p).split(sep)[0]! }] : [];
   }
-  out.add(p);
-  // A file's directory sees it replaced by rename. A directory's own parent is left alone:
-  // it is often busy with unrelated files (/run, /tmp), and a replaced directory is caught
-  // by the periodic stat check.
-  if (!isDirectory(p)) out.add(dirname(p));
+  const out: Entry[] = [{ path: p }];
+  let isLink = false;
+  try {
+    isLink = lstatSync(p).isSymbolicLink();
+  } catch {
+    isLink = false;
+  }
+  // A file's directory sees it replaced by rename (only its own name matters there, unless it
+  // is a symlink: then the swap of what it points through, kubelet's `..data`, is elsewhere in
+  // that directory). A directory's own parent is left alone: it is often busy with unrelated
+  // files (/run, /tmp), and a replaced directory is caught by the periodic stat check.
+  if (!isDirectory(p)) out.push(isLink ? { path: dirname(p) } : { path: dirname(p), only: basename(p) });
+  for (const t of symlinkTargets(p)) out.push({ path: t });
+  return out;
+}
+
+function symlinkTargets(p: string): string[] {
+  const out = new Set<string>();
   let real: string | null = null;
   try {
     real = realpathSync(p);

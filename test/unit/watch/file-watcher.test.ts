@@ -79,6 +79,20 @@ describe("FileWatcher", () => {
     await w.waitFor((h) => h === join(secrets, "token"));
   });
 
+  it("ignores unrelated files next to a watched file or on the way to a missing path", async () => {
+    const f = join(dir, "db_password");
+    writeFileSync(f, "x");
+    const w = watcher([f, join(dir, "later", "token")]);
+    await settle();
+    writeFileSync(join(dir, "app.log"), "noise");
+    writeFileSync(join(dir, "other-secret"), "noise");
+    mkdirSync(join(dir, "elsewhere"));
+    await settle();
+    expect(w.hints).toEqual([]);
+    mkdirSync(join(dir, "later"));
+    await w.waitFor((h) => h === join(dir, "later"));
+  });
+
   it("targets: parent directory, the file, symlink hops and their targets", () => {
     const vol = join(dir, "vol");
     kubeWrite(vol, { k: "v" });
