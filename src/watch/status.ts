@@ -29,3 +29,12 @@ export const rotationStatus: RotationStatus = {
   signals: 0,
   rejected: 0,
 };
+
+/**
+ * A copy for the status endpoint (src/status/state.ts can add `rotation: rotationSnapshot()`
+ * to its snapshot): times as ISO strings, names only.
+ */
+export function rotationSnapshot(): Omit<RotationStatus, "lastCheckAt" | "lastChangeAt"> & { lastCheckAt: string | null; lastChangeAt: string | null } {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return { ...rotationStatus, unapplied: [...rotationStatus.unapplied], lastCheckAt: iso(rotationStatus.lastCheckAt), lastChangeAt: iso(rotationStatus.lastChangeAt) };
+}
