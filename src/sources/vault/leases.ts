@@ -5,6 +5,7 @@
  * again (rotation), which is the watch layer's job.
  */
 import type { Logger } from "../../log/logger.ts";
+import { leaseEnding } from "../source.ts";
 import type { VaultClient } from "./client.ts";
 
 interface Tracked {
@@ -15,6 +16,7 @@ interface Tracked {
   timer: NodeJS.Timeout | null;
   renewals: number;
   healthy: boolean;
+  replaced: boolean;
 }
 
 export class LeaseKeeper {
@@ -30,7 +32,17 @@ export class LeaseKeeper {
   }
 
   track(what: string, lease: { id: string; durationSec: number; renewable: boolean }): void {
-    const t: Tracked = { what, ...lease, timer: null, renewals: 0, healthy: lease.renewable };
+    // A re-read (rotation) replaces the lease of the same reference: the old one is no longer
+    // renewed and dies by TTL once the app has restarted on the new credentials; it is still
+    // revoked on exit.
+    for (const old of this.#leases.values()) {
+      if (old.what === what && old.id !== lease.id && !old.replaced) {
+        if (old.timer) clearTimeout(old.timer);
+        old.timer = null;
+        old.replaced = true;
+      }
+    }
+    const t: Tracked = { what, ...lease, timer: null, renewals: 0, healthy: lease.renewable, replaced: false };
     this.#leases.set(lease.id, t);
     this.#schedule(t);
   }
@@ -40,8 +52,9 @@ export class LeaseKeeper {
    * extending it (or a renewal failed), so the watcher re-reads exactly then.
    */
   stateOf(what: string): string | undefined {
-    for (const t of this.#leases.values()) if (t.what === what) return t.healthy ? t.id : `expiring:${t.id}`;
-    return undefined;
+    let found: Tracked | undefined;
+    for (const t of this.#leases.values()) if (t.what === what && !t.replaced) found = t;
+    return found ? (found.healthy ? found.id : `expiring:${found.id}`) : undefined;
   }
 
   get size(): number {
@@ -59,6 +72,7 @@ export class LeaseKeeper {
   }
 
   async #renew(t: Tracked): Promise<void> {
+    if (t.replaced || this.#stopped) return;
     try {
       const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000 });
       const got = Number(r?.lease_duration ?? 0);
@@ -68,13 +82,15 @@ export class LeaseKeeper {
         t.durationSec = got;
         t.renewable = false;
         t.healthy = false;
+        leaseEnding(t.what);
         return;
       }
       t.durationSec = got;
       this.#schedule(t);
     } catch (e) {
       t.healthy = false;
-      this.log.warn("vault: lease renewal failed", { reference: t.what, error: e instanceof Error ? e.message : String(e) });
+      this.log.warn("vault: lease renewal failed; the secret must be read again", { reference: t.what, error: e instanceof Error ? e.message : String(e) });
+      leaseEnding(t.what);
     }
   }
 

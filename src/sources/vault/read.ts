@@ -104,7 +104,11 @@ export async function readSecret(c: VaultClient, ref: Reference, api: string, m:
   if (!data) throw new LatchkeyError("vault-missing", ExitCode.NO_INPUT, `${ref.raw}: '${api}' returned no data`);
   const leaseId = typeof r?.lease_id === "string" ? r.lease_id : "";
   const out: FetchedSecret = { ref, value: Buffer.from(JSON.stringify(data), "utf8") };
-  if (leaseId) out.lease = { id: leaseId, durationSec: Number(r?.lease_duration ?? 0), renewable: !!r?.renewable };
+  if (leaseId) {
+    out.lease = { id: leaseId, durationSec: Number(r?.lease_duration ?? 0), renewable: !!r?.renewable };
+    // Comparable with versions(): a leased secret's version is its lease while it is healthy.
+    out.version = leaseId;
+  }
   return out;
 }
 
