@@ -4,7 +4,7 @@
  */
 import type { StageReport, ItemReport } from "../gate/stage.ts";
 import type { SupervisorEvent } from "../supervisor/supervise.ts";
-import { rotationStatus, type RotationStatus } from "../watch/status.ts";
+import { rotationSnapshot } from "../watch/status.ts";
 import { freshnessSnapshot, type SourceFreshness } from "./freshness.ts";
 
 export type Phase = "starting" | "running" | "exited" | "gate failed";
@@ -30,7 +30,7 @@ export interface Snapshot {
   app: AppStatus;
   secrets: SourceFreshness[];
   /** What secret rotation has seen and done (names and counts only). */
-  rotation: Omit<RotationStatus, "lastCheckAt" | "lastChangeAt"> & { lastCheckAt: string | null; lastChangeAt: string | null };
+  rotation: ReturnType<typeof rotationSnapshot>;
 }
 
 export class StatusState {
@@ -77,16 +77,8 @@ export class StatusState {
       gate: this.#gate,
       app: { ...this.#app },
       secrets: freshnessSnapshot(),
-      rotation: {
-        ...rotationStatus,
-        unapplied: [...rotationStatus.unapplied],
-        lastCheckAt: iso(rotationStatus.lastCheckAt),
-        lastChangeAt: iso(rotationStatus.lastChangeAt),
-      },
+      rotation: rotationSnapshot(),
     };
   }
 }
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
