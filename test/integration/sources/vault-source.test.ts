@@ -10,7 +10,7 @@ import { TestVault } from "../../servers/vault/server.ts";
 import { makePki, type Pki } from "../../servers/vault/certs.ts";
 import { newKeyPair, signJwt } from "../../servers/vault/jwt.ts";
 import { createVaultSource, type VaultSource } from "../../../src/sources/vault/index.ts";
-import { parseReference, registerScheme, type Reference } from "../../../src/sources/source.ts";
+import { onLeaseEnding, parseReference, registerScheme, type Reference } from "../../../src/sources/source.ts";
 import { Settings } from "../../../src/config/settings.ts";
 import { Logger } from "../../../src/log/logger.ts";
 import { isLatchkeyError, LatchkeyError } from "../../../src/errors.ts";
@@ -272,6 +272,26 @@ describe("dynamic secrets and leases", () => {
     expect(root.leases.get(lease.id)!.renewals).toBeGreaterThanOrEqual(1);
     await src.close();
     expect(root.leases.get(lease.id)!.revoked).toBe(true);
+  }, 15_000);
+
+  it("a lease Vault stops extending (max TTL) is announced with leaseEnding and versions() changes", async () => {
+    const root = v.namespace("");
+    root.mountDatabase("shortdb", { app: { defaultTtl: 3, maxTtl: 3 } });
+    const env = { VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken };
+    const src = createVaultSource(env);
+    sources.push(src);
+    const ended: string[] = [];
+    const off = onLeaseEnding((r) => ended.push(r));
+    try {
+      const refs = [ref("vault://shortdb/creds/app#password")];
+      const got = await src.fetch(refs, ctx(env, { "vault-keep-leases": true }));
+      expect(got[0]!.version).toBe(got[0]!.lease!.id);
+      await new Promise((r) => setTimeout(r, 2600));
+      expect(ended).toEqual(["vault://shortdb/creds/app#password"]);
+      expect((await src.versions(refs, ctx(env)))[0]).toBe(`expiring:${got[0]!.lease!.id}`);
+    } finally {
+      off();
+    }
   }, 15_000);
 
   it("--vault-keep-leases leaves the lease alone", async () => {
