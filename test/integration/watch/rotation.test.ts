@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, statSync, openSync, closeSync, writeSync, ftrunca
 import { join } from "node:path";
 import { start } from "../../helpers/run.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
-import { lines, sleep, tempDir, waitFor } from "../../helpers/processes.ts";
+import { latchkeyUnder, lines, sleep, tempDir, waitFor } from "../../helpers/processes.ts";
 import { kubeWrite } from "../../helpers/kube-volume.ts";
 
 /** Appends `start PID VALUE` on start, `hup PID RENDERED` on SIGHUP; TERM ends it (143). */
@@ -249,5 +249,31 @@ describe("rotation (built binary, real processes)", () => {
     await waitFor(() => starts(out).length === 2, "restart as the app user");
     expect(starts(out)[1]).toMatch(/ 65534:65534 pw-user-two pw-user-two$/);
     expect((await stop(run)).code).toBe(143);
+  });
+  it.each([["subreaper", false], ["PID 1", true]] as const)("restart (%s): the old app's whole process group is gone before the new app starts", async (_mode, pid1) => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "db_password"), "pw-group-one");
+    const out = join(d, "out");
+    // Each generation starts a worker in its group, then reports whether the previous
+    // generation's worker still exists (seen from inside the same PID namespace).
+    const app = `prev=$(tail -n 1 "$OUT" 2>/dev/null | cut -d" " -f3); sleep 1000 & ` +
+      `if [ -n "$prev" ] && kill -0 "$prev" 2>/dev/null; then old=alive; else old=gone; fi; ` +
+      `echo "start $$ $! $old $DB_PASSWORD" >> "$OUT"; wait`;
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", OUT: out };
+    const args = ["--log-level", "info", "--secrets-dir", secrets, "--debounce", "100ms", "--", "sh", "-c", app];
+    const run = pid1
+      ? start("unshare", ["--pid", "--fork", "--mount-proc", LATCHKEY, ...args], { env, timeoutMs: 90_000 })
+      : start(LATCHKEY, args, { env, timeoutMs: 90_000 });
+    await waitFor(() => starts(out).length === 1, "first start");
+    writeFileSync(join(secrets, ".n"), "pw-group-two");
+    renameSync(join(secrets, ".n"), join(secrets, "db_password"));
+    await waitFor(() => starts(out).length === 2, "restart");
+    expect(starts(out)[1]).toMatch(/ gone pw-group-two$/);
+    // unshare only waits: the signal goes to latchkey itself.
+    process.kill(pid1 ? await latchkeyUnder(run.proc.pid!) : run.proc.pid!, "SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
   });
 });
