@@ -139,7 +139,7 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       tokens?.stop();
       leases?.stop();
       if (client && !keepLeases) {
-        const deadline = Date.now() + 5000;
+        const deadline = Date.now() + 3000; // the container runtime's stop grace period is ticking
         if (info?.createdByUs) {
           // revoke-self also revokes every lease obtained with the token (dynamic credentials).
           await client.call("POST", "auth/token/revoke-self", { body: {}, deadline }).then(

@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { latchkey } from "../../helpers/run.ts";
 import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
 import { TestVault } from "../../servers/vault/server.ts";
+import { makePki } from "../../servers/vault/certs.ts";
 
 const ws = workspace("vault");
 let v: TestVault;
@@ -158,5 +159,39 @@ describe("vault:// in the built binary", () => {
     expect(r3.stderr).toContain("malformed reference");
     // The version check needs the mount (KV v1 has none), so only the first may have talked to Vault.
     expect(v.requests.length - before).toBeLessThanOrEqual(2);
+  });
+
+  it("sealed at startup: retried until unsealed, then the app starts", async () => {
+    v.sealed = true;
+    const timer = setTimeout(() => (v.sealed = false), 1500);
+    try {
+      const o = out();
+      const r = await latchkey(["--", ...probe(o)], { env: tokenEnv({ API_KEY: "vault://secret/app#api_key" }) });
+      expect(r.code).toBe(0);
+      expect(readProbe(o)!.API_KEY).toBe("vault-api-key-v2-77aa");
+      expect(v.count((q) => q.status === 503)).toBeGreaterThan(0);
+    } finally {
+      clearTimeout(timer);
+      v.sealed = false;
+    }
+  });
+
+  it("TLS: the right CA works; an unknown CA fails at once with a clear message (exit 75)", async () => {
+    const pki = makePki();
+    const tv = await new TestVault({ tls: { cert: pki.pem.cert, key: pki.pem.key } }).start();
+    try {
+      tv.namespace("").kvPut("secret", "tls", { k: "tls-binary-value" });
+      const o = out();
+      const ok = await latchkey(["--vault-ca-cert", pki.caFile, "--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: tv.url, VAULT_TOKEN: tv.rootToken, K: "vault://secret/tls#k" }) });
+      expect(ok.stderr).toBe("");
+      expect(readProbe(o)!.K).toBe("tls-binary-value");
+      const bad = await latchkey(["--", "true"], { env: cleanEnv({ VAULT_ADDR: tv.url, VAULT_TOKEN: tv.rootToken, VAULT_CACERT: pki.otherCaFile, K: "vault://secret/tls#k" }) });
+      expect(bad.code).toBe(75);
+      expect(bad.stderr).toContain("TLS error");
+      expect(bad.stderr).toContain("vault://secret/tls#k");
+      expect(bad.ms).toBeLessThan(20_000);
+    } finally {
+      await tv.stop();
+    }
   });
 });
