@@ -276,4 +276,30 @@ describe("rotation (built binary, real processes)", () => {
     const r = await run.done;
     expect(r.code).toBe(143);
   });
+  it("the startup gate vets a changed set: a pre-start hook that fails it → no restart; one that passes → restart", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    const file = join(secrets, "db_password");
+    writeFileSync(file, "pw-gate-one");
+    const out = join(d, "out");
+    const hooks = join(d, "hooks");
+    // The hook runs with the candidate environment; it refuses passwords ending in "-bad".
+    const hook = `echo "hook $DB_PASSWORD" >> "${hooks}"; case "$DB_PASSWORD" in *-bad) exit 1;; esac`;
+    const run = launch(["--secrets-dir", secrets, "--debounce", "100ms", "--pre-start", `sh -c '${hook}'`], out);
+    let stderr = "";
+    run.proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    await waitFor(() => starts(out).length === 1, "first start");
+    writeInPlace(file, "pw-gate-bad");
+    await waitFor(() => lines(hooks).includes("hook pw-gate-bad"), "the hook to see the candidate");
+    await waitFor(() => stderr.includes("rejected by the startup gate"), "the rejection");
+    await sleep(500);
+    expect(starts(out)).toHaveLength(1);
+    writeInPlace(file, "pw-gate-two");
+    await waitFor(() => starts(out).length === 2, "restart after the gate passed");
+    expect(starts(out)[1]).toMatch(/ pw-gate-two$/);
+    const r = await stop(run);
+    expect(r.code).toBe(143);
+    expect(r.stderr).not.toContain("pw-gate");
+  });
 });
