@@ -164,6 +164,30 @@ describe("RotationController", () => {
     expect(act.restarts).toHaveLength(0);
   });
 
+  it("per-source rules apply through the set's origins; restart beats a signal when both change", async () => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), "lk-ctl-")));
+    writeFileSync(join(dir, "a"), "a1");
+    writeFileSync(join(dir, "b"), "b1");
+    const { load: base } = dirLoader(dir, ["a", "b"]);
+    const load = async () => ({ ...(await base()), origins: { A: "file", B: "vault" } });
+    const act = new FakeActuator();
+    ctl = new RotationController(await load(), {
+      opts: OPTS, load, actuator: act, log: testLogger(),
+      rules: { bySource: { file: { kind: "signal", signal: "SIGUSR1" } } },
+    });
+    ctl.start();
+    await sleep(50);
+    writeFileSync(join(dir, "a"), "a2");
+    await until(() => act.signals.length === 1);
+    expect(act.signals).toEqual(["SIGUSR1"]);
+    expect(act.restarts).toHaveLength(0);
+    writeFileSync(join(dir, "a"), "a3");
+    writeFileSync(join(dir, "b"), "b2");
+    await until(() => act.restarts.length === 1);
+    await sleep(300);
+    expect(act.signals).toHaveLength(1);
+  });
+
   it("polling: provider failures back off without acting, recovery acts once", async () => {
     let down = true;
     let value = "v1";
