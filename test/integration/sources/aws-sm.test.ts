@@ -95,4 +95,18 @@ describe("aws-sm:// in the built binary", () => {
     expect(r2.code).toBe(78);
     expect(r2.stderr).toContain("unknown parameter 'versionstage'");
   });
+
+  it("config file policy: section: a reference outside it fails closed naming the variable and the rule", async () => {
+    writeFileSync(ws.path("pol.yaml"), "policy:\n  allow:\n    aws-sm: ['svc/s1*']\n");
+    const ok = await latchkey(["--config", ws.path("pol.yaml"), "--", "true"], { env: env({ A: "aws-sm://svc/s12#user" }) });
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const r = await latchkey(["--config", ws.path("pol.yaml"), "--", "true"], { env: env({ B: "aws-sm://svc/s2#user" }) });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain("B: aws-sm://svc/s2#user");
+    expect(r.stderr).toContain("'svc/s1*'");
+    const bad = await latchkey(["--policy", ws.path("missing-policy.yaml"), "--", "true"], { env: env({ B: "aws-sm://svc/s2#user" }) });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain("missing-policy.yaml");
+  });
 });
