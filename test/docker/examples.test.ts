@@ -86,10 +86,10 @@ describe("Kubernetes manifests in examples/", () => {
     const { Deployment } = await import("kubernetes-models/apps/v1");
     const good = deployments()[0]!;
     const doc = manifests.find((m) => m.doc.kind === "Deployment")!.doc;
-    const bad = structuredClone(doc) as { spec: { replicas: unknown; template: { spec: { containers: Array<Record<string, unknown>> } } } };
+    const bad = structuredClone(doc) as unknown as { spec: { replicas: unknown; template: { spec: { containers: Array<Record<string, unknown>> } } } };
     bad.spec.replicas = "two";
     expect(() => new Deployment(bad as never).validate(), good.file).toThrow();
-    const bad2 = structuredClone(doc) as typeof bad;
+    const bad2 = structuredClone(doc) as unknown as typeof bad;
     bad2.spec.template.spec.containers[0]!.imagePullPolicy = 7;
     expect(() => new Deployment(bad2 as never).validate()).toThrow();
   });
