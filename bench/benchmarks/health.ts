@@ -35,21 +35,22 @@ export async function startServer(node: string): Promise<{ port: number; proc: C
 }
 
 /**
- * A single executable holding only the health fast path (what `latchkey health` runs),
- * built like latchkey: the difference to latchkey shows what the rest of the bundle costs
- * every probe (reading and deserializing a larger script), which no import discipline fixes.
+ * Single executables built like latchkey from a small entry: "health-only" holds only the
+ * health fast path (what `latchkey health` runs), so the difference to latchkey shows what
+ * the rest of the bundle costs every probe (reading and deserializing a larger script);
+ * "raw-socket" is the least any Node probe can do (connect, write a GET, read the status
+ * line, exit), the floor for a probe written in JavaScript.
  */
-async function healthOnlySea(node: string): Promise<string> {
-  const entry = join(out, "health-only-entry.ts");
-  const bundle = join(out, "health-only.cjs");
-  writeFileSync(entry, `import { runHealthFast } from ${JSON.stringify(join(root, "src/health/entry.ts"))};\n` +
-    `runHealthFast(process.argv.slice(2), () => process.exit(70));\n`);
+async function entrySea(node: string, name: string, source: string): Promise<string> {
+  const entry = join(out, `${name}-entry.ts`);
+  const bundle = join(out, `${name}.cjs`);
+  writeFileSync(entry, source);
   await build({ entryPoints: [entry], outfile: bundle, bundle: true, platform: "node", format: "cjs", target: "node26", minify: true, logLevel: "warning" });
-  const base = join(out, ".node-base-health");
+  const base = join(out, `.node-base-${name}`);
   copyFileSync(node, base);
   execFileSync("strip", ["--strip-all", base]);
-  const output = join(out, "health-only");
-  const config = join(out, "health-only.sea.json");
+  const output = join(out, name);
+  const config = join(out, `${name}.sea.json`);
   writeFileSync(config, JSON.stringify({
     main: bundle, output, executable: base, disableExperimentalSEAWarning: true, useCodeCache: true,
     useSnapshot: false, execArgvExtension: "none", execArgv: latchkeyExecArgv(),
@@ -59,6 +60,15 @@ async function healthOnlySea(node: string): Promise<string> {
   for (const f of [entry, config, base]) rmSync(f);
   return output;
 }
+
+const HEALTH_ONLY = `import { runHealthFast } from ${JSON.stringify(join(root, "src/health/entry.ts"))};
+runHealthFast(process.argv.slice(2), () => process.exit(70));
+`;
+const RAW_SOCKET = `import { connect } from "node:net";
+const port = Number(process.argv[2]);
+const s = connect({ host: "127.0.0.1", port }, () => s.write("GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n"));
+s.once("data", (d) => process.exit(/^HTTP\\/1\\.1 2/.test(String(d)) ? 0 : 1));
+`;
 
 /** Peak RSS in MB of one run, from GNU time's "Maximum resident set size (kbytes)". */
 function peakRss(line: string): number {
@@ -80,13 +90,14 @@ export const benchmark: Benchmark = {
     const warmup = 5;
     ctx.log("building the reference single executable (hello)");
     const sea = buildReferenceSeas(ctx.node, ["hello"]);
-    const healthOnly = await healthOnlySea(ctx.node);
+    const healthOnly = await entrySea(ctx.node, "health-only", HEALTH_ONLY);
+    const rawSocket = await entrySea(ctx.node, "raw-socket", RAW_SOCKET);
     const { port, proc } = await startServer(ctx.node);
     try {
       const url = `http://127.0.0.1:${port}/health`;
       const lk = ctx.latchkey;
       // Sanity: every probe must succeed against the server, or the timings mean nothing.
-      for (const argv of [[lk, "health", url], ["curl", "-fsS", "-o", "/dev/null", url], ["wget", "-q", "--spider", url]]) {
+      for (const argv of [[lk, "health", url], [healthOnly, "health", url], [rawSocket, String(port)], ["curl", "-fsS", "-o", "/dev/null", url], ["wget", "-q", "--spider", url]]) {
         execFileSync(argv[0]!, argv.slice(1), { stdio: "ignore" });
       }
       const commands: Command[] = [
@@ -97,6 +108,7 @@ export const benchmark: Benchmark = {
         { name: "latchkey health http body", line: `${lk} health ${url}#body=UP` },
         { name: "latchkey health tcp", line: `${lk} health tcp://127.0.0.1:${port}` },
         { name: "health-only SEA", line: `${healthOnly} health ${url}` },
+        { name: "raw-socket SEA", line: `${rawSocket} ${port}` },
         { name: "curl -fsS", line: `curl -fsS -o /dev/null ${url}` },
         { name: "wget -q --spider", line: `wget -q --spider ${url}` },
       ];
@@ -119,6 +131,7 @@ export const benchmark: Benchmark = {
         "latchkey health http body": "latchkey health http://…/health#body=UP (node:http)",
         "latchkey health tcp": "latchkey health tcp://…",
         "health-only SEA": "health-only SEA health http://…/health (the same code, nothing else bundled)",
+        "raw-socket SEA": "raw-socket SEA (connect, GET, read status line: the floor for a Node probe)",
         "curl -fsS": "curl -fsS -o /dev/null http://…/health",
         "wget -q --spider": "wget -q --spider http://…/health",
       };
@@ -151,6 +164,9 @@ export const benchmark: Benchmark = {
         `- body matching through node:http instead of the status-line reader: ${fmt(med("latchkey health http body") - probe)}`,
         `- the rest of latchkey's bundle, loaded but not run (latchkey health − health-only SEA): ${fmt(probe - med("health-only SEA"))}`,
         `  wall, ${fmt(cpu - cpuOf("health-only SEA"), 1)} CPU; the probe code itself (health-only SEA − hello SEA): ${fmt(med("health-only SEA") - hello)}`,
+        `- any Node probe (raw-socket SEA / hello SEA): ${fmt(med("raw-socket SEA") / hello)} wall, ${fmt(cpuOf("raw-socket SEA") / cpuOf("hello SEA"))} CPU —`,
+        `  loading node:net and its streams is most of what a probe adds to the runtime start; latchkey health / raw-socket SEA:`,
+        `  ${fmt(probe / med("raw-socket SEA"))} wall, ${fmt(cpu / cpuOf("raw-socket SEA"))} CPU.`,
         `- curl and wget are C programs with no runtime to start: latchkey takes ${fmt(probe / med("curl -fsS"), 1)}× curl's time per probe;`,
         `  its CPU time (user+sys ${fmt(cpu, 1)} ms) at a 10 s HEALTHCHECK interval is ${fmt((cpu / 10_000) * 100, 2)} % of one core.`,
       ].join("\n");
