@@ -1,6 +1,6 @@
 /**
  * Two single executables from the same source tree, built exactly as build/build.ts builds
- * dist/latchkey: one as is, one with the provider code stubbed out (aws-sm/vault modules,
+ * dist/latchkey (AWS SDK as a SEA asset): one as is, one with the provider code stubbed out (aws-sm/vault modules,
  * their flag/section registration and the policy wiring replaced by no-ops), which stands for
  * "the build before the providers existed". Startup and memory are compared between them.
  */
@@ -42,8 +42,17 @@ export async function buildVariant(node: string, name: string, withProviders: bo
     legalComments: "none",
     define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) },
     logLevel: "warning",
+    external: ["@aws-sdk/client-secrets-manager"],
     plugins: withProviders ? [] : [stubProviders],
   });
+  // As build/build.ts: the AWS SDK travels as a SEA asset, loaded on first aws-sm:// use.
+  const sdk = join(out, `${name}-aws-sdk.cjs`);
+  if (withProviders) {
+    await build({
+      stdin: { contents: 'module.exports = require("@aws-sdk/client-secrets-manager");', resolveDir: root, loader: "js" },
+      outfile: sdk, bundle: true, platform: "node", format: "cjs", target: "node26", minify: true, legalComments: "none", logLevel: "warning",
+    });
+  }
   const base = join(out, `.${name}-base`);
   copyFileSync(node, base);
   if (spawnSync("strip", ["--strip-all", base]).status !== 0) throw new Error("bench: strip failed");
@@ -52,6 +61,7 @@ export async function buildVariant(node: string, name: string, withProviders: bo
   writeFileSync(config, JSON.stringify({
     main: bundle, output: exe, executable: base, disableExperimentalSEAWarning: true,
     useCodeCache: true, useSnapshot: false, execArgvExtension: "none", execArgv: latchkeyExecArgv(),
+    ...(withProviders ? { assets: { "aws-sdk.cjs": sdk } } : {}),
   }));
   execFileSync(node, ["--build-sea", config], { stdio: ["ignore", "ignore", "inherit"] });
   chmodSync(exe, 0o755);

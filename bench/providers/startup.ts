@@ -60,11 +60,11 @@ export async function startupSection(ctx: Context): Promise<string> {
   const lines = [
     "### Startup and memory with no provider configured",
     "",
-    "Two single executables built from the same tree the same way as `build/build.ts` (`bench/providers/build.ts`): as is, and with the",
+    "Two single executables built from the same tree the same way as `build/build.ts` (`bench/providers/build.ts`; the AWS SDK is a SEA asset, not part of the main script): as is, and with the",
     "aws-sm/vault modules, their flag/config registration and the policy wiring stubbed out (the build without providers). App: `/bin/true`; memory: `sleep 30` under",
     `each supervisor, /proc/PID/smaps_rollup of latchkey after 1.5 s, median of ${reps}.`,
     "",
-    table(["", "startup median (ms)", "--exec startup median (ms)", "RSS (MB)", "anonymous (MB)", "bundle (KB)"], [
+    table(["", "startup median (ms)", "--exec startup median (ms)", "RSS (MB)", "anonymous (MB)", "main script (KB)"], [
       ["**with providers (as shipped)**", fmt(med("with")), fmt(med("with --exec")), fmt(mm("with", "Rss"), 1), fmt(mm("with", "Anonymous"), 1), fmt(withP.bundleBytes / 1024, 0)],
       ["without provider code", fmt(med("without")), fmt(med("without --exec")), fmt(mm("without", "Rss"), 1), fmt(mm("without", "Anonymous"), 1), fmt(without.bundleBytes / 1024, 0)],
     ]),

@@ -13,10 +13,7 @@
  * reference. Retries (adaptive: backoff with jitter, client-side rate limiting under
  * throttling) never outlive the startup deadline.
  */
-import {
-  BatchGetSecretValueCommand, DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient,
-  type GetSecretValueCommandOutput,
-} from "@aws-sdk/client-secrets-manager";
+import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 import { Settings } from "../../config/settings.ts";
 import { redactor } from "../../log/redact.ts";
@@ -26,6 +23,7 @@ import { getRunSettings, type FetchedSecret, type Reference, type SecretSource, 
 import { describeAwsError } from "./errors.ts";
 import { resolveAwsOptions, type AwsOptions } from "./options.ts";
 import { awsSectionValues } from "./register.ts";
+import { loadSdk, type SdkModule } from "./sdk.ts";
 
 const BATCH_MAX = 20;
 const SINGLE_CONCURRENCY = 10;
@@ -56,12 +54,13 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
   const clients = new Map<string, { client: SecretsManagerClient; last: { err?: unknown } }>();
   const calls: Record<string, number> = {};
   let batchDenied = false;
+  let sdk: SdkModule;
 
   function clientFor(opts: AwsOptions, region: string | undefined) {
     const key = region ?? "";
     let c = clients.get(key);
     if (c) return c;
-    const client = new SecretsManagerClient({
+    const client = new sdk.SecretsManagerClient({
       ...(region ? { region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
@@ -146,7 +145,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     const { client } = clientFor(opts, w.region);
     let out: GetSecretValueCommandOutput;
     try {
-      out = await client.send(new GetSecretValueCommand({ SecretId: w.id, ...(w.stage ? { VersionStage: w.stage } : {}), ...(w.versionId ? { VersionId: w.versionId } : {}) }), { abortSignal: signalFor(ctx) });
+      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: w.id, ...(w.stage ? { VersionStage: w.stage } : {}), ...(w.versionId ? { VersionId: w.versionId } : {}) }), { abortSignal: signalFor(ctx) });
     } catch (e) {
       throw fail(e, w, opts, ctx);
     }
@@ -163,7 +162,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     do {
       let r;
       try {
-        r = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ws.map((w) => w.id), ...(token ? { NextToken: token } : {}) }), { abortSignal: signalFor(ctx) });
+        r = await client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: ws.map((w) => w.id), ...(token ? { NextToken: token } : {}) }), { abortSignal: signalFor(ctx) });
       } catch (e) {
         const name = (e as { name?: string }).name ?? "";
         // Denied for the batch action (policies often grant only GetSecretValue), or an endpoint
@@ -199,6 +198,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     calls,
     async fetch(refs: readonly Reference[], ctx: SourceContext): Promise<FetchedSecret[]> {
       if (refs.length === 0) return [];
+      sdk ??= await loadSdk();
       const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       let opts: AwsOptions;
       try {
@@ -262,6 +262,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
       });
     },
     async versions(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]> {
+      sdk ??= await loadSdk();
       const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       const opts = resolveAwsOptions(settings, env, awsSectionValues());
       const ws = wants(refs, opts, activePolicies(settings));
@@ -271,7 +272,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
         if (!v) {
           const { client } = clientFor(opts, w.region);
           try {
-            const d = await client.send(new DescribeSecretCommand({ SecretId: w.id }), { abortSignal: signalFor(ctx) });
+            const d = await client.send(new sdk.DescribeSecretCommand({ SecretId: w.id }), { abortSignal: signalFor(ctx) });
             const stage = w.stage ?? "AWSCURRENT";
             v = Object.entries(d.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes(stage))?.[0];
           } catch (e) {
