@@ -34,9 +34,26 @@ await build({
   legalComments: "none",
   define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) },
   banner: { js: "#!/usr/bin/env -S node --experimental-ffi --no-warnings --disable-sigusr1" },
+  // Shipped as a SEA asset instead (below), evaluated only when an aws-sm:// reference is used.
+  external: ["@aws-sdk/client-secrets-manager"],
   logLevel: "warning",
 });
 chmodSync(bundle, 0o755);
+
+// The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm:// references
+// does not even parse it (src/sources/aws-sm/sdk.ts loads it from the executable on first use).
+const awsSdk = join(dist, "aws-sdk.cjs");
+await build({
+  stdin: { contents: 'module.exports = require("@aws-sdk/client-secrets-manager");', resolveDir: root, loader: "js" },
+  outfile: awsSdk,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node26",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
 
 // Strip the runtime *before* injecting the blob: stripping a finished single executable
 // drops the SEA note from its segment and it segfaults. Keep it unstripped if strip fails.
@@ -61,6 +78,7 @@ writeFileSync(seaConfig, JSON.stringify({
   execArgvExtension: "none",
   // FFI for the reaper and the exec shim; SIGUSR1 is forwarded to the app, not taken by the inspector.
   execArgv: ["--experimental-ffi", "--no-warnings", "--disable-sigusr1"],
+  assets: { "aws-sdk.cjs": awsSdk },
 }, null, 2));
 execFileSync(process.execPath, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
 const exe = join(dist, "latchkey");
