@@ -65,7 +65,6 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
   }
   if (!jwt) throw new LatchkeyError("vault-auth", ExitCode.CONFIG, `${auth.method} login: the JWT file '${auth.jwtFile}' is empty`);
   redactor.add(jwt);
-  void log;
   return login(c, auth.mount, { role: auth.role, jwt }, auth.method === "kubernetes" ? "Kubernetes" : "JWT", deadline);
 }
 
@@ -146,12 +145,12 @@ export class TokenKeeper {
       return;
     }
     try {
-      const old = this.c.token;
+      // The old token is left to expire, not revoked: revoking it would revoke the leases of
+      // the credentials the app is using right now.
       const info = await authenticate(this.c, this.auth, deadline, this.log);
       this.logins++;
       this.info = info;
       this.log.info("vault: logged in again", { ttl: info.ttl });
-      void old;
       this.#schedule(info.ttl);
     } catch (e) {
       this.log.warn("vault: re-login failed; retrying in 30s", { error: e instanceof Error ? e.message : String(e) });
