@@ -122,7 +122,13 @@ export class Runner implements SuperviseHooks {
    */
   async restart(env: Record<string, string>, reason: Record<string, string | number>): Promise<boolean> {
     const old = this.#child;
-    if (!old || !old.running || this.#stopSignal || this.#restarting) return false;
+    if (this.#stopSignal || this.#restarting) return false;
+    if (!old || !old.running) {
+      // Between an exit and its --restart-on-exit start: that start takes the new env.
+      if (!this.#opts.restartOnExit) return false;
+      this.#spec = { ...this.#spec, env };
+      return true;
+    }
     const delay = this.#opts.restartSplay > 0 ? Math.round((this.#opts.random ?? Math.random)() * this.#opts.restartSplay) : 0;
     if (delay > 0) {
       this.#log.info("restart splay", { inMs: delay });

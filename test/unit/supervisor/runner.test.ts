@@ -118,4 +118,18 @@ describe("Runner", () => {
     process.emit("SIGTERM", "SIGTERM");
     expect(await done).toBe(143);
   });
+
+  it("a rotation while the app waits for its --restart-on-exit start: that start takes the new env", async () => {
+    dir = mkdtempSync(join(tmpdir(), "lk-run-"));
+    const out = join(dir, "out");
+    const spec = appSpec(out, "one", 'echo "$$ $V" >> "$OUT"; [ "$V" = one ] && exit 1; exec sleep 100');
+    const r = new Runner(spec, { ...base, restartOnExit: true, exitBackoff: { base: 1000, cap: 1000, resetAfter: 60_000 } }, logger());
+    const done = supervise(spec, superviseOpts, logger(), r);
+    await until(() => lines.some((l) => l.includes("restarting it")));
+    expect(await r.restart({ ...spec.env, V: "two" }, {})).toBe(true);
+    await until(() => records(out).length === 2);
+    expect(records(out)[1]).toMatch(/ two$/);
+    process.emit("SIGTERM", "SIGTERM");
+    expect(await done).toBe(143);
+  });
 });
