@@ -98,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     initial: secretSetFrom(prepared, env, config.secrets, log),
     load: pipelineLoader({ secrets: config.secrets, log, ...(identity ? { identity } : {}) }),
     vet: gateVetter(gateConfig, spec, config.supervise.stopTimeout, log),
+    exec: config.exec,
   });
   if (config.exec) return execInto(spec);
   const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log, rotation.hooks);

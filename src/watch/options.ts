@@ -15,6 +15,8 @@ export interface RotationOptions {
   restartSplay: number;
   render?: string;
   restartOnExit: boolean;
+  /** Rotation settings given explicitly (not defaults), except --render: they do nothing with --exec. */
+  explicit: string[];
 }
 
 const ACTION_HINT = "expected restart, none, or signal:NAME (e.g. signal:HUP, signal:SIGUSR1)";
@@ -56,5 +58,8 @@ export function loadRotationOptions(s: Settings): RotationOptions {
     restartSplay: s.duration("restart-splay") ?? 0,
     ...(render !== undefined ? { render } : {}),
     restartOnExit: s.boolean("restart-on-exit"),
+    explicit: ["on-change", "debounce", "debounce-max", "poll-interval", "restart-splay", "restart-on-exit"]
+      .filter((n) => { const o = s.origin(n); return o !== undefined && o.kind !== "default"; })
+      .map((n) => s.origin(n)!.label),
   };
 }

@@ -32,11 +32,16 @@ export interface RotationInputs {
   load: LoadSecretSet | null;
   rules?: ActionRules;
   vet?: (set: SecretSet) => Promise<void>;
+  /** --exec: latchkey is gone once the app starts; only --render applies. */
+  exec?: boolean;
   log: Logger;
 }
 
 /** Everything that can fail happens here, before the app starts (render dir unusable...). */
 export function setupRotation(i: RotationInputs): RotationWiring {
+  if (i.exec && i.opts.explicit.length > 0) {
+    i.log.warn(`${i.opts.explicit.join(", ")}: no effect with --exec (rotation needs supervise mode)`);
+  }
   const renderer = i.opts.render ? new Renderer(i.opts.render, i.identity) : undefined;
   if (renderer && i.initial) renderer.render(i.initial.secrets);
   const runner = new Runner(i.spec, { ...i.supervise, restartSplay: i.opts.restartSplay, restartOnExit: i.opts.restartOnExit }, i.log);

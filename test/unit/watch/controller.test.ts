@@ -56,7 +56,7 @@ function testLogger(): Logger {
   return l;
 }
 
-const OPTS: RotationOptions = { action: { kind: "restart" }, debounce: 50, debounceMax: 300, pollInterval: 0, restartSplay: 0, restartOnExit: false };
+const OPTS: RotationOptions = { action: { kind: "restart" }, debounce: 50, debounceMax: 300, pollInterval: 0, restartSplay: 0, restartOnExit: false, explicit: [] };
 
 let dir: string;
 let ctl: RotationController | null = null;

@@ -21,7 +21,8 @@ describe("rotation options", () => {
 
   it("has documented defaults", () => {
     const o = loadRotationOptions(new Settings({ flags: {}, env: {} }));
-    expect(o).toEqual({ action: { kind: "restart" }, debounce: 1000, debounceMax: 10_000, pollInterval: 60_000, restartSplay: 0, restartOnExit: false });
+    expect(o).toEqual({ action: { kind: "restart" }, debounce: 1000, debounceMax: 10_000, pollInterval: 60_000, restartSplay: 0, restartOnExit: false, explicit: [] });
+    expect(loadRotationOptions(new Settings({ flags: { debounce: "2s" }, env: { LATCHKEY_ON_CHANGE: "none" } })).explicit).toEqual(["LATCHKEY_ON_CHANGE", "--debounce"]);
   });
 
   it("names the setting at fault, with the right exit code", () => {
