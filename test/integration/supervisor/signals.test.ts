@@ -143,6 +143,14 @@ describe("--stop-timeout", () => {
     expect(r.stderr).toMatch(/^latchkey: .*stop timeout.*SIGKILL/m);
   });
 
+  it("counts from the stop signal as received, even when it is rewritten", async () => {
+    const rec = await record(["--stop-timeout", "1s", "--rewrite", "TERM:USR1"], []);
+    process.kill(rec.target, "SIGTERM");
+    const r = await rec.done;
+    expect(lines(rec.out)).toEqual(["SIGUSR1"]);
+    expect(r.code).toBe(137);
+  });
+
   it("does not fire when the app exits in time", async () => {
     const rec = await record(["--stop-timeout", "2s"], ["--exit-on", "SIGTERM", "--exit-code", "0"]);
     process.kill(rec.target, "SIGTERM");
