@@ -5,7 +5,8 @@
  * a file of unknown format with /bin/sh (the app "starts" and dies with sh's 127), and whose
  * ENOENT for a missing interpreter only arrives after spawn returned. Checking here gives one
  * answer and one message in every mode:
- *   - `#!` line whose interpreter is missing → 127 (what Docker reports), not runnable → 126;
+ *   - `#!` line whose interpreter is missing → 127 (what Docker reports), not runnable → 126,
+ *     CRLF line endings (the kernel would look for "sh\r") → 127 with a message that says so;
  *   - ELF binary whose program interpreter (ld.so) is missing → 127; the classic case is a
  *     musl binary in a glibc image, which otherwise fails with a baffling "no such file";
  *   - anything else → 126 (exec format error), unless binfmt_misc handlers are registered:
@@ -32,7 +33,16 @@ export function checkFormat(path: string, runner: FormatRunner): void {
 
 function checkShebang(path: string, head: Buffer, runner: FormatRunner): void {
   const nl = head.indexOf(0x0a);
-  const line = head.subarray(2, nl === -1 ? head.length : nl).toString("latin1").trim();
+  const raw = head.subarray(2, nl === -1 ? head.length : nl).toString("latin1");
+  if (raw.endsWith("\r")) {
+    // The kernel does not strip \r: it looks for "/bin/sh\r" (or env looks for "bash\r") and
+    // reports "no such file" about a file that plainly exists. A checkout with Windows line
+    // endings is the usual cause of this docker-entrypoint.sh failure.
+    throw new LatchkeyError("not_found", ExitCode.NOT_FOUND,
+      `${path}: cannot execute: its #! line ends with a carriage return (CRLF line endings; convert the file to LF, e.g. dos2unix)`);
+  }
+  // as the kernel parses it: blanks around, the interpreter up to the first blank
+  const line = raw.replace(/^[ \t]+|[ \t]+$/g, "");
   const interpreter = line.split(/[ \t]/)[0] ?? "";
   if (interpreter === "") {
     throw new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE, `${path}: cannot execute: empty #! line`);

@@ -24,6 +24,9 @@ chmodSync(garbage, 0o755);
 const noShebang = join(dir, "no-shebang");
 writeFileSync(noShebang, "echo should-not-run\n");
 chmodSync(noShebang, 0o755);
+const crlf = join(dir, "windows-entrypoint.sh");
+writeFileSync(crlf, "#!/bin/sh\r\necho should-not-run\r\n");
+chmodSync(crlf, 0o755);
 const empty = join(dir, "empty");
 writeFileSync(empty, "");
 chmodSync(empty, 0o755);
@@ -76,6 +79,13 @@ describe.each([["supervise", []], ["exec", ["--exec"]]] as const)("%s mode", (_m
     const r = await latchkey([...flags, "--", "only-here"], { env: { ...process.env, PATH: `${pathDir}:/usr/bin:/bin` } });
     expect(r.code).toBe(126);
     expect(oneLine(r.stderr)).toContain(join(pathDir, "only-here"));
+  });
+
+  it("script with CRLF line endings → 127, saying so (not a baffling 'no such file')", async () => {
+    const r = await latchkey([...flags, "--", crlf]);
+    expect(r.code).toBe(127);
+    expect(oneLine(r.stderr)).toMatch(/carriage return \(CRLF line endings/);
+    expect(r.stdout).toBe("");
   });
 
   it("script whose interpreter is missing → 127", async () => {

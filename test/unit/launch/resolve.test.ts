@@ -107,6 +107,12 @@ describe("format check", () => {
   const nonExecInterp = join(d, "non-exec-interp");
   writeFileSync(nonExecInterp, `#!${join(a, "tool")}\n`);
   chmodSync(nonExecInterp, 0o755);
+  const crlf = join(d, "crlf");
+  writeFileSync(crlf, "#!/bin/sh\r\necho hi\r\n");
+  chmodSync(crlf, 0o755);
+  const crlfEnv = join(d, "crlf-env");
+  writeFileSync(crlfEnv, "#!/usr/bin/env sh\r\necho hi\r\n");
+  chmodSync(crlfEnv, 0o755);
   const emptyShebang = join(d, "empty-shebang");
   writeFileSync(emptyShebang, "#!   \n");
   chmodSync(emptyShebang, 0o755);
@@ -116,6 +122,8 @@ describe("format check", () => {
     [badShebang, 127, /interpreter \/no\/such\/interpreter \(#! line\) is not found/],
     [nonExecInterp, 126, /interpreter .* is not executable/],
     [emptyShebang, 126, /empty #! line/],
+    [crlf, 127, /carriage return \(CRLF line endings/],
+    [crlfEnv, 127, /carriage return/],
   ])("%s → %i", (file, code, message) => {
     expect(() => resolveCommand(file, "", root)).toThrow(message);
     try {
