@@ -20,7 +20,7 @@ describe("exit codes, supervise mode", () => {
     const codes = Array.from({ length: 256 }, (_, i) => i);
     const got = await pool(codes, 6, async (c) => (await latchkey(["--", ...fx("exit-with.sh", String(c))])).code);
     expect(got).toEqual(codes);
-  });
+  }, 180_000); // 256 runs: ~15 s idle, ~45 s on two cores shared with other suites
 
   it.each(DEADLY)("exits 128+n when the app dies of %s", async (sig) => {
     const r = await latchkey(["--", ...fx("die-of.py", sig)]);
