@@ -5,7 +5,8 @@
 import { chmodSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { latchkey } from "../../helpers/run.ts";
+import { latchkey, run } from "../../helpers/run.ts";
+import { LATCHKEY } from "../../helpers/paths.ts";
 import { tempDir } from "../../helpers/processes.ts";
 
 const dir = tempDir();
@@ -50,7 +51,7 @@ function oneLine(stderr: string): string {
   return l[0]!;
 }
 
-describe.each([["supervise", []], ["exec", ["--exec"]]] as const)("%s mode", (_mode, flags) => {
+describe.each([["supervise", []], ["exec", ["--exec"]], ["supervise through the shim", ["--user", "0:0"]]] as const)("%s mode", (_mode, flags) => {
   it("command not found on PATH → 127", async () => {
     const r = await latchkey([...flags, "--", "no-such-command-latchkey-test"]);
     expect(r.code).toBe(127);
@@ -109,6 +110,14 @@ describe.each([["supervise", []], ["exec", ["--exec"]]] as const)("%s mode", (_m
     const r = await latchkey([...flags, "--", otherLibc]);
     expect(r.code).toBe(127);
     expect(oneLine(r.stderr)).toContain("/lib64/ld-nolib-x86-64.so.2");
+  });
+
+  it("a binary on a noexec mount → 126 (execve's EACCES, after every check passed)", async () => {
+    const mnt = tempDir();
+    const script = `mount -t tmpfs -o noexec tmpfs '${mnt}' && cp /bin/true '${mnt}/true' && exec "$@"`;
+    const r = await run("unshare", ["--mount", "sh", "-c", script, "sh", LATCHKEY, ...flags, "--", join(mnt, "true")]);
+    expect(r.code).toBe(126);
+    expect(oneLine(r.stderr)).toMatch(/permission denied \(is it on a noexec mount\?\)/);
   });
 
   it("PATH lookup finds the command and passes its arguments", async () => {
