@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { chmodSync, mkdirSync, statSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { start } from "../../helpers/run.ts";
+import { latchkey, start } from "../../helpers/run.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
 import { latchkeyUnder, lines, sleep, tempDir, waitFor } from "../../helpers/processes.ts";
 import { kubeWrite } from "../../helpers/kube-volume.ts";
@@ -186,7 +186,7 @@ describe("rotation (built binary, real processes)", () => {
     mkdirSync(secrets);
     writeFileSync(join(secrets, "db_password"), "pw-out-one");
     const out = join(d, "out");
-    const run = launch(["--secrets-dir", secrets, "--debounce", "100ms", "--poll-interval", "200ms"], out);
+    const run = launch(["--secrets-dir", secrets, "--require", "DB_PASSWORD", "--debounce", "100ms", "--poll-interval", "200ms"], out);
     let stderr = "";
     run.proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
     await waitFor(() => starts(out).length === 1, "first start");
@@ -199,9 +199,10 @@ describe("rotation (built binary, real processes)", () => {
     const delays = [...stderr.matchAll(/retrying.*retryInMs=(\d+)/g)].map((m) => Number(m[1]));
     expect(delays.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...delays)).toBeGreaterThan(400); // backed off beyond the interval
-    mkdirSync(secrets);
-    writeFileSync(join(secrets, ".new"), "pw-out-two");
-    renameSync(join(secrets, ".new"), join(secrets, "db_password"));
+    // The volume comes back whole (mounted, or renamed into place): one change.
+    mkdirSync(`${secrets}.new`);
+    writeFileSync(join(`${secrets}.new`, "db_password"), "pw-out-two");
+    renameSync(`${secrets}.new`, secrets);
     await waitFor(() => starts(out).length === 2, "one restart after recovery", 15_000);
     await sleep(1500);
     expect(starts(out)).toHaveLength(2);
@@ -266,13 +267,18 @@ describe("rotation (built binary, real processes)", () => {
     const run = pid1
       ? start("unshare", ["--pid", "--fork", "--mount-proc", LATCHKEY, ...args], { env, timeoutMs: 90_000 })
       : start(LATCHKEY, args, { env, timeoutMs: 90_000 });
-    await waitFor(() => starts(out).length === 1, "first start");
-    writeFileSync(join(secrets, ".n"), "pw-group-two");
-    renameSync(join(secrets, ".n"), join(secrets, "db_password"));
-    await waitFor(() => starts(out).length === 2, "restart");
-    expect(starts(out)[1]).toMatch(/ gone pw-group-two$/);
-    // unshare only waits: the signal goes to latchkey itself.
-    process.kill(pid1 ? await latchkeyUnder(run.proc.pid!) : run.proc.pid!, "SIGTERM");
+    // unshare only waits: signals go to latchkey itself (also when the test fails, so that
+    // nothing outlives it inside the namespace).
+    const target = pid1 ? await latchkeyUnder(run.proc.pid!) : run.proc.pid!;
+    try {
+      await waitFor(() => starts(out).length === 1, "first start");
+      writeFileSync(join(secrets, ".n"), "pw-group-two");
+      renameSync(join(secrets, ".n"), join(secrets, "db_password"));
+      await waitFor(() => starts(out).length === 2, "restart");
+      expect(starts(out)[1]).toMatch(/ gone pw-group-two$/);
+    } finally {
+      process.kill(target, "SIGTERM");
+    }
     const r = await run.done;
     expect(r.code).toBe(143);
   });
@@ -301,5 +307,30 @@ describe("rotation (built binary, real processes)", () => {
     const r = await stop(run);
     expect(r.code).toBe(143);
     expect(r.stderr).not.toContain("pw-gate");
+  });
+  it("--exec: rotation settings warn that they do nothing; --render still writes the files", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "db_password"), "pw-exec-one");
+    const render = join(d, "rendered");
+    const r = await latchkey(["--exec", "--secrets-dir", secrets, "--on-change", "none", "--render", render, "--", "sh", "-c", `cat "${render}/DB_PASSWORD" > "${d}/seen"`],
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/--on-change: no effect with --exec/);
+    expect(readFileSync(join(d, "seen"), "utf8")).toBe("pw-exec-one");
+    expect(r.stderr).not.toContain("pw-exec");
+  });
+
+  it("a bad rotation setting is a one-line error before anything starts", async () => {
+    const d = tempDir();
+    const r = await latchkey(["--on-change", "reload", "--", "sh", "-c", `touch "${d}/ran"`], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    expect(r.code).toBe(64);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/--on-change: invalid value 'reload'/);
+    expect(lines(join(d, "ran"))).toEqual([]);
+    const e = await latchkey(["--", "true"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LATCHKEY_DEBOUNCE: "1s", LATCHKEY_DEBOUNCE_MAX: "100ms" } });
+    expect(e.code).toBe(78);
+    expect(e.stderr).toMatch(/LATCHKEY_DEBOUNCE_MAX: invalid value '100ms'/);
   });
 });
