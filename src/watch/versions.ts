@@ -41,7 +41,11 @@ export function remoteVersionCheck(fetched: readonly FetchedSecret[], lookup: So
       for (let i = 0; i < entries.length; i++) {
         const was = entries[i]!.version;
         const is = now[i];
-        if (was === undefined || is === undefined || was !== is) {
+        if (was === undefined || is === undefined) {
+          log.debug("provider cannot tell a version; reloading to compare", { ref: entries[i]!.ref.raw });
+          return true;
+        }
+        if (was !== is) {
           log.debug("provider reports a new version", { ref: entries[i]!.ref.raw });
           return true;
         }
