@@ -15,16 +15,26 @@ import { LatchkeyError, ExitCode, isLatchkeyError } from "../errors.ts";
 import { libc, SIG_DFL, SIG_IGN } from "../platform/libc.ts";
 import { execInto } from "./exec.ts";
 import type { LaunchSpec } from "./spec.ts";
+import { log, type LogFormat, type LogLevel } from "../log/logger.ts";
 
 export const SPEC_FD = 3;
 const SIGTTIN = 21;
 const SIGTTOU = 22;
 
+/** What the supervisor sends on SPEC_FD: the launch, and how to log a failure like it does. */
+export interface ShimMessage extends LaunchSpec {
+  log?: { format: LogFormat; level: LogLevel };
+}
+
 export function runShim(): never {
-  let spec: LaunchSpec;
+  let spec: ShimMessage;
   try {
-    spec = JSON.parse(readFileSync(SPEC_FD, "utf8")) as LaunchSpec;
+    spec = JSON.parse(readFileSync(SPEC_FD, "utf8")) as ShimMessage;
     closeSync(SPEC_FD);
+    if (spec.log) {
+      log.format = spec.log.format;
+      log.level = spec.log.level;
+    }
   } catch (e) {
     return die(new LatchkeyError("internal", ExitCode.INTERNAL, `exec shim: cannot read launch spec: ${(e as Error).message}`));
   }
@@ -52,10 +62,7 @@ export function runShim(): never {
 
 function die(e: unknown): never {
   const err = isLatchkeyError(e) ? e : new LatchkeyError("internal", ExitCode.INTERNAL, String(e));
-  try {
-    process.stderr.write(`latchkey: error: ${err.message}\n`);
-  } catch {
-    // nothing to report to
-  }
+  // the same line the supervisor would have written (format, level, code field)
+  log.error(err.message.split("\n")[0]!, { code: err.code });
   process.exit(err.exitCode);
 }

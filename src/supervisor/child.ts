@@ -9,7 +9,8 @@ import { libc, ESRCH } from "../platform/libc.ts";
 import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { SHIM_ARG } from "../cli/parse.ts";
-import { SPEC_FD } from "../launch/shim.ts";
+import { SPEC_FD, type ShimMessage } from "../launch/shim.ts";
+import { log } from "../log/logger.ts";
 import type { LaunchSpec } from "../launch/spec.ts";
 import { execFailure } from "../launch/resolve.ts";
 import { claimPid, releasePid } from "./reaper.ts";
@@ -135,7 +136,8 @@ function spawnApp(requested: LaunchSpec): ChildProcess {
     libc()?.setpgid(proc.pid, proc.pid);
     const pipe = proc.stdio[SPEC_FD] as NodeJS.WritableStream | null;
     pipe?.on("error", () => {}); // the shim may die before reading; its exit status says why
-    pipe?.end(JSON.stringify(spec));
+    const message: ShimMessage = { ...spec, log: { format: log.format, level: log.level } };
+    pipe?.end(JSON.stringify(message));
   }
   return proc;
 }

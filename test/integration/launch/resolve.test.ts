@@ -126,3 +126,17 @@ describe.each([["supervise", []], ["exec", ["--exec"]], ["supervise through the 
     expect(r.stdout).toBe("zero:one\n");
   });
 });
+
+describe("errors raised in the exec shim", () => {
+  it("follow --log-format and --log-level like the supervisor's own", async () => {
+    const mnt = tempDir();
+    const script = `mount -t tmpfs -o noexec tmpfs '${mnt}' && cp /bin/true '${mnt}/true' && exec "$@"`;
+    const json = await run("unshare", ["--mount", "sh", "-c", script, "sh", LATCHKEY, "--user", "0:0", "--log-format", "json", "--", join(mnt, "true")]);
+    expect(json.code).toBe(126);
+    const rec = JSON.parse(oneLine(json.stderr)) as Record<string, string>;
+    expect(rec).toMatchObject({ level: "error", src: "latchkey", code: "not_executable" });
+    const silent = await run("unshare", ["--mount", "sh", "-c", script, "sh", LATCHKEY, "--user", "0:0", "--log-level", "silent", "--", join(mnt, "true")]);
+    expect(silent.code).toBe(126);
+    expect(silent.stderr).toBe("");
+  });
+});
