@@ -4,7 +4,7 @@
  * lookup at all.
  */
 import { statSync, type Stats } from "node:fs";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { checkFormat } from "./format.ts";
 
@@ -27,20 +27,51 @@ export function findCommand(command: string, pathVar: string | undefined, runner
   if (command.includes("/")) {
     const st = statOrNull(command);
     if (!st) throw notFound(command, `${command}: no such file`);
+    const blocked = unsearchableDir(command, runner);
+    if (blocked) throw dirNotSearchable(command, blocked, runner);
     if (!isExecutableBy(st, runner)) throw notExecutable(command, st);
     return command;
   }
-  let firstNonExec: { path: string; st: Stats } | undefined;
+  let firstNonExec: LatchkeyError | undefined;
   for (const dir of (pathVar || DEFAULT_PATH).split(delimiter)) {
     // "./cmd", not "cmd": a slash-less path would be looked up in PATH again by spawn's execvp
     const candidate = dir === "" ? `./${command}` : join(dir, command);
     const st = statOrNull(candidate);
     if (!st) continue;
-    if (isExecutableBy(st, runner)) return candidate;
-    firstNonExec ??= { path: candidate, st };
+    const blocked = unsearchableDir(candidate, runner);
+    if (blocked) firstNonExec ??= dirNotSearchable(candidate, blocked, runner);
+    else if (isExecutableBy(st, runner)) return candidate;
+    else firstNonExec ??= notExecutable(candidate, st);
   }
-  if (firstNonExec) throw notExecutable(firstNonExec.path, firstNonExec.st);
+  if (firstNonExec) throw firstNonExec;
   throw notFound(command, `${command}: command not found in PATH`);
+}
+
+/**
+ * The first directory on the way to `path` that the app's user may not search, or null.
+ * latchkey runs as root and sees everything; the app, once it is `--user app`, does not:
+ * the classic case is an app installed under /root (mode 700). Without this the failure
+ * would be a bare EACCES from execve.
+ */
+export function unsearchableDir(path: string, r: Runner): string | null {
+  if (r.uid === 0) return null;
+  const chain: string[] = [];
+  for (let d = dirname(resolve(path)); ; d = dirname(d)) {
+    chain.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of chain) {
+    const st = statOrNull(d);
+    if (st && !permits(st, r, 0o1)) return d;
+  }
+  return null;
+}
+
+/** Does `st`'s mode give `r` the permission `bit` (1 = execute/search) by owner, group or other? */
+function permits(st: Stats, r: Runner, bit: number): boolean {
+  if (st.uid === r.uid) return (st.mode & (bit << 6)) !== 0;
+  if (st.gid === r.gid || r.groups.includes(st.gid)) return (st.mode & (bit << 3)) !== 0;
+  return (st.mode & bit) !== 0;
 }
 
 function statOrNull(p: string): Stats | null {
@@ -56,13 +87,16 @@ export function isExecutableBy(st: Stats, r: Runner): boolean {
   if (!st.isFile()) return false;
   const mode = st.mode;
   if (r.uid === 0) return (mode & 0o111) !== 0;
-  if (st.uid === r.uid) return (mode & 0o100) !== 0;
-  if (st.gid === r.gid || r.groups.includes(st.gid)) return (mode & 0o010) !== 0;
-  return (mode & 0o001) !== 0;
+  return permits(st, r, 0o1);
 }
 
 function notFound(command: string, message: string): LatchkeyError {
   return new LatchkeyError("not_found", ExitCode.NOT_FOUND, message, { cause: command });
+}
+
+function dirNotSearchable(path: string, dir: string, r: Runner): LatchkeyError {
+  return new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE,
+    `${path}: permission denied: the app user (uid ${r.uid}) cannot enter directory ${dir}`);
 }
 
 function notExecutable(path: string, st: Stats): LatchkeyError {

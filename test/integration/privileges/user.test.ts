@@ -105,6 +105,18 @@ describe.each([["supervise", []], ["exec", ["--exec"]]] as const)("--user in %s 
 });
 
 describe("--user fails closed, before the app starts", () => {
+  it("an app in a directory the user cannot enter → 126 naming it, both modes", async () => {
+    const priv = tempDir();
+    chmodSync(priv, 0o700);
+    const tool = join(priv, "tool");
+    writeFileSync(tool, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    for (const mode of [[], ["--exec"]]) {
+      const r = await withTestEtc([...mode, "--user", "tester", "--", tool]);
+      expect(r.code).toBe(126);
+      expect(r.stderr).toContain(`cannot enter directory ${priv}`);
+    }
+  });
+
   // world-writable, so that an app wrongly started as any user could leave its mark
   const marker = () => {
     const d = tempDir();

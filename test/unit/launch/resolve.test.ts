@@ -83,6 +83,32 @@ describe("resolveCommand", () => {
   });
 });
 
+describe("directories the app user cannot enter", () => {
+  const priv = join(d, "private");
+  mkdirSync(priv, { mode: 0o700 });
+  chmodSync(priv, 0o700);
+  script(join(priv, "tool"), 0o755);
+  const user = { uid: 4242, gid: 4242, groups: [4242] };
+
+  it("a path through a directory the user may not search → 126 naming the directory", () => {
+    expect(() => resolveCommand(join(priv, "tool"), "", user)).toThrow(`cannot enter directory ${priv}`);
+    try {
+      resolveCommand(join(priv, "tool"), "", user);
+    } catch (e) {
+      expect((e as { exitCode: number }).exitCode).toBe(126);
+    }
+  });
+
+  it("a PATH entry the user cannot enter is passed over for the next one", () => {
+    expect(resolveCommand("tool", `${priv}:${b}`, user)).toBe(join(b, "tool"));
+    expect(() => resolveCommand("tool", priv, user)).toThrow(/cannot enter directory/);
+  });
+
+  it("root enters anything", () => {
+    expect(resolveCommand(join(priv, "tool"), "", root)).toBe(join(priv, "tool"));
+  });
+});
+
 describe("isExecutableBy", () => {
   const st = (mode: number, uid = 1, gid = 2) => ({ isFile: () => true, mode, uid, gid }) as unknown as import("node:fs").Stats;
   it("owner bits for the owner, group bits for the group, other bits otherwise; root needs any x bit", () => {
