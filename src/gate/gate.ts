@@ -101,7 +101,9 @@ export async function runGate(stages: readonly GateStage[], log: Logger, onDone?
 
 function gateFailed(stage: StageReport, ms: number): LatchkeyError {
   const bad = stage.items.filter((i) => i.state === "failed");
-  const what = bad.map((i) => `${i.name} (${i.reason === "exit" || i.reason === "status" ? i.cause : i.reason})`).join(", ") || stage.stage;
+  const named = bad.map((i) => `${i.name} (${i.reason === "exit" || i.reason === "status" ? i.cause : i.reason})`);
+  // One line stays readable: the report above lists every check.
+  const what = named.length > 3 ? `${named.slice(0, 3).join(", ")} and ${named.length - 3} more` : named.join(", ") || stage.stage;
   const verb = stage.stage === "pre-start" ? "pre-start hook failed" : "not ready";
   return new LatchkeyError("gate", ExitCode.UNAVAILABLE, `startup gate failed after ${formatMs(ms)}: ${verb}: ${what}; the app was not started`);
 }

@@ -33,6 +33,8 @@ export interface WaitOptions {
   deadline: number;
   signal: AbortSignal;
   random?: () => number;
+  /** Sees every attempt (progress lines while a gate waits). */
+  onAttempt?: (a: Attempt) => void;
 }
 
 export async function waitFor(target: Target, opts: WaitOptions): Promise<CheckResult> {
@@ -54,6 +56,7 @@ export async function waitFor(target: Target, opts: WaitOptions): Promise<CheckR
     if (opts.signal.aborted) return result("cancelled");
     // A cut-short attempt says nothing new; keep the previous, more telling reason.
     if (!(a.reason === "timeout" && last.reason !== "timeout" && performance.now() >= deadline)) last = a;
+    opts.onAttempt?.(a);
     if (a.ok) return result("passed");
     if (!a.retryable) return result("failed");
     const wait = Math.min(pause * (0.5 + random() * 0.5), deadline - performance.now());
