@@ -17,7 +17,7 @@ import { gateStages } from "../gate/stages.ts";
 import { runGate } from "../gate/gate.ts";
 import { recordSecretLoad } from "../status/freshness.ts";
 import { remoteVersionCheck } from "./versions.ts";
-import { nextLeaseEnd } from "./source-cache.ts";
+import { cachedLeaseId, nextLeaseEnd } from "./source-cache.ts";
 import type { LoadSecretSet, SecretSet } from "./secret-set.ts";
 
 /** `NAME=scheme://...` / `sources.NAME=scheme://...` → the reference text. */
@@ -57,7 +57,8 @@ export function secretSetFrom(prepared: Pick<PreparedEnv, "secrets">, childEnv: 
     const raw = refText(v);
     const ref = raw ? parseReference(raw, v.name, { checkScheme: false }) : null;
     origins[v.name] = ref ? ref.scheme : "file";
-    if (ref && ref.scheme !== "file") fetched.push({ ref, value: Buffer.alloc(0), ...(v.version !== undefined ? { version: v.version } : {}) });
+    const version = v.version ?? (raw ? cachedLeaseId(raw) : undefined);
+    if (ref && ref.scheme !== "file") fetched.push({ ref, value: Buffer.alloc(0), ...(version !== undefined ? { version } : {}) });
   }
   const remote = remoteVersionCheck(fetched, sourceFor, log);
   const leaseEnd = nextLeaseEnd();

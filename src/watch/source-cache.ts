@@ -51,6 +51,18 @@ export function nextLeaseEnd(): number | undefined {
   return min;
 }
 
+/**
+ * The lease id of a leased secret held for `raw`: its "version" for polling (a source's
+ * `versions()` answers the lease id while the lease is healthy).
+ */
+export function cachedLeaseId(raw: string): string | undefined {
+  for (const c of caches) {
+    const id = c.get(raw)?.secret.lease?.id;
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
 export function cachingSource(src: SecretSource, now: () => number = Date.now): SecretSource {
   const cache = new Map<string, Entry>();
   caches.add(cache);

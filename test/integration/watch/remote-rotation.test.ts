@@ -100,6 +100,8 @@ describe("rotation from Vault (test server)", () => {
     await sleep(6000); // ~20 polls and a renewal
     expect(starts(out)).toHaveLength(1);
     expect(ns.leases.size).toBe(1);
+    // Polls asked for the lease's state only: no reload while it was healthy.
+    expect(stderr()).not.toMatch(/cannot tell a version|provider reports a new version/);
     await waitFor(() => starts(out).length === 2, "restart once the lease reached its max TTL", 40_000);
     expect(stderr()).toMatch(/lease nears its max TTL|lease renewal failed/);
     const [a, b] = starts(out).map((l) => l.split(" ")[2]);
