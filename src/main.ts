@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   // Gate: checks that need no waiting (above) fail first; then dependencies and hooks.
   const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
   const status = await startStatus(gateConfig, log);
-  const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state));
+  const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state), { holdSignals: true });
 
   installSsh(prepared.ssh, ssh);
   // Renders --render files before the app starts; watches secrets once it runs (supervise mode).
