@@ -118,11 +118,13 @@ export const benchmark: Benchmark = {
 
     const stopRows: string[][] = [];
     for (const app of ["gunicorn", "prompt"] as const) {
+      const tini = median(samples.get(key(VARIANTS[2]!, app))!.map((s) => s.stopMs));
       for (const v of VARIANTS) {
         const ss = samples.get(key(v, app))!;
         const killed = ss.filter((s) => s.exit === 137 || s.stopMs >= 9_500).length;
+        const m = median(ss.map((s) => s.stopMs));
         stopRows.push([app === "gunicorn" ? "gunicorn (2 workers)" : "prompt app", v.name,
-          fmt(median(ss.map((s) => s.stopMs)) / 1000, 2), fmt(Math.max(...ss.map((s) => s.stopMs)) / 1000, 2),
+          fmt(m / 1000, 2), `${m >= tini ? "+" : "−"}${fmt(Math.abs(m - tini) / 1000, 2)}`, fmt(Math.max(...ss.map((s) => s.stopMs)) / 1000, 2),
           [...new Set(ss.map((s) => s.exit))].join(", "), String(killed)]);
       }
     }
@@ -152,6 +154,7 @@ export const benchmark: Benchmark = {
     const lkAll = [...lkGun, ...lkPrompt];
     const noKill = lkAll.every((s) => s.exit !== 137 && s.stopMs < 9_500);
     const promptMedian = median(lkPrompt.map((s) => s.stopMs));
+    const others = VARIANTS.slice(1).map((v) => `${v.name} ${fmt(median(samples.get(key(v, "prompt"))!.map((s) => s.stopMs)) / 1000, 2)} s`).join(", ");
     return [
       `${reps} rounds, variants interleaved within each round, every container hardened the same way`,
       `(\`${HARDENED.join(" ")}\`) with the same two file secrets bind-mounted at /run/secrets and dropping to uid 1001.`,
@@ -160,10 +163,10 @@ export const benchmark: Benchmark = {
       "",
       "### `docker stop -t 10`",
       "",
-      table(["app", "init", "median s", "max s", "exit codes", "SIGKILLed"], stopRows),
+      table(["app", "init", "median s", "vs --init s", "max s", "exit codes", "SIGKILLed"], stopRows),
       "",
       verdict(noKill && promptMedian <= 300,
-        `latchkey ${noKill ? "never took" : "TOOK"} the SIGKILL path (${lkAll.length} stops); the prompt app stopped in ${fmt(promptMedian / 1000, 2)} s (median; target ≤ 0.3 s)`),
+        `latchkey ${noKill ? "never took" : "TOOK"} the SIGKILL path (${lkAll.length} stops); the prompt app stopped in ${fmt(promptMedian / 1000, 2)} s (median; target ≤ 0.3 s; same run: ${others})`),
       "",
       "### `docker run -d` → healthy (HEALTHCHECK every 250 ms)",
       "",

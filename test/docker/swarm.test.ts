@@ -15,7 +15,7 @@ const stack = `lkswarm${RUN_ID.replace(/[^a-z0-9]/g, "").slice(-10)}`;
 const fp = (v: string) => createHash("sha256").update(v).digest("hex").slice(0, 12);
 const secretName = (what: string, v: number) => `${stack}-${what}-v${v}`;
 const values = {
-  db1: `db-${randomBytes(9).toString("hex")}`, db2: `db-${randomBytes(9).toString("hex")}`,
+  db1: `db-${randomBytes(9).toString("hex")}`, db2: `db-${randomBytes(9).toString("hex")}`, db3: `db-${randomBytes(9).toString("hex")}`,
   api: `api-${randomBytes(9).toString("hex")}`,
 };
 let createdSwarm = false;
@@ -45,6 +45,7 @@ describe.skipIf(!status.ok)("examples/swarm/stack.yml on a single-node swarm", (
     }
     await createSecret(secretName("db-password", 1), values.db1);
     await createSecret(secretName("db-password", 2), values.db2);
+    await createSecret(secretName("db-password", 3), values.db3);
     await createSecret(secretName("api-key", 1), values.api);
   }, 120_000);
 
@@ -91,22 +92,35 @@ describe.skipIf(!status.ok)("examples/swarm/stack.yml on a single-node swarm", (
     }
   }, 180_000);
 
-  it("rotation by secret replacement: after redeploying with db-password-v2 every task has the new value", async () => {
-    const before = new Set(await containers());
-    await deploy(2);
-    const after = await waitFor("2 new healthy tasks with the new secret", 180_000, async () => {
+  /** Wait until the service runs 2 containers none of which existed before, all with `value`. */
+  async function rotated(before: Set<string>, value: string): Promise<string[]> {
+    return waitFor("2 new healthy tasks with the new secret", 180_000, async () => {
       const ids = await containers();
       if (ids.length !== 2 || ids.some((id) => before.has(id))) return undefined;
       for (const id of ids) {
         const r = await appGet<{ secrets: Record<string, { sha256: string }> }>(id, "/");
-        if (r.body.secrets.DB_PASSWORD?.sha256 !== fp(values.db2)) return undefined;
+        if (r.body.secrets.DB_PASSWORD?.sha256 !== fp(value)) return undefined;
       }
       return ids;
     }, 1000);
-    expect(after).toHaveLength(2);
+  }
+
+  it("rotation with docker service update --secret-rm/--secret-add: every task gets the new value", async () => {
+    const before = new Set(await containers());
+    await dockerOk(["service", "update", "--detach",
+      "--secret-rm", secretName("db-password", 1),
+      "--secret-add", `source=${secretName("db-password", 2)},target=db-password,uid=0,gid=0,mode=0400`,
+      `${stack}_app`], { timeoutMs: 180_000 });
+    expect(await rotated(before, values.db2)).toHaveLength(2);
     // The old tasks stopped gracefully: exit code 0 from the app, not 137.
     const codes = await docker(["ps", "-a", "--filter", `label=com.docker.swarm.service.name=${stack}_app`, "--filter", "status=exited", "--format", "{{.Status}}"]);
     expect(codes.stdout).toMatch(/Exited \(0\)/);
     expect(codes.stdout).not.toMatch(/Exited \(137\)/);
+  }, 240_000);
+
+  it("rotation by redeploying the stack pointed at the next secret version (the stack file's way)", async () => {
+    const before = new Set(await containers());
+    await deploy(3);
+    expect(await rotated(before, values.db3)).toHaveLength(2);
   }, 240_000);
 });
