@@ -52,7 +52,9 @@ export class RotationController {
   #stamps: Map<string, string>;
   #watcher: FileWatcher;
   #debouncer: Debouncer;
-  #poller: PollScheduler | null = null;
+  /** The file stat check (key ""), and one poller per remote source scheme. */
+  #pollers = new Map<string, PollScheduler>();
+  #pollFailures = new Map<string, number>();
   #leaseTimer: NodeJS.Timeout | null = null;
   #busy: Promise<void> | null = null;
   #again: string | null = null;
@@ -63,6 +65,8 @@ export class RotationController {
   #retries = 0;
   #retryTimer: NodeJS.Timeout | null = null;
   #offLease: (() => void) | null = null;
+  /** The last look failed (load or validation): the file poller retries it. */
+  #lookFailed = false;
 
   constructor(initial: SecretSet, deps: ControllerDeps) {
     this.#d = deps;
@@ -87,21 +91,13 @@ export class RotationController {
     // may already be running, and a busy machine widens the gap) is caught by one look now.
     this.#hintReason = "start";
     this.#debouncer.trigger();
-    if (this.#d.opts.pollInterval > 0) {
-      const interval = this.#d.opts.pollInterval;
-      this.#poller = new PollScheduler(
-        { interval, jitter: POLL_JITTER, backoffCap: defaultBackoffCap(interval) },
-        () => this.#poll(),
-        (o) => this.#reportPoll(o),
-      );
-      this.#poller.start();
-    }
+    this.#syncPollers();
     this.#armLease();
     this.#offLease = onLeaseEnding((ref) => {
       this.#d.log.info("a leased secret must be read again", { ref });
       this.#requestLook("lease expiry");
     });
-    this.#d.log.debug("watching secrets", { paths: this.#last.files.length, inotify: this.#watcher.watched.length, pollMs: this.#d.opts.pollInterval });
+    this.#d.log.debug("watching secrets", { paths: this.#last.files.length, inotify: this.#watcher.watched.length, pollMs: this.#d.opts.pollInterval, remote: [...(this.#last.remote?.keys() ?? [])].join(",") });
   }
 
   close(): void {
@@ -109,7 +105,8 @@ export class RotationController {
     this.#abort.abort();
     this.#watcher.close();
     this.#debouncer.stop();
-    this.#poller?.stop();
+    for (const p of this.#pollers.values()) p.stop();
+    this.#pollers.clear();
     if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#offLease?.();
@@ -122,24 +119,57 @@ export class RotationController {
 
   // --- detection ---------------------------------------------------------------------------
 
-  /** The periodic look: files' stat stamps (inotify safety net), then providers' versions. */
-  async #poll(): Promise<void> {
+  /**
+   * One poller for the files' stat stamps (the inotify safety net; it also retries a failed
+   * look), and one per remote source at its own interval (`rotation.poll` in the config file,
+   * else --poll-interval), each with its own backoff: an AWS outage does not slow Vault's polls.
+   */
+  #syncPollers(): void {
+    if (this.#closed) return;
+    const wanted = new Map<string, number>();
+    wanted.set("", this.#d.opts.pollInterval);
+    for (const scheme of this.#last.remote?.keys() ?? []) {
+      wanted.set(scheme, this.#d.rules?.pollBySource?.[scheme] ?? this.#d.opts.pollInterval);
+    }
+    for (const [key, p] of this.#pollers) {
+      if (!wanted.has(key)) {
+        p.stop();
+        this.#pollers.delete(key);
+      }
+    }
+    for (const [key, interval] of wanted) {
+      if (interval <= 0 || this.#pollers.has(key)) continue;
+      const p = new PollScheduler(
+        { interval, jitter: POLL_JITTER, backoffCap: defaultBackoffCap(interval) },
+        () => (key === "" ? this.#pollFiles() : this.#pollRemote(key)),
+        (o) => this.#reportPoll(key, o),
+      );
+      this.#pollers.set(key, p);
+      p.start();
+    }
+  }
+
+  async #pollFiles(): Promise<void> {
     const stamps = fileStamps(this.#last.files);
     let reason: string | null = stampsDiffer(stamps, this.#stamps) ? "file stat" : null;
-    if (!reason && rotationStatus.consecutiveFailures > 0) reason = "retry";
-    if (!reason && this.#last.remoteChanged) {
-      if (await this.#last.remoteChanged(this.#abort.signal)) reason = "provider version";
-    }
+    if (!reason && this.#lookFailed) reason = "retry";
     if (reason) await this.#look(reason);
   }
 
-  #reportPoll(o: PollOutcome): void {
+  async #pollRemote(scheme: string): Promise<void> {
+    const check = this.#last.remote?.get(scheme);
+    if (!check) return;
+    if (await check(this.#abort.signal)) await this.#look(`${scheme} version`);
+  }
+
+  #reportPoll(key: string, o: PollOutcome): void {
+    this.#pollFailures.set(key, o.failures);
+    rotationStatus.consecutiveFailures = Math.max(0, ...this.#pollFailures.values());
     if (o.ok) return;
-    rotationStatus.consecutiveFailures = Math.max(rotationStatus.consecutiveFailures, o.failures);
     rotationStatus.lastError = errorText(o.error);
     // #look already logged why; this line shows the backoff.
     this.#d.log.warn("secret check failed; keeping the app on the last good secrets and retrying", {
-      attempt: o.failures, retryInMs: o.nextInMs, error: errorText(o.error),
+      source: key === "" ? "files" : key, attempt: o.failures, retryInMs: o.nextInMs, error: errorText(o.error),
     });
   }
 
@@ -209,6 +239,7 @@ export class RotationController {
     try {
       candidate = await this.#d.load(reason, this.#abort.signal);
     } catch (e) {
+      this.#lookFailed = true;
       rotationStatus.lastCheckAt = Date.now();
       rotationStatus.lastError = errorText(e);
       rotationStatus.consecutiveFailures++;
@@ -220,6 +251,7 @@ export class RotationController {
       throw e;
     }
     if (this.#closed || this.#d.actuator.stopping) return;
+    this.#lookFailed = false;
     rotationStatus.lastCheckAt = Date.now();
     rotationStatus.lastError = null;
     rotationStatus.consecutiveFailures = 0;
@@ -298,6 +330,7 @@ export class RotationController {
       this.#stamps = fileStamps(set.files);
       this.#watcher.watch(set.files);
     }
+    this.#syncPollers();
     this.#armLease();
   }
 }

@@ -16,7 +16,7 @@ import type { GateConfig } from "../gate/config.ts";
 import { gateStages } from "../gate/stages.ts";
 import { runGate } from "../gate/gate.ts";
 import { recordSecretLoad } from "../status/freshness.ts";
-import { remoteVersionCheck } from "./versions.ts";
+import { remoteVersionChecks } from "./versions.ts";
 import { cachedLeaseId, nextLeaseEnd } from "./source-cache.ts";
 import type { LoadSecretSet, SecretSet } from "./secret-set.ts";
 
@@ -60,14 +60,14 @@ export function secretSetFrom(prepared: Pick<PreparedEnv, "secrets">, childEnv: 
     const version = v.version ?? (raw ? cachedLeaseId(raw) : undefined);
     if (ref && ref.scheme !== "file") fetched.push({ ref, value: Buffer.alloc(0), ...(version !== undefined ? { version } : {}) });
   }
-  const remote = remoteVersionCheck(fetched, sourceFor, log);
+  const remote = remoteVersionChecks(fetched, sourceFor, log);
   const leaseEnd = nextLeaseEnd();
   return {
     env: childEnv,
     secrets,
     files: [...files].sort(),
     origins,
-    ...(remote ? { remoteChanged: remote } : {}),
+    ...(remote.size > 0 ? { remote } : {}),
     ...(leaseEnd !== undefined ? { leaseExpiresAt: leaseEnd } : {}),
   };
 }

@@ -16,11 +16,11 @@ export interface SecretSet {
   /** Per-variable source scheme (`file`, `aws-sm`, `vault`), for per-source actions. */
   origins?: Record<string, string>;
   /**
-   * Cheap remote check: true when a provider reports a version other than the one this set
-   * was built from (or cannot tell). Throws when a provider cannot be reached. Absent when
-   * no remote source is used.
+   * Cheap remote checks, one per source scheme (`aws-sm`, `vault`): true when the provider
+   * reports a version other than the one this set was built from (or cannot tell). Throws
+   * when the provider cannot be reached. Absent or empty when no remote source is used.
    */
-  remoteChanged?: (signal: AbortSignal) => Promise<boolean>;
+  remote?: ReadonlyMap<string, (signal: AbortSignal) => Promise<boolean>>;
   /** Earliest expiry of a dynamic secret's lease (ms since epoch): reload before it. */
   leaseExpiresAt?: number;
 }
@@ -28,10 +28,12 @@ export interface SecretSet {
 /** Load every source and validate the result (required secrets, validators, gate). Throws LatchkeyError. */
 export type LoadSecretSet = (reason: string, signal: AbortSignal) => Promise<SecretSet>;
 
-/** Per-variable and per-source actions from the config file; the flag's action is the default. */
+/** Per-variable and per-source settings from the config file; the flags give the defaults. */
 export interface ActionRules {
   byName?: Record<string, Action>;
   bySource?: Record<string, Action>;
+  /** Poll interval per source scheme, ms (0 = do not poll that source). */
+  pollBySource?: Record<string, number>;
 }
 
 /**

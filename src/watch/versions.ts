@@ -20,6 +20,14 @@ export interface VersionCheck {
   readonly refs: number;
 }
 
+/** One check per remote scheme in `fetched` (empty when nothing is remote). */
+export function remoteVersionChecks(fetched: readonly FetchedSecret[], lookup: SourceLookup, log: Logger): Map<string, VersionCheck> {
+  const schemes = new Set(fetched.map((f) => f.ref.scheme).filter((s) => !LOCAL_SCHEMES.has(s)));
+  const out = new Map<string, VersionCheck>();
+  for (const scheme of schemes) out.set(scheme, remoteVersionCheck(fetched.filter((f) => f.ref.scheme === scheme), lookup, log)!);
+  return out;
+}
+
 /** null when nothing in `fetched` is remote (nothing to poll). */
 export function remoteVersionCheck(fetched: readonly FetchedSecret[], lookup: SourceLookup, log: Logger): VersionCheck | null {
   const byScheme = new Map<string, { ref: Reference; version: string | undefined }[]>();

@@ -188,6 +188,28 @@ describe("RotationController", () => {
     expect(act.signals).toHaveLength(1);
   });
 
+  it("polls each source at its own interval, with its own backoff", async () => {
+    const calls = { aws: 0, vault: 0, gcp: 0 };
+    const set: SecretSet = { env: { A: "1" }, secrets: { A: "1" }, files: [], remote: new Map([
+      ["aws-sm", async () => { calls.aws++; throw new LatchkeyError("temp_fail", 75, "aws down"); }],
+      ["vault", async () => { calls.vault++; return false; }],
+      ["gcp", async () => { calls.gcp++; return false; }],
+    ]) };
+    const act = new FakeActuator();
+    ctl = new RotationController(set, {
+      opts: { ...OPTS, pollInterval: 5000 }, load: async () => set, actuator: act, log: testLogger(),
+      rules: { pollBySource: { "aws-sm": 40, vault: 40, gcp: 0 } },
+    });
+    ctl.start();
+    await sleep(1200);
+    expect(calls.gcp).toBe(0);
+    expect(calls.vault).toBeGreaterThanOrEqual(12); // ~40 ms apart, unaffected by aws-sm's outage
+    expect(calls.aws).toBeGreaterThanOrEqual(3);
+    expect(calls.aws).toBeLessThan(calls.vault / 2); // aws-sm backed off
+    expect(logLines.some((l) => /source=aws-sm attempt=\d+ retryInMs=/.test(l))).toBe(true);
+    expect(act.restarts).toHaveLength(0);
+  });
+
   it("polling: provider failures back off without acting, recovery acts once", async () => {
     let down = true;
     let value = "v1";
@@ -195,13 +217,13 @@ describe("RotationController", () => {
     const load = async (): Promise<SecretSet> => {
       loads++;
       if (down) throw new LatchkeyError("temp_fail", 75, "aws-sm://prod/db: 503 ServiceUnavailable");
-      return { env: { DB: value }, secrets: { DB: value }, files: [], remoteChanged: async () => { if (down) throw new Error("503"); return false; } };
+      return { env: { DB: value }, secrets: { DB: value }, files: [], remote: new Map([["aws-sm", async () => { if (down) throw new Error("503"); return false; }]]) };
     };
     const act = new FakeActuator();
-    const initial: SecretSet = { env: { DB: "v1" }, secrets: { DB: "v1" }, files: [], remoteChanged: async () => {
+    const initial: SecretSet = { env: { DB: "v1" }, secrets: { DB: "v1" }, files: [], remote: new Map([["aws-sm", async () => {
       if (down) throw new LatchkeyError("temp_fail", 75, "503");
       return value !== "v1";
-    } };
+    }]]) };
     ctl = new RotationController(initial, { opts: { ...OPTS, pollInterval: 40 }, load, actuator: act, log: testLogger() });
     ctl.start();
     await sleep(1500);

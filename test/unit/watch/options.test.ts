@@ -45,6 +45,8 @@ describe("rotation options", () => {
     const f = parseConfigText("onChange: none\nrotation:\n  actions:\n    TLS_CERT: signal:HUP\n  sources:\n    vault: restart\n", "l.yaml");
     expect(f.values.onChange).toBe("none");
     expect(f.sections.get("rotation")).toEqual({ byName: { TLS_CERT: { kind: "signal", signal: "SIGHUP" } }, bySource: { vault: { kind: "restart" } } });
+    expect(parseConfigText("rotation:\n  poll:\n    aws-sm: 5m\n    vault: 0\n", "l.yaml").sections.get("rotation")).toEqual({ pollBySource: { "aws-sm": 300_000, vault: 0 } });
+    expect(() => parseConfigText("rotation:\n  poll:\n    vault: often\n", "l.yaml")).toThrow(/rotation\.poll\.vault: invalid value "often"/);
     expect(() => parseConfigText("rotation:\n  actions:\n    A: bounce\n", "l.yaml")).toThrow(/l\.yaml: rotation\.actions\.A: invalid value "bounce"/);
     expect(() => parseConfigText("rotation:\n  action: {}\n", "l.yaml")).toThrow(/rotation/);
   });
