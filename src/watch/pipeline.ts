@@ -4,6 +4,7 @@
  * re-runs the same pipeline the first start ran — same sources, same precedence, same
  * validation — so a rotated set is exactly what a fresh start would have produced.
  */
+import { join } from "node:path";
 import { parseReference, sourceFor, type FetchedSecret } from "../sources/source.ts";
 import type { Logger } from "../log/logger.ts";
 import { prepareEnv, type PreparedEnv, type SecretVar } from "../env/prepare.ts";
@@ -42,10 +43,14 @@ function fileOf(v: SecretVar): string | null {
   return null;
 }
 
-export function secretSetFrom(prepared: Pick<PreparedEnv, "secrets">, childEnv: Record<string, string>, opts: Pick<SecretsOptions, "dirs" | "envFiles">, log: Logger): SecretSet {
+export function secretSetFrom(prepared: Pick<PreparedEnv, "secrets">, childEnv: Record<string, string>, opts: Pick<SecretsOptions, "dirs" | "envFiles" | "envName">, log: Logger): SecretSet {
   const files = new Set<string>();
-  // Directories are watched even when absent or empty: a secret added later is a change too.
-  for (const d of opts.dirs) files.add(d.path);
+  // Directories are watched even when absent or empty: a secret added later is a change too
+  // (and so is one added to the --env-name subdirectory).
+  for (const d of opts.dirs) {
+    files.add(d.path);
+    if (opts.envName) files.add(join(d.path, opts.envName));
+  }
   for (const f of opts.envFiles) files.add(f);
   const secrets: Record<string, string> = {};
   const origins: Record<string, string> = {};
