@@ -333,4 +333,21 @@ describe("rotation (built binary, real processes)", () => {
     expect(e.code).toBe(78);
     expect(e.stderr).toMatch(/LATCHKEY_DEBOUNCE_MAX: invalid value '100ms'/);
   });
+  it("VAR_FILE into a kubelet volume elsewhere: the swap restarts the app once with the new value", async () => {
+    const d = tempDir();
+    const vol = join(d, "etc-app");
+    const out = join(d, "out");
+    kubeWrite(vol, { db_password: "pw-varfile-one" });
+    const empty = join(d, "secrets");
+    mkdirSync(empty);
+    const run = launch(["--secrets-dir", empty, "--file-vars", "DB_PASSWORD", "--debounce", "200ms"], out, { DB_PASSWORD_FILE: join(vol, "db_password") });
+    await waitFor(() => starts(out).length === 1, "first start");
+    expect(starts(out)[0]).toMatch(/ pw-varfile-one$/);
+    kubeWrite(vol, { db_password: "pw-varfile-two" });
+    await waitFor(() => starts(out).length === 2, "restart after the swap");
+    await sleep(1000);
+    expect(starts(out)).toHaveLength(2);
+    expect(starts(out)[1]).toMatch(/ pw-varfile-two$/);
+    expect((await stop(run)).code).toBe(143);
+  });
 });
