@@ -194,4 +194,18 @@ describe("vault:// in the built binary", () => {
       await tv.stop();
     }
   });
+
+  it("--expand fans a whole Vault secret out into variables; check lists them without values", async () => {
+    const o = out();
+    const r = await latchkey(["--expand", "APP=json", "--", ...probe(o)], { env: tokenEnv({ APP: "vault://secret/app" }) });
+    expect(r.stderr).toBe("");
+    const env = readProbe(o)!;
+    expect(env.APP_API_KEY).toBe("vault-api-key-v2-77aa");
+    expect(env.APP_PASSWORD).toBe("vault-db-pass-9a8b");
+    const c = await latchkey(["check", "--expand", "APP=json"], { env: tokenEnv({ APP: "vault://secret/app" }) });
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain("APP_API_KEY");
+    expect(c.stdout).toContain("vault://secret/app");
+    expect(c.stdout + c.stderr).not.toContain("vault-api-key-v2-77aa");
+  });
 });
