@@ -40,7 +40,7 @@ export interface ControllerDeps {
   rules?: ActionRules;
   renderer?: Renderer;
   /** Last check of a changed set before acting (the startup gate); throws to reject it. */
-  vet?: (set: SecretSet) => Promise<void>;
+  vet?: (set: SecretSet, signal: AbortSignal) => Promise<void>;
 }
 
 const POLL_JITTER = 0.1;
@@ -280,7 +280,7 @@ export class RotationController {
     }
     if (this.#d.vet) {
       try {
-        await this.#d.vet(candidate);
+        await this.#d.vet(candidate, this.#abort.signal);
       } catch (e) {
         rotationStatus.rejected++;
         rotationStatus.lastError = errorText(e);

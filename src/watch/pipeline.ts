@@ -112,10 +112,11 @@ export function pipelineLoader(d: PipelineDeps): LoadSecretSet {
  * hooks run with the new environment (a hook that checks the new DB password can veto it).
  * Only after the fingerprint compare found a change, so hooks never run on an idle poll.
  */
-export function gateVetter(gateConfig: GateConfig, spec: LaunchSpec, stopTimeoutMs: number, log: Logger): ((set: SecretSet) => Promise<void>) | undefined {
+export function gateVetter(gateConfig: GateConfig, spec: LaunchSpec, stopTimeoutMs: number, log: Logger): ((set: SecretSet, signal: AbortSignal) => Promise<void>) | undefined {
   if (gateStages(gateConfig, spec, stopTimeoutMs).length === 0) return undefined;
-  return async (set) => {
-    const outcome = await runGate(gateStages(gateConfig, { ...spec, env: set.env }, stopTimeoutMs), log);
+  return async (set, signal) => {
+    // The supervisor owns the stop signals now; a stop cuts the gate short through `signal`.
+    const outcome = await runGate(gateStages(gateConfig, { ...spec, env: set.env }, stopTimeoutMs), log, undefined, { holdSignals: false, signal });
     outcome.release();
   };
 }

@@ -31,7 +31,7 @@ export interface RotationInputs {
   initial: SecretSet | null;
   load: LoadSecretSet | null;
   rules?: ActionRules;
-  vet?: (set: SecretSet) => Promise<void>;
+  vet?: (set: SecretSet, signal: AbortSignal) => Promise<void>;
   /** --exec: latchkey is gone once the app starts; only --render applies. */
   exec?: boolean;
   log: Logger;
