@@ -217,19 +217,19 @@ describe("auth methods", () => {
     expect(e.message).toContain("audience");
   });
 
-  it("renews its token at ~2/3 of the TTL and logs in again at the max TTL", async () => {
+  it("renews its token at ~2/3 of the TTL and logs in again at the max TTL", { timeout: 30_000 }, async () => {
     const root = v.namespace("");
     const { roleId } = root.addAppRole("short", { policies: ["app-read"], tokenTtl: 3, tokenMaxTtl: 5 });
     const env = { VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: root.newSecretId("short") };
     const { src } = await fetchWith(env, ["vault://secret/app"]);
     sources.push(src);
     const first = src.client!.token;
-    await new Promise((r) => setTimeout(r, 6500));
+    await new Promise((r) => setTimeout(r, 8000));
     expect(src.tokens!.renewals).toBeGreaterThanOrEqual(1);
     expect(src.tokens!.logins).toBeGreaterThanOrEqual(1);
     expect(src.client!.token).not.toBe(first);
     expect(root.liveToken(src.client!.token)).toBeDefined();
-  }, 20_000);
+  });
 });
 
 describe("versions() for rotation", () => {
@@ -259,20 +259,24 @@ describe("versions() for rotation", () => {
 });
 
 describe("dynamic secrets and leases", () => {
-  it("renews the lease while running and revokes it (with the token) on close", async () => {
+  it("renews the lease while running and revokes it (with the token) on close", { timeout: 30_000 }, async () => {
     const root = v.namespace("");
-    const { roleId } = root.addAppRole("db", { policies: ["app-read"], tokenTtl: 600 });
+    root.mountDatabase("db6", { app: { defaultTtl: 6, maxTtl: 60 } });
+    root.putPolicy("db6", [{ path: "db6/creds/app", capabilities: ["read"] }]);
+    const { roleId } = root.addAppRole("db", { policies: ["app-read", "db6"], tokenTtl: 600 });
     const env = { VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: root.newSecretId("db") };
     const src = createVaultSource(env);
-    const got = await src.fetch([ref("vault://database/creds/app#username")], ctx(env));
+    const got = await src.fetch([ref("vault://db6/creds/app#username")], ctx(env));
     const lease = got[0]!.lease!;
     expect(lease.renewable).toBe(true);
     expect(JSON.parse(got[0]!.value.toString()).username).toMatch(/^v-token-app-/);
-    await new Promise((r) => setTimeout(r, 2600));
+    // Renewal is due at two thirds of 6 s; the lease would be gone at 6 s without it.
+    await new Promise((r) => setTimeout(r, 7000));
+    expect(root.leases.get(lease.id)!.expiresAt).toBeGreaterThan(Date.now());
     expect(root.leases.get(lease.id)!.renewals).toBeGreaterThanOrEqual(1);
     await src.close();
     expect(root.leases.get(lease.id)!.revoked).toBe(true);
-  }, 15_000);
+  });
 
   it("a lease Vault stops extending (max TTL) is announced with leaseEnding and versions() changes", async () => {
     const root = v.namespace("");
