@@ -350,4 +350,31 @@ describe("rotation (built binary, real processes)", () => {
     expect(starts(out)[1]).toMatch(/ pw-varfile-two$/);
     expect((await stop(run)).code).toBe(143);
   });
+  it("SIGTERM while the gate vets a rotated set: latchkey stops promptly, the hook is not left behind", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    const file = join(secrets, "db_password");
+    writeFileSync(file, "pw-slow-one");
+    const out = join(d, "out");
+    const hookPid = join(d, "hook.pid");
+    const hook = `case "$DB_PASSWORD" in *-two) echo $$ > "${hookPid}"; exec sleep 30;; esac`;
+    const run = launch(["--secrets-dir", secrets, "--debounce", "100ms", "--pre-start", `sh -c '${hook}'`], out);
+    await waitFor(() => starts(out).length === 1, "first start");
+    writeInPlace(file, "pw-slow-two");
+    await waitFor(() => lines(hookPid).length === 1, "the vetting hook to run");
+    const r = await stop(run);
+    expect(r.code).toBe(143);
+    expect(r.ms).toBeLessThan(8000);
+    const pid = Number(lines(hookPid)[0]);
+    await waitFor(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, "the hook to be gone", 15_000);
+    expect(starts(out)).toHaveLength(1);
+  });
 });
