@@ -4,7 +4,7 @@
  */
 import { build } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -69,7 +69,8 @@ if (!baseOk) {
 const seaConfig = join(dist, "sea.json");
 writeFileSync(seaConfig, JSON.stringify({
   main: bundle,
-  output: join(dist, "latchkey"),
+  // Built beside and renamed over dist/latchkey: writing a running executable fails with ETXTBSY.
+  output: join(dist, "latchkey.new"),
   executable: base,
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
@@ -81,14 +82,15 @@ writeFileSync(seaConfig, JSON.stringify({
   assets: { "aws-sdk.cjs": awsSdk },
 }, null, 2));
 execFileSync(process.execPath, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
-const exe = join(dist, "latchkey");
-chmodSync(exe, 0o755);
+const fresh = join(dist, "latchkey.new");
+chmodSync(fresh, 0o755);
 rmSync(base);
-const smoke = spawnSync(exe, ["version"], { encoding: "utf8" });
+const smoke = spawnSync(fresh, ["version"], { encoding: "utf8" });
 if (smoke.status !== 0 || !smoke.stdout.startsWith("latchkey ")) {
-  console.error(`build: dist/latchkey does not run (status ${smoke.status}, signal ${smoke.signal})`);
+  console.error(`build: the new executable does not run (status ${smoke.status}, signal ${smoke.signal})`);
   process.exit(1);
 }
+renameSync(fresh, join(dist, "latchkey"));
 
 const sums: string[] = [];
 for (const f of ["latchkey", "latchkey.cjs"]) {
