@@ -20,7 +20,7 @@ export function optionsTable(): string {
     }
     const flag = `\`${f.short ? `-${f.short}, ` : ""}--${f.name}${f.type === "string" ? ` ${f.value ?? "VALUE"}` : ""}\``;
     const key = f.env ? `\`${f.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())}\`` : "";
-    rows.push(`| ${flag} | ${f.env ? `\`${f.env}\`` : ""} | ${key} | ${f.default ?? ""} | ${f.help.replace(/\|/g, "\\|")}${f.multiple ? " (repeatable; comma-separated in the env var)" : ""} |`);
+    rows.push(`| ${flag} | ${f.env ? `\`${f.env}\`` : ""} | ${key} | ${f.default ?? ""} | ${f.help.replace(/\|/g, "\\|")}${f.multiple && !/separated in the env var/.test(f.help) ? ` (repeatable; ${f.envSeparator ?? "comma"}-separated in the env var)` : ""} |`);
   }
   return rows.join("\n");
 }

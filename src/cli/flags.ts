@@ -10,8 +10,10 @@ export interface FlagDef {
   name: string;
   short?: string;
   type: FlagType;
-  /** Repeatable on the command line; comma-separated in the env var. */
+  /** Repeatable on the command line; comma-separated in the env var unless envSeparator says otherwise. */
   multiple?: boolean;
+  /** How a repeatable flag's env var separates its values (commands contain commas: newline). */
+  envSeparator?: "comma" | "newline";
   env: string;
   /** Placeholder shown in help. */
   value?: string;

@@ -104,8 +104,9 @@ export class Settings {
 }
 
 function fromEnv(f: FlagDef, raw: string): RawValue {
-  if (f.multiple) return splitList(raw);
-  return raw;
+  if (!f.multiple) return raw;
+  if (f.envSeparator === "newline") return raw.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return splitList(raw);
 }
 
 function splitList(v: string): string[] {

@@ -22,10 +22,8 @@ export function loadGateConfig(s: Settings, env: NodeJS.ProcessEnv, mode: { exec
   if (waitTimeoutMs <= 0) throw invalid(s.origin("wait-timeout")!, s.string("wait-timeout")!, "expected a duration above 0");
 
   const hookOrigin = s.origin("pre-start");
-  // Commands contain commas; the env var holds one command per line instead of a comma list.
-  const hookLines = hookOrigin?.kind === "env"
-    ? (env.LATCHKEY_PRE_START ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "")
-    : s.list("pre-start");
+  // Commands contain commas: the env var holds one command per line (envSeparator in the flag table).
+  const hookLines = s.list("pre-start");
   const preStart = hookLines.map((raw) => {
     const words = splitWords(raw);
     if (!Array.isArray(words)) throw invalid(hookOrigin!, raw, words.error);

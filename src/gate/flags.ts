@@ -21,7 +21,7 @@ registerFlags([
       "options after '#': status=200-299, body=TEXT, timeout=30s, ca=FILE, insecure (repeatable; checked concurrently)" },
   { name: "wait-timeout", type: "string", env: "LATCHKEY_WAIT_TIMEOUT", value: "DURATION", default: "60s", group: "gate",
     help: "give up on the waits after DURATION, overall and per check (a check's #timeout= can only shorten it)" },
-  { name: "pre-start", type: "string", multiple: true, env: "LATCHKEY_PRE_START", value: "CMD", group: "gate",
+  { name: "pre-start", type: "string", multiple: true, envSeparator: "newline", env: "LATCHKEY_PRE_START", value: "CMD", group: "gate",
     help: "run CMD after the waits, in order, as the app user with the app's environment; no shell: " +
       "quote words, or use sh -c '...' (repeatable; newline-separated in the env var)" },
   { name: "status-addr", type: "string", env: "LATCHKEY_STATUS_ADDR", value: "HOST:PORT", group: "health",
