@@ -41,6 +41,7 @@ import { setupRotation } from "./watch/setup.ts";
 import { cachingSource } from "./watch/source-cache.ts";
 import { decorateSources } from "./sources/source.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
+import { guardStartup } from "./cli/startup-signals.ts";
 import { isatty } from "node:tty";
 
 export async function main(argv: string[]): Promise<number> {
@@ -58,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.subcommand === "version") return print(`latchkey ${VERSION} (node ${process.version})\n`);
   if ((args.subcommand as string) === "health") return (await import("./health/command.ts")).runHealth(args, process.env);
 
+  const startup = guardStartup(log, closeSources);
   const config = loadRunConfig(args, process.env);
   log.level = config.logLevel;
   log.format = config.logFormat;
@@ -88,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
   // Gate: checks that need no waiting (above) fail first; then dependencies and hooks.
   const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
   const status = await startStatus(gateConfig, log);
+  startup.release(); // the gate takes the stop signals in this same synchronous stretch
   const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state), { holdSignals: true });
 
   installSsh(prepared.ssh, ssh);
