@@ -43,8 +43,15 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
   const mounts = new MountCache();
   let closed = false;
 
-  async function ensureClient(ctx: SourceContext, first: Reference): Promise<VaultClient> {
-    if (client) return client;
+  let starting: Promise<VaultClient> | null = null;
+  /** One login per source, even when fetches overlap (a second login would leak a token). */
+  function ensureClient(ctx: SourceContext, first: Reference): Promise<VaultClient> {
+    if (client) return Promise.resolve(client);
+    starting ??= start(ctx, first).finally(() => (starting = null));
+    return starting;
+  }
+
+  async function start(ctx: SourceContext, first: Reference): Promise<VaultClient> {
     const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
     const opts = resolveVaultOptions(settings, env, ctx.log, vaultSectionValues());
     if (!opts.auth) {
@@ -89,6 +96,9 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         throw new LatchkeyError(err.code, err.exitCode, `${which}: ${err.message}`, { cause: err });
       }
       const pols = tokens?.info.policies ?? info?.policies ?? [];
+      // One read per path and version: `#username` and `#password` of database/creds/app must
+      // come from the same read (one lease, one matching pair), and KV paths are read once.
+      const reads = new Map<string, Promise<FetchedSecret>>();
       const results = await Promise.allSettled(refs.map(async (ref) => {
         const path = ref.locator.replace(/^\/+|\/+$/g, "");
         if (path === "") throw new LatchkeyError("reference", ExitCode.CONFIG, `${ref.raw}: empty Vault path`);
@@ -96,15 +106,30 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         const version = checkParams(ref, m);
         const api = apiPath(ref, path, m);
         if (policies.length) checkReference(policies, ref, [path, api]);
-        const got = await readSecret(c, ref, api, m, version, ctx.deadline, pols);
+        const key = `${api}?${version ?? ""}`;
+        let read = reads.get(key);
+        if (!read) {
+          read = readSecret(c, ref, api, m, version, ctx.deadline, pols);
+          reads.set(key, read);
+        }
+        let got: FetchedSecret;
+        try {
+          got = await read;
+        } catch (e) {
+          // The shared read's error names the first reference; name this one.
+          if (e instanceof LatchkeyError && !e.message.startsWith(ref.raw)) {
+            throw new LatchkeyError(e.code, e.exitCode, `${ref.raw}: ${e.message.slice(e.message.indexOf(": ") + 2)}`);
+          }
+          throw e;
+        }
         redactor.add(got.value.toString("utf8"));
-        return got;
+        return { ...got, ref };
       }));
       const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ ref: refs[i]!, err: r.reason as unknown }] : []));
       const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       if (failed.length) {
         // Leases obtained for the successful reads are useless now: the app will not start.
-        for (const s of ok) if (s.lease) await leases?.revokeOne(s.lease.id).catch(() => undefined);
+        for (const id of new Set(ok.flatMap((s) => (s.lease ? [s.lease.id] : [])))) await leases?.revokeOne(id).catch(() => undefined);
         throw combineFailures(failed, refs.length);
       }
       for (const s of ok) if (s.lease) leases!.track(s.ref.raw, s.lease);

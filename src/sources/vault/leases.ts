@@ -9,7 +9,8 @@ import { leaseEnding } from "../source.ts";
 import type { VaultClient } from "./client.ts";
 
 interface Tracked {
-  what: string;
+  /** The references that read this lease (`#username` and `#password` of one read share it). */
+  whats: Set<string>;
   id: string;
   durationSec: number;
   renewable: boolean;
@@ -32,17 +33,24 @@ export class LeaseKeeper {
   }
 
   track(what: string, lease: { id: string; durationSec: number; renewable: boolean }): void {
+    const same = this.#leases.get(lease.id);
     // A re-read (rotation) replaces the lease of the same reference: the old one is no longer
     // renewed and dies by TTL once the app has restarted on the new credentials; it is still
     // revoked on exit.
     for (const old of this.#leases.values()) {
-      if (old.what === what && old.id !== lease.id && !old.replaced) {
+      if (old === same || !old.whats.has(what)) continue;
+      old.whats.delete(what);
+      if (old.whats.size === 0 && !old.replaced) {
         if (old.timer) clearTimeout(old.timer);
         old.timer = null;
         old.replaced = true;
       }
     }
-    const t: Tracked = { what, ...lease, timer: null, renewals: 0, healthy: lease.renewable, replaced: false };
+    if (same) {
+      same.whats.add(what);
+      return;
+    }
+    const t: Tracked = { whats: new Set([what]), ...lease, timer: null, renewals: 0, healthy: lease.renewable, replaced: false };
     this.#leases.set(lease.id, t);
     this.#schedule(t);
   }
@@ -53,7 +61,7 @@ export class LeaseKeeper {
    */
   stateOf(what: string): string | undefined {
     let found: Tracked | undefined;
-    for (const t of this.#leases.values()) if (t.what === what && !t.replaced) found = t;
+    for (const t of this.#leases.values()) if (t.whats.has(what) && !t.replaced) found = t;
     return found ? (found.healthy ? found.id : `expiring:${found.id}`) : undefined;
   }
 
@@ -78,19 +86,19 @@ export class LeaseKeeper {
       const got = Number(r?.lease_duration ?? 0);
       t.renewals++;
       if (got < t.durationSec / 2) {
-        this.log.warn("vault: lease nears its max TTL and will not be extended; the secret must be read again", { reference: t.what, ttl: got });
+        this.log.warn("vault: lease nears its max TTL and will not be extended; the secret must be read again", { reference: [...t.whats].join(" "), ttl: got });
         t.durationSec = got;
         t.renewable = false;
         t.healthy = false;
-        leaseEnding(t.what);
+        for (const w of t.whats) leaseEnding(w);
         return;
       }
       t.durationSec = got;
       this.#schedule(t);
     } catch (e) {
       t.healthy = false;
-      this.log.warn("vault: lease renewal failed; the secret must be read again", { reference: t.what, error: e instanceof Error ? e.message : String(e) });
-      leaseEnding(t.what);
+      this.log.warn("vault: lease renewal failed; the secret must be read again", { reference: [...t.whats].join(" "), error: e instanceof Error ? e.message : String(e) });
+      for (const w of t.whats) leaseEnding(w);
     }
   }
 
@@ -101,8 +109,8 @@ export class LeaseKeeper {
   /** Revoke every tracked lease (used when the token is not ours, so revoke-self is not an option). */
   async revokeAll(deadline: number): Promise<void> {
     await Promise.all([...this.#leases.values()].map((t) => this.revokeOne(t.id, deadline).then(
-      () => this.log.debug("vault: lease revoked", { reference: t.what }),
-      (e: unknown) => this.log.warn("vault: could not revoke lease (grant 'update' on sys/leases/revoke, or let it expire)", { reference: t.what, error: e instanceof Error ? e.message : String(e) }),
+      () => this.log.debug("vault: lease revoked", { reference: [...t.whats].join(" ") }),
+      (e: unknown) => this.log.warn("vault: could not revoke lease (grant 'update' on sys/leases/revoke, or let it expire)", { reference: [...t.whats].join(" "), error: e instanceof Error ? e.message : String(e) }),
     )));
   }
 

@@ -298,6 +298,20 @@ describe("dynamic secrets and leases", () => {
     }
   }, 15_000);
 
+  it("#username and #password of one dynamic path come from one read (one lease, a matching pair)", async () => {
+    const root = v.namespace("");
+    const env = { VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken };
+    const src = createVaultSource(env);
+    sources.push(src);
+    const before = root.leases.size;
+    const got = await src.fetch([ref("vault://database/creds/app#username"), ref("vault://database/creds/app#password")], ctx(env, { "vault-keep-leases": true }));
+    expect(root.leases.size - before).toBe(1);
+    expect(got[0]!.value.equals(got[1]!.value)).toBe(true);
+    expect(got[0]!.ref.key).toBe("username");
+    expect(got[1]!.ref.key).toBe("password");
+    expect(await src.versions(got.map((g) => g.ref), ctx(env))).toEqual([got[0]!.lease!.id, got[0]!.lease!.id]);
+  });
+
   it("--vault-keep-leases leaves the lease alone", async () => {
     const root = v.namespace("");
     const env = { VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken };
