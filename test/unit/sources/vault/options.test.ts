@@ -84,3 +84,22 @@ describe("KV paths", () => {
     expect(() => checkParams(ref("vault://secret/app?ver=2"), v2)).toThrow(/unknown parameter 'ver'/);
   });
 });
+
+describe("no input crashes the path mapping (property)", () => {
+  it("apiPath/checkParams either return or throw a LatchkeyError naming the reference", async () => {
+    const fc = (await import("fast-check")).default;
+    const mounts = [{ path: "secret/", type: "kv", kv: 2 as const }, { path: "kv/", type: "kv", kv: 1 as const }, { path: "database/", type: "database", kv: 0 as const }];
+    fc.assert(fc.property(fc.string(), fc.string(), fc.constantFrom(...mounts), (rest, version, m) => {
+      const raw = `vault://${m.path}${encodeURIComponent(rest)}?version=${encodeURIComponent(version)}`;
+      const ref = parseReference(raw, "T", { checkScheme: false })!;
+      try {
+        checkParams(ref, m);
+        const api = apiPath(ref, `${m.path}${rest}`, m);
+        expect(api.startsWith(m.path)).toBe(true);
+      } catch (e) {
+        expect(isLatchkeyError(e)).toBe(true);
+        expect((e as Error).message).toContain(raw);
+      }
+    }));
+  });
+});
