@@ -14,11 +14,11 @@
  * Needs Docker: scripts/docker-setup images (installs and starts it, builds the images).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { root } from "../lib/paths.ts";
+import { out, root } from "../lib/paths.ts";
 import { fmt, median, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 
@@ -30,9 +30,10 @@ const PROMPT_APP = ["python3", "-c", "import signal, sys; signal.signal(signal.S
 
 interface Variant { name: string; image: string; args: string[]; cmd?: string[] }
 const VARIANTS: Variant[] = [
-  { name: "**latchkey**", image: "latchkey-example/python-app:local", args: [] },
+  // info level: a restart or a forwarded signal is in the log kept for an unexpected exit status.
+  { name: "**latchkey**", image: "latchkey-example/python-app:local", args: ["-e", "LATCHKEY_LOG_LEVEL=info"] },
   // dumb-init signals the app's whole process group by default; this row does the same.
-  { name: "latchkey --signal-group", image: "latchkey-example/python-app:local", args: ["-e", "LATCHKEY_SIGNAL_GROUP=1"] },
+  { name: "latchkey --signal-group", image: "latchkey-example/python-app:local", args: ["-e", "LATCHKEY_SIGNAL_GROUP=1", "-e", "LATCHKEY_LOG_LEVEL=info"] },
   { name: "bash + dumb-init + gosu", image: "latchkey-example/python-app-shell:local", args: [] },
   { name: "docker run --init (tini) + bash + gosu", image: "latchkey-example/python-app-shell:local",
     // --entrypoint also clears the image's CMD: give it back.
@@ -61,7 +62,7 @@ async function waitFor(what: string, ms: number, check: () => boolean, everyMs =
 
 interface Sample { healthyMs: number; stopMs: number; exit: number }
 
-async function once(v: Variant, secrets: string, app: "gunicorn" | "prompt"): Promise<Sample> {
+async function once(v: Variant, secrets: string, app: "gunicorn" | "prompt", onOdd?: (m: string) => void): Promise<Sample> {
   const name = `lk-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const health = app === "gunicorn" ? ["--health-interval", "250ms", "--health-timeout", "3s", "--health-start-period", "60s"] : ["--no-healthcheck"];
   const t0 = performance.now();
@@ -79,6 +80,14 @@ async function once(v: Variant, secrets: string, app: "gunicorn" | "prompt"): Pr
     dockerOk(["stop", "-t", "10", name]);
     const stopMs = performance.now() - s0;
     const exit = Number(dockerOk(["inspect", "-f", "{{.State.ExitCode}}", name]));
+    if (exit !== 0) {
+      // Keep what the init and the app said, to explain an unexpected exit status.
+      const logs = docker(["logs", name]);
+      mkdirSync(out, { recursive: true });
+      const file = join(out, `docker-${name}.log`);
+      writeFileSync(file, `${logs.out}\n${logs.err}\n`);
+      onOdd?.(`${v.name.replace(/\*/g, "")} ${app}: exit ${exit}; container log in ${file}`);
+    }
     return { healthyMs, stopMs, exit };
   } finally {
     docker(["rm", "-f", name]);
@@ -107,7 +116,7 @@ export const benchmark: Benchmark = {
         for (const app of ["gunicorn", "prompt"] as const) {
           for (const v of VARIANTS) {
             ctx.log(`docker ${r}/${reps}: ${app} with ${v.name.replace(/\*/g, "")}`);
-            const s = await once(v, secrets, app);
+            const s = await once(v, secrets, app, ctx.log);
             samples.set(key(v, app), [...(samples.get(key(v, app)) ?? []), s]);
           }
         }

@@ -123,7 +123,7 @@ export async function waitHealth(container: string, want: string, ms = 60_000): 
   return Date.now() - t0;
 }
 
-/** Remove everything labelled with this file's run id. Safe to call twice. */
+/** Remove everything labelled with this file's run id (images built by a test too). Safe to call twice. */
 export async function cleanup(): Promise<void> {
   const by = ["--filter", `label=${LABEL}`];
   const services = (await docker(["service", "ls", "-q", ...by])).stdout.split(/\s+/).filter(Boolean);
@@ -136,6 +136,8 @@ export async function cleanup(): Promise<void> {
   if (networks.length) await docker(["network", "rm", ...networks]);
   const volumes = (await docker(["volume", "ls", "-q", ...by])).stdout.split(/\s+/).filter(Boolean);
   if (volumes.length) await docker(["volume", "rm", "-f", ...volumes]);
+  const images = [...new Set((await docker(["images", "-q", ...by])).stdout.split(/\s+/).filter(Boolean))];
+  if (images.length) await docker(["rmi", "-f", ...images]);
 }
 
 /** Register cleanup for a test file that uses Docker. */
