@@ -86,6 +86,8 @@ export async function main(argv: string[]): Promise<number> {
   recordInitialLoad(prepared.secrets);
   const spec = prepareLaunch(args.command, env, identity);
   if (identity) assertCanBecome(identity);
+  // Before the gate: pre-start hooks run as the app user and may need the keys (git clone, ssh).
+  installSsh(prepared.ssh, ssh);
 
   // Gate: checks that need no waiting (above) fail first; then dependencies and hooks.
   const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
@@ -93,7 +95,6 @@ export async function main(argv: string[]): Promise<number> {
   startup.release(); // the gate takes the stop signals in this same synchronous stretch
   const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state), { holdSignals: true });
 
-  installSsh(prepared.ssh, ssh);
   // Renders --render files before the app starts; watches secrets once it runs (supervise mode).
   const rotation = setupRotation({
     spec, supervise: config.supervise, opts: rotationOpts, log, rules: rotationRules(),

@@ -8,7 +8,7 @@ import { isLatchkeyError, type LatchkeyError } from "../errors.ts";
 import type { PreparedEnv } from "../env/prepare.ts";
 import { listFailures } from "../env/required.ts";
 import type { SecretsOptions } from "../env/options.ts";
-import type { SshTarget } from "../ssh/install.ts";
+import { missingHome, type SshTarget } from "../ssh/install.ts";
 import { buildReport, errorJson, formatText } from "./report.ts";
 
 export interface CheckInput {
@@ -26,6 +26,8 @@ export interface CheckInput {
 
 export async function runCheck(input: CheckInput, write: (s: string) => void): Promise<LatchkeyError | null> {
   const failures = listFailures(input.prepared, input.opts);
+  const home = input.prepared.ssh.length ? missingHome(input.ssh) : null;
+  if (home) failures.push(home);
   let command: string | undefined;
   if (failures.length === 0 && input.launch) {
     try {

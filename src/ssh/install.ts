@@ -14,7 +14,7 @@ import {
   readFileSync, renameSync, unlinkSync, writeSync,
 } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { SshSecret } from "../env/prepare.ts";
 import type { Identity } from "../privileges/identity.ts";
@@ -25,17 +25,26 @@ export interface SshTarget {
   dir: string;
   uid: number;
   gid: number;
+  /** --ssh-dir was given: its missing parents are created. A missing home is an error instead. */
+  explicit: boolean;
 }
 
 export function sshTarget(identity: Identity | undefined, sshDir: string | undefined): SshTarget {
   const uid = identity?.uid ?? process.getuid!();
   const gid = identity?.gid ?? process.getgid!();
   const home = identity?.home ?? (process.env.HOME || homedir());
-  return { dir: sshDir ?? join(home, ".ssh"), uid, gid };
+  return { dir: sshDir ?? join(home, ".ssh"), uid, gid, explicit: sshDir !== undefined };
 }
 
 export function fileMode(name: string): number {
   return name === "known_hosts" || name.endsWith(".pub") ? 0o644 : 0o600;
+}
+
+/** Creating a home from /etc/passwd (nobody's is /nonexistent) is not latchkey's call. */
+export function missingHome(t: SshTarget): LatchkeyError | null {
+  const parent = dirname(t.dir);
+  if (t.explicit || lstatSync(t.dir, { throwIfNoEntry: false }) || lstatSync(parent, { throwIfNoEntry: false })) return null;
+  return new LatchkeyError("ssh", ExitCode.CONFIG, `cannot install SSH secrets: home directory ${parent} does not exist (set --ssh-dir, or --ssh none)`);
 }
 
 export function installSsh(files: readonly SshSecret[], target: SshTarget): string[] {
@@ -71,8 +80,15 @@ function ensureDir(t: SshTarget, root: boolean): void {
   if (st && !st.isDirectory() && !st.isSymbolicLink()) {
     throw new LatchkeyError("ssh", ExitCode.NO_PERM, `${t.dir} exists and is not a directory`);
   }
+  const missing = st ? null : missingHome(t);
+  if (missing) throw missing;
   try {
-    if (!st) mkdirSync(t.dir, { recursive: true, mode: 0o700 });
+    if (!st) {
+      const parent = dirname(t.dir);
+      // Missing parents of an explicit --ssh-dir are created traversable; only the .ssh dir is private.
+      mkdirSync(parent, { recursive: true, mode: 0o755 });
+      mkdirSync(t.dir, { mode: 0o700 });
+    }
     if (root) chownSync(t.dir, t.uid, t.gid);
     chmodSync(t.dir, 0o700);
   } catch (e) {

@@ -50,6 +50,33 @@ describe("SSH secrets", () => {
     expect(readFileSync(join(ssh, "id_ed25519"), "utf8")).toContain("rotated");
   });
 
+  it("are in place before the startup gate's pre-start hooks run (as the app user)", async () => {
+    if (!root) {
+      console.log("skipped: installing for another user needs root (this run is uid %d)", process.getuid!());
+      return;
+    }
+    const dir = writeFiles(ws.path("s3"), { ssh_id_ed25519: SSH_KEY });
+    const ssh = ws.path("hook-home", ".ssh");
+    const r = await latchkey(["--user", "65534:65534", "--secrets-dir", dir, "--ssh-dir", ssh,
+      "--pre-start", `sh -c 'test -r ${ssh}/id_ed25519 && test "$(id -u)" = 65534'`, "--", "true"], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("a missing home is an error before anything starts, in check and in a real start (never created)", async () => {
+    const dir = writeFiles(ws.path("s4"), { ssh_id_ed25519: SSH_KEY });
+    const home = ws.path("no-such-home");
+    const o = ws.path("out", "nohome");
+    const real = await latchkey(["--secrets-dir", dir, "--", ...probe(o)], { env: cleanEnv({ HOME: home }) });
+    const dry = await latchkey(["check", "--secrets-dir", dir], { env: cleanEnv({ HOME: home }) });
+    for (const r of [real, dry]) {
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain(`cannot install SSH secrets: home directory ${home} does not exist (set --ssh-dir, or --ssh none)`);
+    }
+    expect(readProbe(o)).toBeNull();
+    const { existsSync } = await import("node:fs");
+    expect(existsSync(home)).toBe(false);
+  });
+
   it("never overwrites a file it did not install (a developer's own key)", async () => {
     const dir = writeFiles(ws.path("s2"), { ssh_id_rsa: SSH_KEY });
     const ssh = ws.path("dev", ".ssh");
