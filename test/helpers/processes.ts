@@ -14,8 +14,9 @@ import { FIXTURES, LATCHKEY } from "./paths.ts";
  */
 export const PY = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
+/** A fixture to run: the staged copy when the checkout is private (see global-setup.ts). */
 export function fixture(name: string): string {
-  return join(FIXTURES, name);
+  return join(process.env.LATCHKEY_TEST_FIXTURES ?? FIXTURES, name);
 }
 
 /** `[python, fixture.py, ...args]` for a Python fixture, `[fixture.sh, ...args]` otherwise. */
