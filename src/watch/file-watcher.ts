@@ -107,9 +107,11 @@ export class FileWatcher {
     this.#targets.set(path, target);
     if (target.identity === null) return; // vanished between listing and opening; the next re-arm retries
     try {
+      const dir = isDirectory(path);
       const w = watch(path, { persistent: false }, (_event, name) => {
         if (name && target.only && !target.only.has(String(name))) return;
-        this.#opts.onHint(name ? join(path, String(name)) : path);
+        // A file's own watch names the file itself; a directory's names an entry in it.
+        this.#opts.onHint(name && dir ? join(path, String(name)) : path);
         this.#scheduleRearm();
       });
       w.on("error", (e: NodeJS.ErrnoException) => {
