@@ -377,4 +377,32 @@ describe("rotation (built binary, real processes)", () => {
     }, "the hook to be gone", 15_000);
     expect(starts(out)).toHaveLength(1);
   });
+  it("Compose-style bind-mounted secret file written in place on the host side → one restart", async () => {
+    if (process.getuid?.() !== 0) {
+      console.log("skipped: a bind mount needs root (unshare -m)");
+      return;
+    }
+    const d = tempDir();
+    const host = join(d, "host-db_password");
+    writeFileSync(host, "pw-bind-one");
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "db_password"), "");
+    const out = join(d, "out");
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", OUT: out };
+    // Like docker's `-v ./db_password:/run/secrets/db_password`: the host file's inode, seen
+    // through a bind mount in another mount namespace; the host writes to its own path.
+    const script = `mount --bind "${host}" "${join(secrets, "db_password")}" && exec "${LATCHKEY}" --log-level info --secrets-dir "${secrets}" --debounce 200ms -- sh -c '${APP.replace(/'/g, "'\\''")}'`;
+    const run = start("unshare", ["-m", "sh", "-c", script], { env, timeoutMs: 90_000 });
+    try {
+      await waitFor(() => starts(out).length === 1, "first start");
+      expect(starts(out)[0]).toMatch(/ pw-bind-one$/);
+      writeInPlace(host, "pw-bind-two");
+      await waitFor(() => starts(out).length === 2, "restart after the host wrote in place");
+      expect(starts(out)[1]).toMatch(/ pw-bind-two$/);
+    } finally {
+      run.proc.kill("SIGTERM");
+    }
+    expect((await run.done).code).toBe(143);
+  });
 });
