@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.ts";
-import { appGet, docker, dockerAvailable, dockerOk, IMAGES, LABEL, RUN_ID, waitFor } from "./helpers/docker.ts";
+import { appGet, docker, dockerAvailable, dockerOk, IMAGES, LABEL, machineLock, RUN_ID, waitFor } from "./helpers/docker.ts";
 
 const status = dockerAvailable("test/docker/swarm.test.ts");
 const stack = `lkswarm${RUN_ID.replace(/[^a-z0-9]/g, "").slice(-10)}`;
@@ -19,6 +19,7 @@ const values = {
   api: `api-${randomBytes(9).toString("hex")}`,
 };
 let createdSwarm = false;
+let unlock: (() => void) | null = null;
 
 async function deploy(dbVersion: number): Promise<void> {
   await dockerOk(["stack", "deploy", "--resolve-image", "never", "-c", join(ROOT, "examples", "swarm", "stack.yml"), stack], {
@@ -38,6 +39,8 @@ async function containers(): Promise<string[]> {
 
 describe.skipIf(!status.ok)("examples/swarm/stack.yml on a single-node swarm", () => {
   beforeAll(async () => {
+    // Another test run on this machine may be using (and about to leave) the swarm.
+    unlock = await machineLock("swarm-test");
     const state = await dockerOk(["info", "-f", "{{.Swarm.LocalNodeState}}"]);
     if (state !== "active") {
       await dockerOk(["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377"]);
@@ -47,7 +50,7 @@ describe.skipIf(!status.ok)("examples/swarm/stack.yml on a single-node swarm", (
     await createSecret(secretName("db-password", 2), values.db2);
     await createSecret(secretName("db-password", 3), values.db3);
     await createSecret(secretName("api-key", 1), values.api);
-  }, 120_000);
+  }, 720_000);
 
   afterAll(async () => {
     if (!status.ok) return;
@@ -66,6 +69,7 @@ describe.skipIf(!status.ok)("examples/swarm/stack.yml on a single-node swarm", (
       // swarm init made this bridge for the node; leaving does not remove it.
       await docker(["network", "rm", "docker_gwbridge"]);
     }
+    unlock?.();
   }, 120_000);
 
   it("each task's app gets the Swarm secrets (root-only files) in its environment, as uid 1001", async () => {

@@ -4,7 +4,7 @@
  * created. Every object carries the label org.latchkey.test=<this file's run id> and is removed
  * by that label in afterAll, also when a test failed half-way.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
@@ -148,4 +148,24 @@ export function useDockerCleanup(ok: boolean): void {
   afterAll(async () => {
     if (ok) await cleanup();
   }, 180_000);
+}
+
+/**
+ * Hold a machine-wide lock (flock on /tmp/latchkey-NAME.lock) until the returned function is
+ * called: test runs from several work trees share one Docker daemon, and a swarm one run
+ * leaves must not vanish under another. If this process dies, the lock goes with it (flock's
+ * child exits at EOF on its stdin).
+ */
+export function machineLock(name: string, timeoutMs = 600_000): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn("flock", ["-w", String(Math.ceil(timeoutMs / 1000)), `/tmp/latchkey-${name}.lock`, "sh", "-c", "echo locked; exec cat >/dev/null"],
+      { stdio: ["pipe", "pipe", "inherit"] });
+    let said = "";
+    p.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      said += d;
+      if (said.includes("locked")) resolve(() => p.stdin!.end());
+    });
+    p.on("error", reject);
+    p.on("exit", (code) => reject(new Error(`could not take the ${name} lock (flock exit ${code})`)));
+  });
 }
