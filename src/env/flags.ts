@@ -31,6 +31,10 @@ const SECRET_FLAGS: FlagDef[] = [
   // latchkey's code runs.
   { name: "dotenv", type: "string", multiple: true, env: "LATCHKEY_DOTENV", value: "FILE", group: "secrets",
     help: "read variables from a dotenv (.env) file (repeatable; later files win; secrets override them)" },
+  // The name users know from docker and compose. Only the space-separated form reaches latchkey:
+  // the Node runtime inside the executable reads `--env-file=PATH` itself and exits 9 if PATH is missing.
+  { name: "env-file", type: "string", multiple: true, env: "", value: "FILE", group: "secrets",
+    help: "same as --dotenv (write --env-file FILE, not --env-file=FILE)" },
   { name: "trim", type: "string", env: "LATCHKEY_TRIM", value: "MODE", default: "newline", group: "secrets",
     help: "what to trim from the end of a secret: newline (one trailing \\n or \\r\\n), space (all trailing whitespace), none" },
   { name: "max-size", type: "string", env: "LATCHKEY_MAX_SIZE", value: "SIZE", default: DEFAULT_MAX_SIZE, group: "secrets",

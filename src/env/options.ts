@@ -101,7 +101,7 @@ export function secretsOptions(s: Settings): SecretsOptions {
     naming: { prefix, keepCase: s.boolean("keep-case"), map: s.get("map") ? parseMap(names(s, "map"), s.origin("map")!.label) : new Map() },
     fileVars,
     keepFileVars: s.boolean("keep-file-vars"),
-    envFiles: s.list("dotenv"),
+    envFiles: [...s.list("dotenv"), ...s.list("env-file")],
     trim: s.oneOf("trim", TRIM_MODES) ?? "newline",
     maxSize,
     ...(expandAll ? { expandAll } : {}),

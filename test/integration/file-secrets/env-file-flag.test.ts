@@ -1,7 +1,9 @@
 /**
- * The Node runtime inside the executable claims `--env-file` before the first `--` (that is why
- * latchkey's flag is `--dotenv`). After `--`, the app's own `--env-file` must reach it untouched.
+ * `--env-file FILE` is the name docker and compose users know, an alias of `--dotenv`. The Node
+ * runtime inside the executable reads the `--env-file=PATH` form itself before latchkey runs
+ * (and exits 9 when PATH is missing); after `--`, the app's own `--env-file` must reach it untouched.
  */
+import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { latchkey } from "../../helpers/run.ts";
 import { cleanEnv, workspace } from "./fixtures.ts";
@@ -17,8 +19,18 @@ describe("--env-file", () => {
     }
   });
 
-  it("before -- it is not latchkey's option (the runtime's, then refused)", async () => {
-    const r = await latchkey(["--env-file", ws.path("missing.env"), "--", "true"], { env: cleanEnv() });
+  it("before -- it loads a dotenv file for the app, like --dotenv", async () => {
+    const file = ws.path("app.env");
+    writeFileSync(file, "GREETING=hello-from-env-file\n");
+    const r = await latchkey(["--env-file", file, "--", "sh", "-c", 'echo "$GREETING"'], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe("hello-from-env-file");
+  });
+
+  it("a missing --env-file is an error naming it, and the app does not start", async () => {
+    const r = await latchkey(["--env-file", ws.path("missing.env"), "--", "sh", "-c", "echo APP-RAN"], { env: cleanEnv() });
     expect(r.code).not.toBe(0);
+    expect(r.stdout).not.toContain("APP-RAN");
+    expect(r.stderr).toContain("missing.env");
   });
 });
