@@ -9,13 +9,23 @@ const MIN_LENGTH = 4;
 
 export class Redactor {
   #values = new Set<string>();
-  #pattern: RegExp | null = null;
+  /**
+   * Values by their first MIN_LENGTH characters, longest first. One alternation regex of every
+   * form took ~370 ms to compile with 1,000 secrets (5,000 forms) on the first logged line;
+   * this index costs one map lookup per character of the text instead.
+   */
+  #index = new Map<string, string[]>();
 
   add(value: string): void {
     for (const form of variants(value)) {
-      if (form.length >= MIN_LENGTH && !this.#values.has(form)) {
-        this.#values.add(form);
-        this.#pattern = null;
+      if (form.length < MIN_LENGTH || this.#values.has(form)) continue;
+      this.#values.add(form);
+      const key = form.slice(0, MIN_LENGTH);
+      const list = this.#index.get(key);
+      if (!list) this.#index.set(key, [form]);
+      else {
+        list.push(form);
+        list.sort((a, b) => b.length - a.length); // a value containing another is masked whole
       }
     }
   }
@@ -25,9 +35,20 @@ export class Redactor {
   }
 
   redact(text: string): string {
-    if (this.#values.size === 0) return text;
-    this.#pattern ??= compile(this.#values);
-    return text.replace(this.#pattern, MASK);
+    if (this.#values.size === 0 || text.length < MIN_LENGTH) return text;
+    let out = "";
+    let copied = 0;
+    const last = text.length - MIN_LENGTH;
+    for (let i = 0; i <= last; ) {
+      const candidates = this.#index.get(text.slice(i, i + MIN_LENGTH));
+      const hit = candidates?.find((c) => text.startsWith(c, i));
+      if (hit) {
+        out += text.slice(copied, i) + MASK;
+        i += hit.length;
+        copied = i;
+      } else i++;
+    }
+    return copied === 0 ? text : out + text.slice(copied);
   }
 }
 
@@ -42,16 +63,6 @@ function variants(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   if (json !== value) out.push(json);
   return out;
-}
-
-function compile(values: Set<string>): RegExp {
-  // Longest first so that a value containing another is masked whole.
-  const sorted = [...values].sort((a, b) => b.length - a.length);
-  return new RegExp(sorted.map(escapeRegExp).join("|"), "g");
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** The process-wide redactor: sources register values, the logger and error printer use it. */
