@@ -43,6 +43,8 @@ const SECRET_FLAGS: FlagDef[] = [
     help: "SECRET (file or variable name) is binary: pass it base64-encoded, NUL bytes and non-UTF-8 allowed (repeatable)" },
   { name: "expand", type: "string", multiple: true, env: "LATCHKEY_EXPAND", value: "[SECRET=]FORMAT", group: "secrets",
     help: "fan a json or dotenv secret out into one variable per key; without SECRET= for every secret (repeatable)" },
+  { name: "fetch-timeout", type: "string", env: "LATCHKEY_FETCH_TIMEOUT", value: "DURATION", default: "60s", group: "secrets",
+    help: "give up fetching from secret managers (AWS, Vault) after DURATION, retries included; the app does not start" },
   { name: "on-conflict", type: "string", env: "LATCHKEY_ON_CONFLICT", value: "MODE", default: "error", group: "secrets",
     help: "a variable set by two secret sources: error, or precedence (the higher source wins, see docs)" },
   { name: "require", type: "string", multiple: true, env: "LATCHKEY_REQUIRE", value: "NAME[,NAME]", group: "secrets",

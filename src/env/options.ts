@@ -19,6 +19,8 @@ export interface SecretsOptions {
   fileVars: "auto" | "all" | "off" | Set<string>;
   keepFileVars: boolean;
   envFiles: string[];
+  /** How long all secret managers together may take at startup (ms). */
+  fetchTimeoutMs: number;
   trim: TrimMode;
   maxSize: number;
   /** Global `--expand FORMAT` (every secret). */
@@ -102,6 +104,7 @@ export function secretsOptions(s: Settings): SecretsOptions {
     fileVars,
     keepFileVars: s.boolean("keep-file-vars"),
     envFiles: [...s.list("dotenv"), ...s.list("env-file")],
+    fetchTimeoutMs: positiveDuration(s, "fetch-timeout") ?? 60_000,
     trim: s.oneOf("trim", TRIM_MODES) ?? "newline",
     maxSize,
     ...(expandAll ? { expandAll } : {}),
@@ -123,4 +126,10 @@ function names(s: Settings, name: string): string[] {
 
 export function checkFormat(s: Settings): "text" | "json" {
   return s.oneOf("format", ["text", "json"] as const) ?? "text";
+}
+
+function positiveDuration(s: Settings, name: string): number | undefined {
+  const ms = s.duration(name);
+  if (ms !== undefined && ms <= 0) throw invalid(s.origin(name)!, s.string(name)!, "expected a duration above 0");
+  return ms;
 }

@@ -107,7 +107,7 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
   // References in env values and the config file's `sources:`.
   const skip = new Set(fileVars.map((f) => f.fileVar));
   const pending: PendingRef[] = findReferences(base, skip, opts);
-  const fetched = await fetchReferences(pending, log);
+  const fetched = await fetchReferences(pending, log, opts.fetchTimeoutMs);
   for (const { ref, value, version } of fetched) {
     const rule = opts.rules.get(ref.name);
     const what = ref.kind === "config" ? `sources.${ref.name}=${ref.ref.raw}` : `${ref.name}=${ref.ref.raw}`;

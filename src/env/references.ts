@@ -68,11 +68,8 @@ export interface Resolved {
   version?: string;
 }
 
-/** How long all providers together may take before startup fails. */
-const FETCH_TIMEOUT_MS = 60_000;
-
 /** Fetch every reference, one batch per scheme, all schemes in parallel; all or nothing. */
-export async function fetchReferences(pending: readonly PendingRef[], log: Logger): Promise<Resolved[]> {
+export async function fetchReferences(pending: readonly PendingRef[], log: Logger, timeoutMs = 60_000): Promise<Resolved[]> {
   if (pending.length === 0) return [];
   const byScheme = new Map<string, PendingRef[]>();
   for (const p of pending) {
@@ -81,9 +78,9 @@ export async function fetchReferences(pending: readonly PendingRef[], log: Logge
     byScheme.set(p.ref.scheme, list);
   }
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), FETCH_TIMEOUT_MS);
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
   timer.unref();
-  const ctx = { log, deadline: Date.now() + FETCH_TIMEOUT_MS, signal: ac.signal };
+  const ctx = { log, deadline: Date.now() + timeoutMs, signal: ac.signal };
   try {
     const batches = await Promise.all([...byScheme].map(async ([scheme, list]) => {
       const src = await sourceFor(scheme);
