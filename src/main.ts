@@ -16,7 +16,7 @@ import { resolveCommand } from "./launch/resolve.ts";
 import type { LaunchSpec } from "./launch/spec.ts";
 import { buildChildEnv } from "./env/child-env.ts";
 import { resolveIdentity, type Identity } from "./privileges/identity.ts";
-import { assertCanBecome } from "./privileges/drop.ts";
+import { assertCanBecome, keepSignalReach } from "./privileges/drop.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { registerSecretFlags } from "./env/flags.ts";
 import { registerSecretSections } from "./env/rules.ts";
@@ -86,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   recordInitialLoad(prepared.secrets);
   const spec = prepareLaunch(args.command, env, identity);
   if (identity) assertCanBecome(identity);
+  if (identity && !config.exec) keepSignalReach(identity, log);
   // Before the gate: pre-start hooks run as the app user and may need the keys (git clone, ssh).
   installSsh(prepared.ssh, ssh);
 

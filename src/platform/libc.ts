@@ -14,6 +14,7 @@ export interface Libc {
   signal(sig: number, handler: bigint): bigint;
   kill(pid: number, sig: number): number;
   sigprocmask(how: number, set: Buffer, old: Buffer): number;
+  setresuid(ruid: number, euid: number, suid: number): number;
   errno(): number;
 }
 
@@ -52,6 +53,7 @@ export function libc(): Libc | null {
       signal: { arguments: ["int32", "uint64"], return: "uint64" },
       kill: { arguments: ["int32", "int32"], return: "int32" },
       sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
+      setresuid: { arguments: ["uint32", "uint32", "uint32"], return: "int32" },
       __errno_location: { arguments: [], return: "pointer" },
     });
     const fn = f as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -67,6 +69,7 @@ export function libc(): Libc | null {
       signal: call("signal"),
       kill: call("kill"),
       sigprocmask: call("sigprocmask"),
+      setresuid: call("setresuid"),
       errno: () => ffi.getInt32(call("__errno_location")()),
     };
   } catch (e) {

@@ -6,9 +6,14 @@
 import { readFileSync } from "node:fs";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Identity } from "./identity.ts";
+import type { Logger } from "../log/logger.ts";
+import { libc } from "../platform/libc.ts";
 
+const CAP_KILL = 5;
 const CAP_SETGID = 6;
 const CAP_SETUID = 7;
+/** (uid_t)-1: "leave this id unchanged" to setresuid. */
+const UNCHANGED = 0xffffffff;
 
 /** Checked in the supervisor before anything starts, so the error comes before the app does. */
 export function assertCanBecome(id: Identity): void {
@@ -68,6 +73,28 @@ function verify(id: Identity): void {
     throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
       `--user ${id.spec}: privilege drop did not take (uid ${got.uid}/${got.euid}, gid ${got.gid}/${got.egid}, groups ${got.groups.join(",")}${regained ? ", root regained" : ""})`);
   }
+}
+
+/**
+ * Keep the supervisor able to signal an app that runs as another user. Root may signal any
+ * process only with CAP_KILL; `--cap-drop ALL --cap-add SETUID --cap-add SETGID` (the hardened
+ * set) leaves it out, and then every forwarded SIGTERM fails with EPERM and `docker stop` ends
+ * in SIGKILL. The kernel also lets a sender whose *real* uid equals the target's real or saved
+ * uid signal it, so the supervisor takes the app's uid as its real uid and stays root in its
+ * effective and saved uids (it still reads root-only secrets on rotation and starts the app
+ * through the exec shim). Done only when CAP_KILL is missing: with CAP_KILL nothing changes,
+ * and the app cannot signal latchkey back.
+ */
+export function keepSignalReach(id: Identity, log: Logger): void {
+  if (process.getuid!() !== 0 || id.uid === 0) return;
+  const caps = effectiveCaps();
+  if (caps === null || caps & (1n << BigInt(CAP_KILL))) return;
+  const c = libc();
+  if (c && c.setresuid(id.uid, UNCHANGED, UNCHANGED) === 0) {
+    log.debug("no CAP_KILL: supervisor's real uid set to the app's so it can signal the app", { uid: id.uid });
+    return;
+  }
+  log.warn(`latchkey lacks CAP_KILL and cannot signal the app running as uid ${id.uid}: stop signals will not reach it (add CAP_KILL, or run latchkey as that user)`);
 }
 
 function sameSet(a: number[], b: number[]): boolean {
