@@ -87,7 +87,7 @@ describe.skipIf(!status.ok)("examples/compose with docker-compose v1", () => {
     expect(h.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
     expect(h.ReadonlyRootfs).toBe(true);
     expect(h.CapDrop).toEqual(["ALL"]);
-    expect([...h.CapAdd].sort()).toEqual(["KILL", "SETGID", "SETUID"]);
+    expect([...h.CapAdd].sort()).toEqual(["SETGID", "SETUID"]);
     expect(h.SecurityOpt).toContain("no-new-privileges:true");
     expect(Object.keys(h.Tmpfs)).toEqual(["/tmp"]);
     const secrets = info.Mounts.filter((m) => m.Destination.startsWith("/run/secrets/"));

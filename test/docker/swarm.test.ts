@@ -90,9 +90,9 @@ describe.skipIf(!status.ok)("examples/swarm/stack.yml on a single-node swarm", (
       // The files are root's, mode 0400: the app itself cannot read them.
       const ls = await dockerOk(["exec", id, "stat", "-c", "%u %g %a", "/run/secrets/db-password"]);
       expect(ls).toBe("0 0 400");
-      // The stack's hardening reaches the tasks: only SETUID, SETGID and KILL, read-only root.
+      // The stack's hardening reaches the tasks: only SETUID and SETGID, read-only root.
       const host = JSON.parse(await dockerOk(["inspect", "-f", "{{json .HostConfig}}", id])) as { CapAdd: string[]; CapDrop: string[]; ReadonlyRootfs: boolean };
-      expect([...host.CapAdd].sort()).toEqual(["CAP_KILL", "CAP_SETGID", "CAP_SETUID"]);
+      expect([...host.CapAdd].sort()).toEqual(["CAP_SETGID", "CAP_SETUID"]);
       expect(host.CapDrop).toEqual(["ALL"]);
       expect(host.ReadonlyRootfs).toBe(true);
       const read = await docker(["exec", "-u", "1001", id, "cat", "/run/secrets/db-password"]);

@@ -25,7 +25,7 @@ export const LABEL = `org.latchkey.test=${RUN_ID}`;
 /** The options that make the example's hardened run (see examples/python-app/README.md). */
 export const HARDENED = [
   "--read-only", "--tmpfs", "/tmp",
-  "--cap-drop", "ALL", "--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "KILL",
+  "--cap-drop", "ALL", "--cap-add", "SETUID", "--cap-add", "SETGID",
   "--security-opt", "no-new-privileges",
 ];
 
