@@ -4,7 +4,7 @@
  * deployments be compared ("same password?") without showing it; for a guessable value it is
  * still a guessable hash, which is why it is short and why check output is not for sharing.
  */
-import { createHash } from "node:crypto";
+import { crypto } from "../platform/lazy.ts";
 import type { LatchkeyError } from "../errors.ts";
 import { KIND_LABEL, type PreparedEnv } from "../env/prepare.ts";
 import { fileMode, type SshTarget } from "../ssh/install.ts";
@@ -26,7 +26,7 @@ export interface CheckReport {
 }
 
 export function fingerprint(value: string | Buffer): string {
-  return createHash("sha256").update(value).digest("hex").slice(0, 12);
+  return crypto().createHash("sha256").update(value).digest("hex").slice(0, 12);
 }
 
 export function buildReport(p: PreparedEnv, opts: { require: string[]; failures: LatchkeyError[]; ssh: SshTarget; configFile?: string; command?: string; user?: string }): CheckReport {

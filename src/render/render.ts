@@ -10,7 +10,7 @@
  */
 import { chownSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeSync, chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { crypto } from "../platform/lazy.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 
 export interface Owner {
@@ -73,7 +73,7 @@ export class Renderer {
 
   #writeAtomic(name: string, value: string): void {
     const final = join(this.dir, name);
-    const tmp = join(this.dir, `.${name}.${randomBytes(6).toString("hex")}.tmp`);
+    const tmp = join(this.dir, `.${name}.${crypto().randomBytes(6).toString("hex")}.tmp`);
     let fd = -1;
     try {
       fd = openSync(tmp, "wx", 0o600);

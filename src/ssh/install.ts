@@ -8,7 +8,7 @@
  * replaced, never followed. A file latchkey did not write (a developer's own key on a
  * laptop) is never overwritten: latchkey records what it installed in `.latchkey-installed`.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { crypto } from "../platform/lazy.ts";
 import {
   chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync,
   readFileSync, renameSync, unlinkSync, writeSync,
@@ -97,7 +97,7 @@ function ensureDir(t: SshTarget, root: boolean): void {
 }
 
 function writeAtomic(path: string, data: Buffer, mode: number, t: SshTarget, root: boolean): void {
-  const tmp = `${path}.latchkey-${randomBytes(6).toString("hex")}`;
+  const tmp = `${path}.latchkey-${crypto().randomBytes(6).toString("hex")}`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -148,7 +148,7 @@ function hashFile(path: string): string | undefined {
 }
 
 function hashBytes(b: Buffer): string {
-  return createHash("sha256").update(b).digest("hex");
+  return crypto().createHash("sha256").update(b).digest("hex");
 }
 
 function osError(e: unknown, path: string): LatchkeyError {

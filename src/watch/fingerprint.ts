@@ -5,12 +5,12 @@
  * leak a secret (a fingerprint of a low-entropy secret can still be brute-forced, so logs show
  * names only and a short prefix of the hash at debug level).
  */
-import { createHash } from "node:crypto";
+import { crypto } from "../platform/lazy.ts";
 
 export type Fingerprints = ReadonlyMap<string, string>;
 
 export function fingerprint(value: string | Buffer): string {
-  return createHash("sha256").update(value).digest("hex");
+  return crypto().createHash("sha256").update(value).digest("hex");
 }
 
 /** One fingerprint per variable name. */
