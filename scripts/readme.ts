@@ -3,10 +3,11 @@
 // when README.md is stale (a unit test runs it).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import "../src/main.ts"; // imports every concern, which registers its flags
+import { registerConcerns } from "../src/register.ts";
 import { allFlags, GROUP_TITLES } from "../src/cli/flags.ts";
 import { EXIT_CODE_TABLE } from "../src/errors.ts";
 
+registerConcerns(); // every concern's flags, as main() sees them
 const root = join(import.meta.dirname, "..");
 const path = join(root, "README.md");
 
@@ -20,9 +21,18 @@ export function optionsTable(): string {
     }
     const flag = `\`${f.short ? `-${f.short}, ` : ""}--${f.name}${f.type === "string" ? ` ${f.value ?? "VALUE"}` : ""}\``;
     const key = f.env ? `\`${f.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())}\`` : "";
-    rows.push(`| ${flag} | ${f.env ? `\`${f.env}\`` : ""} | ${key} | ${f.default ?? ""} | ${f.help.replace(/\|/g, "\\|")}${f.multiple && !/separated in the env var/.test(f.help) ? ` (repeatable; ${f.envSeparator ?? "comma"}-separated in the env var)` : ""} |`);
+    rows.push(`| ${flag} | ${f.env ? `\`${f.env}\`` : ""} | ${key} | ${f.default ?? ""} | ${f.help.replace(/\|/g, "\\|")}${listNote(f)} |`);
   }
   return rows.join("\n");
+}
+
+/** How a repeatable flag repeats, unless its help already says so. */
+function listNote(f: { multiple?: boolean; env: string; help: string; envSeparator?: string }): string {
+  if (!f.multiple || /separated in the env var/.test(f.help)) return "";
+  const repeat = /repeatable/.test(f.help) ? "" : "repeatable";
+  const env = f.env ? `${f.envSeparator ?? "comma"}-separated in the env var` : "";
+  const note = [repeat, env].filter(Boolean).join("; ");
+  return note ? ` (${note})` : "";
 }
 
 export function exitCodeTable(): string {
