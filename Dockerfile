@@ -41,6 +41,7 @@ FROM deps AS build
 COPY tsconfig.json ./
 COPY build/ build/
 COPY scripts/collect-licenses.ts scripts/
+COPY LICENSE ./
 COPY src/ src/
 # build.ts checks that it runs on the pinned Node, strips the runtime, injects the bundle and
 # smoke-runs the result; a failing step fails the image.
