@@ -7,14 +7,13 @@
  * Each step returns a value or throws a LatchkeyError that carries its exit code.
  */
 import { ExitCode, isLatchkeyError, LatchkeyError } from "./errors.ts";
-import { parseCommandLine, SHIM_ARG, type ParsedArgs } from "./cli/parse.ts";
+import { parseCommandLine, type ParsedArgs } from "./cli/parse.ts";
 import { usage, VERSION } from "./cli/usage.ts";
 import { guardStartup } from "./cli/startup-signals.ts";
 import { loadRunConfig, type RunConfig } from "./config/run-config.ts";
 import { log } from "./log/logger.ts";
 import { redactor } from "./log/redact.ts";
 import { registerConcerns } from "./register.ts";
-import { runShim } from "./launch/shim.ts";
 import { execInto } from "./launch/exec.ts";
 import { prepareLaunch } from "./launch/prepare.ts";
 import { buildChildEnv } from "./env/child-env.ts";
@@ -40,7 +39,6 @@ import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 
 export async function main(argv: string[]): Promise<number> {
   silenceExperimentalWarnings();
-  if (argv[0] === SHIM_ARG) runShim(); // latchkey re-executed as the exec shim: never returns
   registerConcerns();
 
   const args = parseCommandLine(argv);

@@ -6,7 +6,7 @@ export const SUBCOMMANDS = ["run", "version", "help"] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /** The name under which latchkey re-executes itself as the exec shim (see launch/shim.ts). */
-export const SHIM_ARG = "__latchkey_exec_shim";
+export { SHIM_ARG } from "../launch/shim-arg.ts";
 
 export interface ParsedArgs {
   subcommand: Subcommand;

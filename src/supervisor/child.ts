@@ -8,7 +8,7 @@ import { constants } from "node:os";
 import { libc, ESRCH } from "../platform/libc.ts";
 import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
-import { SHIM_ARG } from "../cli/parse.ts";
+import { SHIM_ARG } from "../launch/shim-arg.ts";
 import { SPEC_FD, type ShimMessage } from "../launch/shim.ts";
 import { log } from "../log/logger.ts";
 import type { LaunchSpec } from "../launch/spec.ts";
