@@ -2,9 +2,10 @@
  * The AWS SDK, loaded on first use. In the single executable it is not part of the main
  * script: build/build.ts bundles it separately and ships it as the SEA asset `aws-sdk.cjs`
  * (~475 KB minified), so that parsing it never weighs on a start without aws-sm://
- * references. Outside the executable (tests, benchmarks) it is the npm package.
+ * references. dist/latchkey.cjs loads dist/aws-sdk.cjs beside it; in tests it is the npm package.
  */
 import type * as Sdk from "@aws-sdk/client-secrets-manager";
+import { ExitCode, LatchkeyError } from "../../errors.ts";
 
 export type SdkModule = typeof Sdk;
 export const SDK_ASSET = "aws-sdk.cjs";
@@ -35,5 +36,17 @@ async function load(): Promise<SdkModule> {
       return mod.exports as SdkModule;
     }
   }
-  return import("@aws-sdk/client-secrets-manager");
+  // dist/latchkey.cjs run by a plain node: the SDK bundle ships beside it as dist/aws-sdk.cjs.
+  if (typeof __dirname === "string" && typeof require === "function") {
+    const { existsSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const beside = join(__dirname, SDK_ASSET);
+    if (existsSync(beside)) return require(beside) as SdkModule;
+  }
+  try {
+    return await import("@aws-sdk/client-secrets-manager");
+  } catch (e) {
+    throw new LatchkeyError("aws-sdk-missing", ExitCode.CONFIG,
+      `aws-sm:// needs the AWS SDK: ship ${SDK_ASSET} beside latchkey.cjs (both are in dist/), or use the single executable`, { cause: e });
+  }
 }
