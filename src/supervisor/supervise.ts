@@ -8,6 +8,7 @@ import { Child, type ExitStatus } from "./child.ts";
 import { Reaper } from "./reaper.ts";
 import { STOPPING, signalNumber, type SignalName, type SignalTable } from "./signals.ts";
 import { unblockSignals } from "../platform/sigmask.ts";
+import { emptyGroup } from "./stop.ts";
 
 export interface SuperviseOptions {
   table: SignalTable;
@@ -120,18 +121,5 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
 async function drainGroup(child: Child, grace: number, log: Logger): Promise<void> {
   if (!child.groupAlive()) return;
   log.info("app exited; stopping the rest of its process group", { pgid: child.pgid, graceMs: grace });
-  child.signal("SIGTERM", true);
-  child.signal("SIGCONT", true); // a stopped process cannot act on SIGTERM
-  const deadline = Date.now() + grace;
-  while (Date.now() < deadline) {
-    await sleep(20);
-    if (!child.groupAlive()) return;
-  }
-  log.warn("processes left in the app's group after the grace period; sending SIGKILL", { pgid: child.pgid });
-  child.signal("SIGKILL", true);
-  for (let i = 0; i < 50 && child.groupAlive(); i++) await sleep(10);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  await emptyGroup(child, grace, log);
 }

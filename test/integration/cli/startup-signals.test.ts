@@ -1,25 +1,14 @@
-import { createServer, type Server } from "node:http";
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { hangingServer } from "../../helpers/hanging-server.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
 import { start } from "../../helpers/run.ts";
 
 // A Vault address that accepts requests and never answers: latchkey stays in "load secrets",
 // before the gate and before any app, for as long as the test wants.
-let server: Server;
-let addr: string;
-beforeAll(async () => {
-  server = createServer(() => {});
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  addr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => {
-  server.closeAllConnections();
-  server.close();
-});
+const vault = hangingServer();
 
-const env = () => ({ PATH: process.env.PATH!, VAULT_ADDR: addr, VAULT_TOKEN: "t0ken-for-startup-test", API_KEY: "vault://secret/data/app#k" });
+const env = () => ({ PATH: process.env.PATH!, VAULT_ADDR: vault.url(), VAULT_TOKEN: "t0ken-for-startup-test", API_KEY: "vault://secret/data/app#k" });
 
 function childPids(pid: number): number[] {
   try {

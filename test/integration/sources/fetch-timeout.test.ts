@@ -1,23 +1,12 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { hangingServer } from "../../helpers/hanging-server.ts";
 import { latchkey } from "../../helpers/run.ts";
 
 // A Vault that accepts requests and never answers.
-let server: Server;
-let addr: string;
-beforeAll(async () => {
-  server = createServer(() => {});
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  addr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => {
-  server.closeAllConnections();
-  server.close();
-});
+const vault = hangingServer();
 
 const env = (extra: Record<string, string> = {}) => ({
-  PATH: process.env.PATH!, VAULT_ADDR: addr, VAULT_TOKEN: "t0ken-fetch-timeout", API_KEY: "vault://secret/data/app#k", ...extra,
+  PATH: process.env.PATH!, VAULT_ADDR: vault.url(), VAULT_TOKEN: "t0ken-fetch-timeout", API_KEY: "vault://secret/data/app#k", ...extra,
 });
 
 describe("--fetch-timeout", () => {
