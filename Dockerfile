@@ -51,6 +51,9 @@ RUN node build/build.ts \
 
 FROM build AS test
 COPY vitest.config.ts ./
+# The unit tests also check that README.md's generated tables match the code.
+COPY README.md ./
+COPY scripts/readme.ts scripts/
 COPY test/ test/
 RUN tsc -p . && vitest run test/unit
 
