@@ -58,15 +58,23 @@ export function registerGroup(key: string, title: string): void {
 }
 
 /** Register flags from other concerns (secrets, gate, watch) without editing this file's table. */
-const extra: FlagDef[] = [];
+const all: FlagDef[] = [...FLAGS];
+const names = new Set(FLAGS.map((f) => f.name));
+let envNames: readonly string[] | null = null;
 export function registerFlags(defs: readonly FlagDef[]): void {
   for (const d of defs) {
-    if (allFlags().some((f) => f.name === d.name)) throw new Error(`duplicate flag --${d.name}`);
-    extra.push(d);
+    if (names.has(d.name)) throw new Error(`duplicate flag --${d.name}`);
+    names.add(d.name);
+    all.push(d);
   }
+  envNames = null;
 }
 export function allFlags(): readonly FlagDef[] {
-  return [...FLAGS, ...extra];
+  return all;
+}
+/** The env vars of every flag (asked once per inherited variable at start: kept, not rebuilt). */
+export function flagEnvNames(): readonly string[] {
+  return (envNames ??= all.map((f) => f.env).filter((e) => e !== ""));
 }
 
 export function configKey(name: string): string {

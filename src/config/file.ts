@@ -6,7 +6,7 @@
  * allowed values.
  */
 import { readFileSync } from "node:fs";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { yaml } from "../platform/lazy.ts";
 import { allFlags, configKey, type FlagDef } from "../cli/flags.ts";
 import { ExitCode, LatchkeyError, configError } from "../errors.ts";
 import type { RawValue } from "./settings.ts";
@@ -72,8 +72,9 @@ function parseDocumentText(text: string, path: string): unknown {
       throw configError(`${path}: bad JSON: ${(e as Error).message}`);
     }
   }
+  const { parse, YAMLParseError } = yaml();
   try {
-    return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
+    return parse(text, { prettyErrors: false, uniqueKeys: true });
   } catch (e) {
     if (e instanceof YAMLParseError) {
       const first = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");

@@ -4,7 +4,7 @@
  * `config.yaml: grace` — whichever the user actually wrote.
  */
 import { ExitCode, LatchkeyError } from "../errors.ts";
-import { allFlags, configKey, type FlagDef } from "../cli/flags.ts";
+import { allFlags, configKey, flagEnvNames, type FlagDef } from "../cli/flags.ts";
 
 export type OriginKind = "default" | "file" | "env" | "flag";
 export interface Origin {
@@ -98,8 +98,8 @@ export class Settings {
   }
 
   /** Names of the env vars latchkey read its own settings from (scrubbed from the app's env). */
-  static envNames(): string[] {
-    return allFlags().map((f) => f.env).filter((e) => e !== "");
+  static envNames(): readonly string[] {
+    return flagEnvNames();
   }
 }
 

@@ -4,7 +4,7 @@
  * validity, base64 for declared-binary secrets, and JSON/dotenv fan-out.
  * Errors name the secret (file path, variable, reference), never its content.
  */
-import { parse as parseDotenv } from "dotenv";
+import { dotenv } from "../platform/lazy.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 
 export type TrimMode = "newline" | "space" | "none";
@@ -88,7 +88,7 @@ export function expandPairs(text: string, rule: ExpandRule, what: string): Array
     obj = {};
     for (const [k, v] of Object.entries(parsed)) obj[k] = jsonToEnv(v);
   } else {
-    obj = parseDotenv(text);
+    obj = dotenv().parse(text);
   }
   const keys = rule.keys ?? Object.keys(obj);
   const out: Array<[string, string]> = [];

@@ -9,7 +9,7 @@
  * redactor the moment it is decoded, before anything can log. latchkey's own
  * `process.env` is never written: the result is a new object for the child only.
  */
-import { parse as parseDotenv } from "dotenv";
+import { dotenv } from "../platform/lazy.ts";
 import { basename } from "node:path";
 import { configError, ExitCode, LatchkeyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
@@ -239,7 +239,7 @@ function readEnvFile(file: string): Record<string, string> {
   const { bytes } = readSecretFile(file, 1024 * 1024, `env file ${file}`);
   const text = bytes.toString("utf8");
   if (text.includes("\0")) throw new LatchkeyError("data", ExitCode.DATA, `env file ${file} contains a NUL byte`);
-  const parsed = parseDotenv(text);
+  const parsed = dotenv().parse(text);
   for (const name of Object.keys(parsed)) {
     if (!isVarName(name)) throw new LatchkeyError("config", ExitCode.CONFIG, `env file ${file}: '${printable(name)}' is not a valid variable name`);
   }

@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import { formatMs } from "../health/probe.ts";
 import { logReport } from "./report.ts";
 import type { GateStage, StageReport } from "./stage.ts";
+import { now } from "../platform/clock.ts";
 
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
 
@@ -37,7 +38,7 @@ export interface GateOptions {
 }
 
 export async function runGate(stages: readonly GateStage[], log: Logger, onDone?: GateObserver, opts: GateOptions = {}): Promise<GateOutcome> {
-  const t0 = performance.now();
+  const t0 = now();
   const ac = new AbortController();
   const hold = opts.holdSignals ?? process.listenerCount("SIGTERM") === 0;
   const outer = opts.signal;
@@ -72,7 +73,7 @@ export async function runGate(stages: readonly GateStage[], log: Logger, onDone?
     release();
     throw e;
   }
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   const failed = reports.find((r) => !r.ok);
   onDone?.(reports, ms, !caught && !failed);
 

@@ -8,6 +8,7 @@ import type { Identity } from "../privileges/identity.ts";
 import { Child } from "../supervisor/child.ts";
 import type { SignalName } from "../supervisor/signals.ts";
 import type { GateStage, ItemReport, StageReport } from "./stage.ts";
+import { now } from "../platform/clock.ts";
 
 export interface Hook {
   /** As written; shown in the report (the environment, where secrets are, never is). */
@@ -32,7 +33,7 @@ export function hooksStage(hooks: readonly Hook[], opts: HooksOptions): GateStag
   return {
     name: "pre-start",
     async run(signal): Promise<StageReport> {
-      const t0 = performance.now();
+      const t0 = now();
       const items: ItemReport[] = [];
       let ok = true;
       for (const h of hooks) {
@@ -44,13 +45,13 @@ export function hooksStage(hooks: readonly Hook[], opts: HooksOptions): GateStag
         items.push(r);
         ok = r.state === "passed";
       }
-      return { stage: "pre-start", ok, ms: performance.now() - t0, items };
+      return { stage: "pre-start", ok, ms: now() - t0, items };
     },
   };
 }
 
 async function runHook(h: Hook, opts: HooksOptions, signal: AbortSignal): Promise<ItemReport> {
-  const t0 = performance.now();
+  const t0 = now();
   const child = Child.start({ path: h.path, argv: h.argv, env: opts.env, foreground: false, ...(opts.identity ? { identity: opts.identity } : {}) });
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {
@@ -65,7 +66,7 @@ async function runHook(h: Hook, opts: HooksOptions, signal: AbortSignal): Promis
   if (killTimer) clearTimeout(killTimer);
   // Leftovers of a hook (a daemon it forked) must not outlive the gate.
   if (child.groupAlive()) child.signal("SIGKILL", true);
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   if (signal.aborted) {
     const cause = status.signal ? `stopped by ${status.signal}` : `exited with code ${status.code}`;
     return { name: h.raw, state: "cancelled", reason: "interrupted", cause, detail: `${cause} (gate interrupted)`, ms };

@@ -3,6 +3,8 @@
  * stops the start. Stages so far: required secrets (the file-secrets work supplies the
  * validation function; wrap it with `functionStage`), waits, pre-start hooks.
  */
+import { now } from "../platform/clock.ts";
+
 export type ItemState = "passed" | "failed" | "cancelled" | "not run";
 
 export interface ItemReport {
@@ -45,14 +47,14 @@ export function functionStage(name: string, fn: (signal: AbortSignal) => void | 
   return {
     name,
     async run(signal) {
-      const t0 = performance.now();
+      const t0 = now();
       try {
         await fn(signal);
-        return { stage: name, ok: true, ms: performance.now() - t0, items: [] };
+        return { stage: name, ok: true, ms: now() - t0, items: [] };
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e));
         const detail = error.message.split("\n")[0] ?? "";
-        return { stage: name, ok: false, ms: performance.now() - t0, error, items: [{ name, state: "failed", reason: "error", cause: detail, detail, ms: performance.now() - t0 }] };
+        return { stage: name, ok: false, ms: now() - t0, error, items: [{ name, state: "failed", reason: "error", cause: detail, detail, ms: now() - t0 }] };
       }
     },
   };

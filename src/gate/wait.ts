@@ -9,6 +9,7 @@
 import { probe } from "../health/probe.ts";
 import type { Attempt } from "../health/outcome.ts";
 import type { Target } from "../health/target.ts";
+import { now } from "../platform/clock.ts";
 
 export const FIRST_PAUSE_MS = 50;
 export const MAX_PAUSE_MS = 1_000;
@@ -29,7 +30,7 @@ export interface CheckResult {
 }
 
 export interface WaitOptions {
-  /** Absolute deadline (performance.now() clock). */
+  /** Absolute deadline (now() clock). */
   deadline: number;
   signal: AbortSignal;
   random?: () => number;
@@ -38,28 +39,28 @@ export interface WaitOptions {
 }
 
 export async function waitFor(target: Target, opts: WaitOptions): Promise<CheckResult> {
-  const t0 = performance.now();
+  const t0 = now();
   const deadline = Math.min(opts.deadline, target.timeoutMs !== undefined ? t0 + target.timeoutMs : Infinity);
   const random = opts.random ?? Math.random;
   let attempts = 0;
   let pause = FIRST_PAUSE_MS;
   let last: Attempt = { ok: false, reason: "timeout", detail: "not checked yet", retryable: true };
   const result = (state: CheckState, timedOut = false): CheckResult =>
-    ({ target, state, last, attempts, ms: performance.now() - t0, timedOut });
+    ({ target, state, last, attempts, ms: now() - t0, timedOut });
 
   for (;;) {
     if (opts.signal.aborted) return result("cancelled");
-    const remaining = deadline - performance.now();
+    const remaining = deadline - now();
     if (remaining <= 0) return result("failed", true);
     attempts++;
     const a = await probe(target, { timeoutMs: Math.min(ATTEMPT_TIMEOUT_MS, remaining), signal: opts.signal });
     if (opts.signal.aborted) return result("cancelled");
     // A cut-short attempt says nothing new; keep the previous, more telling reason.
-    if (!(a.reason === "timeout" && last.reason !== "timeout" && performance.now() >= deadline)) last = a;
+    if (!(a.reason === "timeout" && last.reason !== "timeout" && now() >= deadline)) last = a;
     opts.onAttempt?.(a);
     if (a.ok) return result("passed");
     if (!a.retryable) return result("failed");
-    const wait = Math.min(pause * (0.5 + random() * 0.5), deadline - performance.now());
+    const wait = Math.min(pause * (0.5 + random() * 0.5), deadline - now());
     if (wait <= 0) return result("failed", true);
     if (!(await sleep(wait, opts.signal))) return result("cancelled");
     pause = Math.min(pause * 2, MAX_PAUSE_MS);

@@ -5,6 +5,7 @@ import { log } from "../log/logger.ts";
 import type { Target } from "../health/target.ts";
 import type { GateStage, ItemReport, StageReport } from "./stage.ts";
 import { waitFor, type CheckResult } from "./wait.ts";
+import { now } from "../platform/clock.ts";
 
 const PROGRESS_MS = 10_000;
 
@@ -12,7 +13,7 @@ export function waitsStage(targets: readonly Target[], timeoutMs: number): GateS
   return {
     name: "wait",
     async run(signal): Promise<StageReport> {
-      const t0 = performance.now();
+      const t0 = now();
       const deadline = t0 + timeoutMs;
       // Linked to the gate's signal; aborted by the first failure so that the report comes
       // out as soon as the outcome is known, not when the slowest check gives up.
@@ -23,17 +24,17 @@ export function waitsStage(targets: readonly Target[], timeoutMs: number): GateS
       const pending = new Map<Target, Attempt | undefined>(targets.map((t) => [t, undefined]));
       const progress = setInterval(() => {
         const what = [...pending].map(([t, a]) => `${t.display} (${a ? a.detail : "checking"})`).join(", ");
-        log.info(`startup gate: still waiting after ${formatMs(performance.now() - t0)} for ${what}`);
+        log.info(`startup gate: still waiting after ${formatMs(now() - t0)} for ${what}`);
       }, PROGRESS_MS);
       try {
         const results = await Promise.all(targets.map(async (t) => {
           const r = await waitFor(t, { deadline, signal: local.signal, onAttempt: (a) => pending.set(t, a) });
           pending.delete(t);
           // At the shared deadline the others are failing on their own; let them say why.
-          if (r.state === "failed" && performance.now() < deadline - 100) local.abort();
+          if (r.state === "failed" && now() < deadline - 100) local.abort();
           return r;
         }));
-        return { stage: "wait", ok: results.every((r) => r.state === "passed"), ms: performance.now() - t0, items: results.map(item) };
+        return { stage: "wait", ok: results.every((r) => r.state === "passed"), ms: now() - t0, items: results.map(item) };
       } finally {
         clearInterval(progress);
         signal.removeEventListener("abort", onAbort);

@@ -10,7 +10,7 @@
  * secret ever appears in a command line.
  */
 import { closeSync, readFileSync } from "node:fs";
-import { isatty } from "node:tty";
+import { isTerminal } from "../platform/tty.ts";
 import { LatchkeyError, ExitCode, isLatchkeyError } from "../errors.ts";
 import { libc, SIG_DFL, SIG_IGN } from "../platform/libc.ts";
 import { execInto } from "./exec.ts";
@@ -44,7 +44,7 @@ export function runShim(): never {
       // The supervisor does the same from its side; whichever runs first wins, both are needed
       // so that neither a signal to the group nor tcsetpgrp can race the other.
       c.setpgid(0, 0);
-      if (spec.foreground && isatty(0)) {
+      if (spec.foreground && isTerminal(0)) {
         // A background group calling tcsetpgrp gets SIGTTOU; ignore it for the call, then
         // restore the default so the app does not inherit an ignored SIGTTOU/SIGTTIN.
         c.signal(SIGTTOU, SIG_IGN);

@@ -7,13 +7,13 @@
  * latchkey's does not, yet a restarted app (rotation) must get it back.
  */
 import { readFileSync } from "node:fs";
-import { isatty } from "node:tty";
+import { isTerminal } from "./tty.ts";
 import { libc } from "./libc.ts";
 
 let decided: boolean | undefined;
 
 export function startedInForeground(): boolean {
-  decided ??= isatty(0) && inForegroundNow();
+  decided ??= isTerminal(0) && inForegroundNow();
   return decided;
 }
 

@@ -17,7 +17,7 @@
  * one character; everything else is literal. Deny rules win over allow rules.
  */
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { yaml } from "../platform/lazy.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Reference } from "../sources/source.ts";
 
@@ -88,7 +88,7 @@ export function readPolicyFile(path: string, from: string): Policy {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (e) {
     throw new LatchkeyError("policy", ExitCode.CONFIG, `${path}: not valid YAML/JSON: ${(e as Error).message.split("\n")[0]}`);
   }

@@ -19,6 +19,7 @@ import type { Attempt } from "../health/outcome.ts";
 import type { Target } from "../health/target.ts";
 import type { Addr } from "./addr.ts";
 import type { StatusState } from "./state.ts";
+import { now } from "../platform/clock.ts";
 
 /** A kubelet or HEALTHCHECK polling every second gets one probe of the app, not one each. */
 const READY_CACHE_MS = 1_000;
@@ -116,10 +117,10 @@ function readyProber(t: Target): () => Promise<ReadyResult> {
   let cached: { at: number; result: ReadyResult } | undefined;
   let inflight: Promise<ReadyResult> | undefined;
   return () => {
-    if (cached && performance.now() - cached.at < READY_CACHE_MS) return Promise.resolve(cached.result);
+    if (cached && now() - cached.at < READY_CACHE_MS) return Promise.resolve(cached.result);
     inflight ??= probe(t, { timeoutMs: t.timeoutMs ?? READY_TIMEOUT_MS }).then((a: Attempt) => {
       const result = { url: t.display, ok: a.ok, reason: a.reason, detail: a.detail, checkedAt: new Date().toISOString() };
-      cached = { at: performance.now(), result };
+      cached = { at: now(), result };
       inflight = undefined;
       return result;
     });

@@ -6,6 +6,7 @@ import type { StageReport, ItemReport } from "../gate/stage.ts";
 import type { SupervisorEvent } from "../supervisor/supervise.ts";
 import { rotationSnapshot } from "../watch/status.ts";
 import { freshnessSnapshot, type SourceFreshness } from "./freshness.ts";
+import { now } from "../platform/clock.ts";
 
 export type Phase = "starting" | "running" | "exited" | "gate failed";
 
@@ -35,7 +36,7 @@ export interface Snapshot {
 
 export class StatusState {
   phase: Phase = "starting";
-  readonly #t0 = performance.now();
+  readonly #t0 = now();
   #gate: GateStatus = { state: "running", ms: null, checks: [] };
   #app: AppStatus = { pid: null, running: false, startedAt: null, restarts: 0, lastExit: null };
   #starts = 0;
@@ -73,7 +74,7 @@ export class StatusState {
   snapshot(): Snapshot {
     return {
       phase: this.phase,
-      uptimeMs: Math.round(performance.now() - this.#t0),
+      uptimeMs: Math.round(now() - this.#t0),
       gate: this.#gate,
       app: { ...this.#app },
       secrets: freshnessSnapshot(),

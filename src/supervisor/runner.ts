@@ -18,6 +18,7 @@ import { Child, type ExitStatus } from "./child.ts";
 import { signalNumber, type SignalName, type SignalTable } from "./signals.ts";
 import { emptyGroup, stopChild } from "./stop.ts";
 import type { SuperviseHooks, ExitDecision } from "./supervise.ts";
+import { now } from "../platform/clock.ts";
 
 export interface RunnerOptions {
   table: SignalTable;
@@ -140,7 +141,7 @@ export class Runner implements SuperviseHooks {
     this.#restarting = new Promise((r) => (done = r));
     const stopSig = this.#stopSignalFor();
     this.#log.info("restarting the app: secrets changed", { pid: old.pid, signal: stopSig, ...reason });
-    const t0 = performance.now();
+    const t0 = now();
     try {
       await stopChild(old, { signal: stopSig, group: this.#opts.signalGroup, timeout: this.#opts.stopTimeout, grace: this.#opts.grace }, this.#log);
       if (this.#stopSignal) {
@@ -152,7 +153,7 @@ export class Runner implements SuperviseHooks {
       if (!next) return false;
       this.#spec = spec;
       this.stats.restarts++;
-      this.#log.info("app restarted", { pid: next.pid, downtimeMs: Math.round(performance.now() - t0) });
+      this.#log.info("app restarted", { pid: next.pid, downtimeMs: Math.round(now() - t0) });
       return true;
     } catch (e) {
       done(null);

@@ -22,6 +22,7 @@ import { formatAction, type Action, type RotationOptions } from "./options.ts";
 import { defaultBackoffCap, PollScheduler, type PollOutcome } from "./poll.ts";
 import { fingerprintBasis, type ActionRules, type LoadSecretSet, type SecretSet } from "./secret-set.ts";
 import { rotationStatus } from "./status.ts";
+import { now } from "../platform/clock.ts";
 
 /** What the controller needs from the supervisor side (supervisor/runner.ts implements it). */
 export interface Actuator {
@@ -48,7 +49,12 @@ const POLL_JITTER = 0.1;
 export class RotationController {
   readonly #d: ControllerDeps;
   #last: SecretSet;
-  #lastFp: Map<string, string>;
+  /**
+   * Fingerprints of #last, computed at the first comparison: hashing loads node:crypto
+   * (~8 ms), which an app that exits before any look (or a start with nothing to compare)
+   * should not pay for.
+   */
+  #lastFpCache: Map<string, string> | null = null;
   #stamps: Map<string, string>;
   #watcher: FileWatcher;
   #debouncer: Debouncer;
@@ -71,7 +77,6 @@ export class RotationController {
   constructor(initial: SecretSet, deps: ControllerDeps) {
     this.#d = deps;
     this.#last = initial;
-    this.#lastFp = fingerprintAll(fingerprintBasis(initial));
     this.#stamps = fileStamps(initial.files);
     this.#debouncer = new Debouncer({ wait: deps.opts.debounce, maxWait: deps.opts.debounceMax }, () => this.#requestLook(this.#hintReason));
     this.#watcher = new FileWatcher({
@@ -86,6 +91,7 @@ export class RotationController {
   }
 
   start(): void {
+    if (this.#closed) return;
     this.#watcher.watch(this.#last.files);
     // Anything that changed between the startup load and the watches being armed (the app
     // may already be running, and a busy machine widens the gap) is caught by one look now.
@@ -233,7 +239,7 @@ export class RotationController {
 
   async #doLook(reason: string): Promise<void> {
     if (this.#closed || this.#d.actuator.stopping) return;
-    const t0 = performance.now();
+    const t0 = now();
     const stamps = fileStamps(this.#last.files);
     let candidate: SecretSet;
     try {
@@ -256,10 +262,10 @@ export class RotationController {
     rotationStatus.lastError = null;
     rotationStatus.consecutiveFailures = 0;
     const fp = fingerprintAll(fingerprintBasis(candidate));
-    const diff = diffFingerprints(this.#lastFp, fp);
+    const diff = diffFingerprints(this.#lastFp(), fp);
     this.#stamps = stamps;
     if (isEmptyDiff(diff)) {
-      this.#d.log.debug("secrets unchanged", { reason, ms: Math.round(performance.now() - t0) });
+      this.#d.log.debug("secrets unchanged", { reason, ms: Math.round(now() - t0) });
       this.#adopt(candidate, fp);
       return;
     }
@@ -322,10 +328,14 @@ export class RotationController {
     return actions.find((a) => a.kind === "restart") ?? actions.find((a) => a.kind === "signal") ?? { kind: "none" };
   }
 
+  #lastFp(): Map<string, string> {
+    return (this.#lastFpCache ??= fingerprintAll(fingerprintBasis(this.#last)));
+  }
+
   #adopt(set: SecretSet, fp: Map<string, string>): void {
     const filesChanged = set.files.join("\0") !== this.#last.files.join("\0");
     this.#last = set;
-    this.#lastFp = fp;
+    this.#lastFpCache = fp;
     if (filesChanged) {
       this.#stamps = fileStamps(set.files);
       this.#watcher.watch(set.files);

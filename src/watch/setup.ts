@@ -37,6 +37,9 @@ export interface RotationInputs {
   log: Logger;
 }
 
+/** How long after the first app start the watches are armed. */
+export const WATCH_DELAY_MS = 50;
+
 /** Everything that can fail happens here, before the app starts (render dir unusable...). */
 export function setupRotation(i: RotationInputs): RotationWiring {
   if (i.exec && i.opts.explicit.length > 0) {
@@ -54,21 +57,34 @@ export function setupRotation(i: RotationInputs): RotationWiring {
       })
     : null;
   let started = false;
+  let startTimer: NodeJS.Timeout | null = null;
+  const close = () => {
+    if (startTimer) clearTimeout(startTimer);
+    startTimer = null;
+    controller?.close();
+  };
   const hooks: SuperviseHooks = {
     started(child: Child) {
       runner.started(child);
       if (!started && controller) {
         started = true;
-        controller.start();
+        // Armed a moment after the app starts, not in the same turn: setting up the watches
+        // (an inotify watch per file and directory) then runs beside the app's own start
+        // instead of before latchkey notices a short-lived app's exit. Nothing is missed: the
+        // controller's first look compares against the set the app started with.
+        startTimer = setTimeout(() => {
+          startTimer = null;
+          controller.start();
+        }, WATCH_DELAY_MS);
       }
     },
     stopSignal(sig: SignalName) {
       runner.stopSignal(sig);
-      controller?.close();
+      close();
     },
     async exited(child: Child, status: ExitStatus): Promise<ExitDecision> {
       const next = await runner.exited(child, status);
-      if ("exitCode" in next) controller?.close();
+      if ("exitCode" in next) close();
       return next;
     },
   };
