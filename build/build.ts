@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, s
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
+import { trainCodeCache } from "./train.ts";
 
 const root = join(import.meta.dirname, "..");
 const dist = join(root, "dist");
@@ -39,6 +40,11 @@ await build({
   logLevel: "warning",
 });
 chmodSync(bundle, 0o755);
+// src/sea-main.ts decodes the bundle as latin1: it must be ASCII (esbuild's default charset).
+if (/[^\x00-\x7f]/.test(readFileSync(bundle, "latin1"))) {
+  console.error("build: dist/latchkey.cjs is not ASCII (was esbuild's charset changed?)");
+  process.exit(1);
+}
 
 // The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm:// references
 // does not even parse it (src/sources/aws-sm/sdk.ts loads it from the executable on first use).
@@ -55,6 +61,24 @@ await build({
   logLevel: "warning",
 });
 
+// The single executable's main script is a small loader (src/sea-main.ts) that runs the
+// bundle above, a SEA asset, with a V8 code cache trained by running latchkey's common paths.
+const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1"];
+const loader = join(dist, ".sea-main.cjs");
+await build({
+  entryPoints: [join(root, "src/sea-main.ts")],
+  outfile: loader,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node26",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
+const codeCache = join(dist, "latchkey.codecache");
+await trainCodeCache(loader, codeCache, RUNTIME_FLAGS);
+
 // Strip the runtime *before* injecting the blob: stripping a finished single executable
 // drops the SEA note from its segment and it segfaults. Keep it unstripped if strip fails.
 const base = join(dist, ".node-base");
@@ -68,7 +92,7 @@ if (!baseOk) {
 
 const seaConfig = join(dist, "sea.json");
 writeFileSync(seaConfig, JSON.stringify({
-  main: bundle,
+  main: loader,
   // Built beside and renamed over dist/latchkey: writing a running executable fails with ETXTBSY.
   output: join(dist, "latchkey.new"),
   executable: base,
@@ -78,22 +102,27 @@ writeFileSync(seaConfig, JSON.stringify({
   // The app's NODE_OPTIONS must not configure latchkey itself.
   execArgvExtension: "none",
   // FFI for the reaper and the exec shim; SIGUSR1 is forwarded to the app, not taken by the inspector.
-  execArgv: ["--experimental-ffi", "--no-warnings", "--disable-sigusr1"],
-  assets: { "aws-sdk.cjs": awsSdk },
+  execArgv: RUNTIME_FLAGS,
+  assets: { "latchkey.cjs": bundle, "latchkey.codecache": codeCache, "aws-sdk.cjs": awsSdk },
 }, null, 2));
 execFileSync(process.execPath, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
 const fresh = join(dist, "latchkey.new");
 chmodSync(fresh, 0o755);
 rmSync(base);
-const smoke = spawnSync(fresh, ["version"], { encoding: "utf8" });
+const smoke = spawnSync(fresh, ["version"], { encoding: "utf8", env: { ...process.env, LATCHKEY_CODE_CACHE_CHECK: "1" } });
 if (smoke.status !== 0 || !smoke.stdout.startsWith("latchkey ")) {
   console.error(`build: the new executable does not run (status ${smoke.status}, signal ${smoke.signal})`);
+  process.exit(1);
+}
+if (!smoke.stderr.includes("code cache: accepted")) {
+  // A rejected cache still runs, only slower: never ship that silently.
+  console.error(`build: the executable does not accept its code cache (${smoke.stderr.trim() || "no verdict"})`);
   process.exit(1);
 }
 renameSync(fresh, join(dist, "latchkey"));
 
 const sums: string[] = [];
-for (const f of ["latchkey", "latchkey.cjs"]) {
+for (const f of ["latchkey", "latchkey.cjs", "latchkey.codecache"]) {
   const p = join(dist, f);
   const data = readFileSync(p);
   sums.push(`${createHash("sha256").update(data).digest("hex")}  ${f}`);
@@ -102,3 +131,4 @@ for (const f of ["latchkey", "latchkey.cjs"]) {
 }
 writeFileSync(join(dist, "SHA256SUMS"), sums.join("\n") + "\n");
 rmSync(seaConfig);
+rmSync(loader);

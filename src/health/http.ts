@@ -25,7 +25,7 @@ export async function probeHttp(t: HttpTarget, signal: AbortSignal): Promise<Att
   let request: typeof httpRequest = httpRequest;
   if (t.kind === "https") {
     // TLS costs ~20 ms to load: only for https targets, so plain probes start fast.
-    const https = await import("node:https");
+    const https = process.getBuiltinModule("node:https") as typeof import("node:https");
     request = https.request as typeof httpRequest;
     let ca: Buffer | undefined;
     if (t.caFile) {

@@ -18,7 +18,9 @@ export function loadSdk(): Promise<SdkModule> {
 }
 
 async function load(): Promise<SdkModule> {
-  const sea = await import("node:sea").catch(() => null);
+  // Built-ins by getBuiltinModule: the bundle runs as a vm.Script in the single executable
+  // (src/sea-main.ts), where import() would go through the ESM loader.
+  const sea = process.getBuiltinModule("node:sea") as typeof import("node:sea") | undefined;
   if (sea?.isSea()) {
     let code: string | null = null;
     try {
@@ -27,7 +29,7 @@ async function load(): Promise<SdkModule> {
       code = null; // an executable built without the asset: fall back to a regular require
     }
     if (code !== null) {
-      const { runInThisContext } = await import("node:vm");
+      const { runInThisContext } = process.getBuiltinModule("node:vm") as typeof import("node:vm");
       const wrapper = runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, { filename: SDK_ASSET }) as
         (e: object, r: NodeJS.Require, m: { exports: object }, f: string, d: string) => void;
       const mod = { exports: {} };
@@ -38,8 +40,8 @@ async function load(): Promise<SdkModule> {
   }
   // dist/latchkey.cjs run by a plain node: the SDK bundle ships beside it as dist/aws-sdk.cjs.
   if (typeof __dirname === "string" && typeof require === "function") {
-    const { existsSync } = await import("node:fs");
-    const { join } = await import("node:path");
+    const { existsSync } = process.getBuiltinModule("node:fs") as typeof import("node:fs");
+    const { join } = process.getBuiltinModule("node:path") as typeof import("node:path");
     const beside = join(__dirname, SDK_ASSET);
     if (existsSync(beside)) return require(beside) as SdkModule;
   }

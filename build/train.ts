@@ -1,0 +1,78 @@
+/**
+ * Makes dist/latchkey.codecache: runs latchkey's common paths one after another through
+ * src/sea-main.ts, each run loading the cache the previous one wrote and writing it back with
+ * what it compiled itself (see src/sea-main.ts for why). Only local things are touched: a
+ * temporary directory and a throw-away HTTP server on 127.0.0.1.
+ *
+ * A path left out here still works; it is only compiled at run time, as before.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export async function trainCodeCache(loader: string, cacheFile: string, runtimeFlags: string[]): Promise<void> {
+  rmSync(cacheFile, { force: true });
+  const dir = mkdtempSync(join(tmpdir(), "latchkey-train-"));
+  const server = await listen();
+  try {
+    const port = (server.address() as { port: number }).port;
+    const secrets = join(dir, "secrets");
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "db-password"), "training-only-value\n");
+    writeFileSync(join(secrets, "app.json"), JSON.stringify({ user: "u", token: "training-only-token" }));
+    writeFileSync(join(dir, "pg"), "training-only-pg\n");
+    writeFileSync(join(dir, "dev.env"), "EXTRA=1\n");
+    const config = join(dir, "latchkey.yaml");
+    writeFileSync(config, "logLevel: warn\ngrace: 2s\nrequire: [DB_PASSWORD]\nexpand: [app.json=json]\n");
+    const truePath = ["/bin/true", "/usr/bin/true"].find((p) => existsSync(p)) ?? "true";
+    const url = `http://127.0.0.1:${port}/health`;
+    const runs: { args: string[]; env?: Record<string, string> }[] = [
+      // The default: supervise mode, file secrets, a config file, VAR_FILE, dotenv, a wait.
+      {
+        args: ["--config", config, "--secrets-dir", secrets, "--dotenv", join(dir, "dev.env"), "--wait", `tcp://127.0.0.1:${port}`, "--", truePath],
+        env: { PG_PASSWORD_FILE: join(dir, "pg"), DB_URL: `file://${join(dir, "pg")}` },
+      },
+      { args: ["--", truePath] },
+      { args: ["--exec", "--", truePath] },
+      { args: ["--exec", "--secrets-dir", secrets, "--", truePath] },
+      { args: ["check", "--secrets-dir", secrets] },
+      { args: ["check", "--format", "json", "--secrets-dir", secrets] },
+      { args: ["health", url] },
+      { args: ["health", `tcp://127.0.0.1:${port}`] },
+      { args: ["version"] },
+      { args: ["help"] },
+    ];
+    for (const r of runs) {
+      // Not spawnSync: the HTTP server above answers from this process's event loop.
+      const res = await runOnce(process.execPath, [...runtimeFlags, loader, ...r.args], {
+        PATH: process.env.PATH ?? "/usr/bin:/bin", ...r.env, LATCHKEY_CODE_CACHE_TRAIN: cacheFile,
+      });
+      if (res.status !== 0) {
+        throw new Error(`training run 'latchkey ${r.args.join(" ")}' failed (status ${res.status}, signal ${res.signal}): ${res.stderr.trim().split("\n")[0] ?? ""}`);
+      }
+    }
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runOnce(file: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(file, args, { env, stdio: ["ignore", "ignore", "pipe"], timeout: 30_000 });
+    let stderr = "";
+    p.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    p.on("error", reject);
+    p.on("close", (status, signal) => resolve({ status, signal, stderr }));
+  });
+}
+
+function listen(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer((_req, res) => res.end('{"status":"UP"}'));
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  });
+}
