@@ -26,10 +26,18 @@ export function dataError(message: string): LatchkeyError {
 
 /** Bytes → env value. `what` names the secret in errors, e.g. `secret file /run/secrets/x`. */
 export function decodeSecret(bytes: Buffer, rules: ContentRules, what: string): string {
+  return decodeSecretText(bytes, rules, what).text;
+}
+
+/** The env value and the decoded text before trimming (base64: both the encoding). */
+export function decodeSecretText(bytes: Buffer, rules: ContentRules, what: string): { text: string; untrimmed: string } {
   if (bytes.length > rules.maxSize) {
     throw dataError(`${what} is too large: ${bytes.length} bytes, limit ${rules.maxSize} (--max-size)`);
   }
-  if (rules.base64) return bytes.toString("base64");
+  if (rules.base64) {
+    const b64 = bytes.toString("base64");
+    return { text: b64, untrimmed: b64 };
+  }
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
     throw dataError(`${what} contains a NUL byte at offset ${nul}; environment values cannot hold one` +
@@ -41,7 +49,7 @@ export function decodeSecret(bytes: Buffer, rules: ContentRules, what: string): 
   } catch {
     throw dataError(`${what} is not valid UTF-8 (declare it binary with --base64 to pass it base64-encoded)`);
   }
-  return trim(text, rules.trim);
+  return { text: trim(text, rules.trim), untrimmed: text };
 }
 
 export function trim(text: string, mode: TrimMode): string {

@@ -17,7 +17,7 @@ import { redactor } from "../log/redact.ts";
 import { scanSecretsDir, type DirEntry } from "../sources/file/dir.ts";
 import { setFileSizeLimit } from "../sources/file/index.ts";
 import { readSecretFile } from "../sources/file/read.ts";
-import { decodeSecret, expandPairs, selectKey, type ContentRules, type ExpandRule } from "./content.ts";
+import { decodeSecretText, expandPairs, selectKey, type ContentRules, type ExpandRule } from "./content.ts";
 import { isVarName, mapName, printable } from "./naming.ts";
 import type { SecretsOptions } from "./options.ts";
 import { fetchReferences, findReferences, type PendingRef } from "./references.ts";
@@ -135,7 +135,7 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
       }
       const rule = opts.rules.get(e.name) ?? opts.rules.get(mapped);
       for (const v of decodeToVars(e.bytes, mapped, rule, opts, `secret file ${printable(e.path)}`)) {
-        add({ ...v, kind: "dir", source: e.path, version: e.version });
+        add({ ...v, kind: "dir", source: e.path });
       }
     }
   }
@@ -196,14 +196,11 @@ function describe(v: SecretVar): string {
 /** Bytes → one variable, or several under --expand; `#key` selects one key of a JSON secret. */
 function decodeToVars(bytes: Buffer, name: string, rule: SecretRule | undefined, opts: SecretsOptions, what: string, key?: string): Array<Pick<SecretVar, "name" | "value">> {
   const rules: ContentRules = { maxSize: opts.maxSize, trim: rule?.trim ?? opts.trim, base64: rule?.base64 ?? false };
-  const text = decodeSecret(bytes, rules, what);
+  const { text, untrimmed } = decodeSecretText(bytes, rules, what);
   redactor.add(text);
   // The raw text too when it differs by more than the trimmed newline (a JSON document, a
   // value with trailing spaces): it is as secret as what the app gets.
-  if (!rules.base64) {
-    const raw = bytes.toString("utf8");
-    if (raw.trimEnd() !== text.trimEnd()) redactor.add(raw);
-  }
+  if (!rules.base64 && untrimmed.length !== text.length && untrimmed.trimEnd() !== text.trimEnd()) redactor.add(untrimmed);
   if (key !== undefined) {
     if (rules.base64) throw configError(`${what}: '#${key}' selects a JSON key, which a base64 (binary) secret cannot have`);
     const v = selectKey(text, key, what);

@@ -77,7 +77,7 @@ export class RotationController {
   constructor(initial: SecretSet, deps: ControllerDeps) {
     this.#d = deps;
     this.#last = initial;
-    this.#stamps = fileStamps(initial.files);
+    this.#stamps = new Map(); // taken at start(): its first look catches what changed before
     this.#debouncer = new Debouncer({ wait: deps.opts.debounce, maxWait: deps.opts.debounceMax }, () => this.#requestLook(this.#hintReason));
     this.#watcher = new FileWatcher({
       onHint: () => {
@@ -92,6 +92,7 @@ export class RotationController {
 
   start(): void {
     if (this.#closed) return;
+    this.#stamps = fileStamps(this.#last.files);
     this.#watcher.watch(this.#last.files);
     // Anything that changed between the startup load and the watches being armed (the app
     // may already be running, and a busy machine widens the gap) is caught by one look now.

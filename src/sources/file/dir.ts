@@ -15,7 +15,7 @@ import { join, sep } from "node:path";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 import { printable } from "../../env/naming.ts";
 import type { Logger } from "../../log/logger.ts";
-import { fileError, readSecretFile } from "./read.ts";
+import { fileError, readListedFile } from "./read.ts";
 
 export interface DirEntry {
   /** File name as listed (the secret's name). */
@@ -27,7 +27,6 @@ export interface DirEntry {
   /** Came from the per-environment subdirectory. */
   envOverride: boolean;
   bytes: Buffer;
-  version: string;
 }
 
 export interface ScanOptions {
@@ -82,16 +81,20 @@ function listDir(real: string, shown: string, root: string, top: string, opts: S
   dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files = new Map<string, DirEntry>();
   const subdirs = new Map<string, string>();
+  // join() once per directory, not per file: names from readdir hold no '/', and dot-names
+  // (so '.' and '..') are skipped, so prefix + name is what join would give.
+  const shownPrefix = join(shown, "_").slice(0, -1);
+  const realPrefix = real.endsWith(sep) ? real : real + sep;
   for (const d of dirents) {
     const name = d.name;
     // `..data`, `..2026_...` (kubelet), `.gitkeep`, editor droppings.
     if (name.startsWith(".")) continue;
-    const path = join(shown, name);
-    let target = join(real, name);
-    // The common case, a plain file (d_type from readdir): no extra stat before the read.
+    const path = shownPrefix + name;
+    let target = realPrefix + name;
+    const what = () => `secret file ${printable(path)}`;
+    // The common case, a plain file (d_type from readdir): no stat at all before the read.
     if (d.isFile()) {
-      const { bytes, version } = readSecretFile(target, opts.maxSize, `secret file ${printable(path)}`);
-      files.set(name, { name, path, dir: top, envOverride, bytes, version });
+      files.set(name, { name, path, dir: top, envOverride, bytes: readListedFile(target, opts.maxSize, what) });
       continue;
     }
     const lst = lstatSync(target, { throwIfNoEntry: false });
@@ -118,8 +121,7 @@ function listDir(real: string, shown: string, root: string, top: string, opts: S
       opts.log?.warn("skipping a secrets-dir entry that is not a regular file", { path: printable(path) });
       continue;
     }
-    const { bytes, version } = readSecretFile(target, opts.maxSize, `secret file ${printable(path)}`);
-    files.set(name, { name, path, dir: top, envOverride, bytes, version });
+    files.set(name, { name, path, dir: top, envOverride, bytes: readListedFile(target, opts.maxSize, what) });
   }
   return { files, subdirs };
 }
