@@ -66,7 +66,7 @@ export interface SecretSource {
    * where the source cannot tell (a KV v1 path, a dynamic secret): rotation then re-fetches
    * and compares content. A pinned ref (`?version=3`, `?version-id=`) may return its pin.
    * Throws like `fetch` when the provider cannot be reached (rotation backs off, keeps the app).
-   * Without this method, every poll re-fetches the source's refs and compares fingerprints.
+   * Without this method, every poll re-fetches the source's refs and compares the values.
    * Leased (dynamic) secrets: return the lease id while the lease is valid and renewable and
    * something else once it nears its end (max TTL, renewal refused) — a fetch would mint new
    * credentials, and rotation must re-fetch exactly when the old ones are about to die.

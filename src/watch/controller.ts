@@ -2,7 +2,7 @@
  * Rotation: decides *when* to act and *whether* anything changed. Detection only produces
  * hints (file events, stat changes, provider versions, lease expiry); each hint goes through
  * the debouncer, then one full load of all sources into a new candidate set which must pass
- * validation, then a fingerprint compare with the last good set. Only a real change of a
+ * validation, then a compare of resolved values with the last good set. Only a real change of a
  * resolved value leads to the configured action, carried out by the runner.
  *
  * Safety: a load that fails (provider down, throttled, sealed) or a candidate that is
@@ -17,10 +17,10 @@ import type { Renderer } from "../render/render.ts";
 import { Debouncer } from "./debounce.ts";
 import { FileWatcher } from "./file-watcher.ts";
 import { fileStamps, stampsDiffer } from "./file-state.ts";
-import { diffFingerprints, fingerprintAll, isEmptyDiff, touched, type FingerprintDiff } from "./fingerprint.ts";
+import { contentOf, diffContent, isEmptyDiff, touched, type ContentDiff } from "./content.ts";
 import { formatAction, type Action, type RotationOptions } from "./options.ts";
 import { defaultBackoffCap, PollScheduler, type PollOutcome } from "./poll.ts";
-import { fingerprintBasis, type ActionRules, type LoadSecretSet, type SecretSet } from "./secret-set.ts";
+import { comparedValues, type ActionRules, type LoadSecretSet, type SecretSet } from "./secret-set.ts";
 import { rotationStatus } from "./status.ts";
 import { now } from "../platform/clock.ts";
 
@@ -49,12 +49,6 @@ const POLL_JITTER = 0.1;
 export class RotationController {
   readonly #d: ControllerDeps;
   #last: SecretSet;
-  /**
-   * Fingerprints of #last, computed at the first comparison: hashing loads node:crypto
-   * (~8 ms), which an app that exits before any look (or a start with nothing to compare)
-   * should not pay for.
-   */
-  #lastFpCache: Map<string, string> | null = null;
   #stamps: Map<string, string>;
   #watcher: FileWatcher;
   #debouncer: Debouncer;
@@ -262,19 +256,18 @@ export class RotationController {
     rotationStatus.lastCheckAt = Date.now();
     rotationStatus.lastError = null;
     rotationStatus.consecutiveFailures = 0;
-    const fp = fingerprintAll(fingerprintBasis(candidate));
-    const diff = diffFingerprints(this.#lastFp(), fp);
+    const diff = diffContent(contentOf(comparedValues(this.#last)), contentOf(comparedValues(candidate)));
     this.#stamps = stamps;
     if (isEmptyDiff(diff)) {
       this.#d.log.debug("secrets unchanged", { reason, ms: Math.round(now() - t0) });
-      this.#adopt(candidate, fp);
+      this.#adopt(candidate);
       return;
     }
     rotationStatus.lastChangeAt = Date.now();
-    await this.#act(candidate, fp, diff, reason);
+    await this.#act(candidate, diff, reason);
   }
 
-  async #act(candidate: SecretSet, fp: Map<string, string>, diff: FingerprintDiff, reason: string): Promise<void> {
+  async #act(candidate: SecretSet, diff: ContentDiff, reason: string): Promise<void> {
     const names = touched(diff);
     const action = this.#actionFor(names, candidate);
     const info = { reason, changed: names.join(","), action: formatAction(action) };
@@ -282,7 +275,7 @@ export class RotationController {
       this.#d.log.warn("secrets changed; action is none, the app keeps its environment", info);
       rotationStatus.unapplied = [...new Set([...rotationStatus.unapplied, ...names])].sort();
       this.#d.actuator.setEnv(candidate.env);
-      this.#adopt(candidate, fp);
+      this.#adopt(candidate);
       return;
     }
     if (this.#d.vet) {
@@ -307,14 +300,14 @@ export class RotationController {
     if (action.kind === "signal") {
       this.#d.actuator.setEnv(candidate.env);
       if (this.#d.actuator.signal(action.signal, info)) rotationStatus.signals++;
-      this.#adopt(candidate, fp);
+      this.#adopt(candidate);
       return;
     }
     this.#d.log.info("secrets changed", info);
     if (await this.#d.actuator.restart(candidate.env, info)) {
       rotationStatus.restarts++;
       rotationStatus.unapplied = [];
-      this.#adopt(candidate, fp);
+      this.#adopt(candidate);
     }
   }
 
@@ -329,14 +322,9 @@ export class RotationController {
     return actions.find((a) => a.kind === "restart") ?? actions.find((a) => a.kind === "signal") ?? { kind: "none" };
   }
 
-  #lastFp(): Map<string, string> {
-    return (this.#lastFpCache ??= fingerprintAll(fingerprintBasis(this.#last)));
-  }
-
-  #adopt(set: SecretSet, fp: Map<string, string>): void {
+  #adopt(set: SecretSet): void {
     const filesChanged = set.files.join("\0") !== this.#last.files.join("\0");
     this.#last = set;
-    this.#lastFpCache = fp;
     if (filesChanged) {
       this.#stamps = fileStamps(set.files);
       this.#watcher.watch(set.files);

@@ -2,7 +2,7 @@
  * A cheap "did anything change?" for files, without reading them: inode, device, size,
  * mtime and ctime in nanoseconds. A rename-over changes the inode, an in-place write changes
  * mtime/size, a chmod/chown changes ctime. It is a hint like a watch event (the content
- * fingerprint decides), and the safety net where inotify is silent (NFS, some FUSE mounts,
+ * content compare decides), and the safety net where inotify is silent (NFS, some FUSE mounts,
  * overlay lower layers, a watch lost to ENOSPC).
  */
 import { statSync } from "node:fs";

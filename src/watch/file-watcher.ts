@@ -2,7 +2,7 @@
  * File change hints from inotify (node:fs `watch`). Why fs.watch and not chokidar: chokidar
  * is a layer over the same fs.watch whose extras (awaitWriteFinish, glob filters, polling
  * fallback) we do not need, because an event here is only a hint — the runner re-reads and
- * compares fingerprints, so a spurious or duplicate event costs a read, never a restart.
+ * compares resolved values, so a spurious or duplicate event costs a read, never a restart.
  * What chokidar does not do is what matters here: follow the shapes in which secrets change.
  *
  * - Kubernetes volumes: `key -> ..data/key`, `..data -> ..2026_11_23_…`; kubelet writes a

@@ -110,7 +110,7 @@ export function pipelineLoader(d: PipelineDeps): LoadSecretSet {
 /**
  * The startup gate for a changed set, before it is acted on: dependency waits and pre-start
  * hooks run with the new environment (a hook that checks the new DB password can veto it).
- * Only after the fingerprint compare found a change, so hooks never run on an idle poll.
+ * Only after the content compare found a change, so hooks never run on an idle poll.
  */
 export function gateVetter(gateConfig: GateConfig, spec: LaunchSpec, stopTimeoutMs: number, log: Logger): ((set: SecretSet, signal: AbortSignal) => Promise<void>) | undefined {
   if (gateStages(gateConfig, spec, stopTimeoutMs).length === 0) return undefined;

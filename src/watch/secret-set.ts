@@ -37,10 +37,10 @@ export interface ActionRules {
 }
 
 /**
- * The basis for fingerprints: the env, plus secrets that are not in it (render-only). A
+ * What a look compares: the env, plus secrets that are not in it (render-only). A
  * rendered secret and an env variable of the same name count once.
  */
-export function fingerprintBasis(set: SecretSet): Record<string, string> {
+export function comparedValues(set: SecretSet): Record<string, string> {
   const basis: Record<string, string> = { ...set.env };
   for (const [k, v] of Object.entries(set.secrets)) if (!(k in set.env)) basis[`secret:${k}`] = v;
   return basis;

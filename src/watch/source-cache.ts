@@ -11,7 +11,7 @@
  *   lease id, or when it calls `leaseEnding(ref)` (max TTL reached, renewal refused; see
  *   sources/source.ts);
  * - anything else (no version, or a source without `versions()`) is fetched again and the
- *   fingerprint compare decides.
+ *   content compare decides.
  *
  * The result of one fetch is still all or nothing: reused entries are only combined with a
  * fetch that fully succeeded.

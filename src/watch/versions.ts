@@ -3,7 +3,7 @@
  * of the refs a set was built from (SecretSource.versions), and report "changed" when any
  * differs — only then does rotation pay for a full load of values. A source without
  * `versions`, or a ref whose version it cannot tell, counts as "maybe changed": the full
- * load runs and the fingerprint compare decides, so correctness never depends on versions.
+ * load runs and the content compare decides, so correctness never depends on versions.
  */
 import type { FetchedSecret, Reference, SecretSource, SourceContext } from "../sources/source.ts";
 import type { Logger } from "../log/logger.ts";
