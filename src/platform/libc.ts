@@ -16,6 +16,14 @@ export interface Libc {
   sigprocmask(how: number, set: Buffer, old: Buffer): number;
   setresuid(ruid: number, euid: number, suid: number): number;
   isatty(fd: number): number;
+  posix_spawn(pid: Buffer, path: Buffer, fileActions: bigint, attr: Buffer, argv: Buffer, envp: Buffer): number;
+  posix_spawnattr_init(attr: Buffer): number;
+  posix_spawnattr_destroy(attr: Buffer): number;
+  posix_spawnattr_setflags(attr: Buffer, flags: number): number;
+  posix_spawnattr_setsigmask(attr: Buffer, set: Buffer): number;
+  posix_spawnattr_setsigdefault(attr: Buffer, set: Buffer): number;
+  /** fcntl(fd, cmd, int): variadic in C; called with one int argument (F_GETFD/F_SETFD). */
+  fcntl(fd: number, cmd: number, arg: number): number;
   errno(): number;
 }
 
@@ -48,10 +56,18 @@ const SIGNATURES: Record<Exclude<keyof Libc, "errno"> | "__errno_location", Sign
   sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
   setresuid: { arguments: ["uint32", "uint32", "uint32"], return: "int32" },
   isatty: { arguments: ["int32"], return: "int32" },
+  posix_spawn: { arguments: ["buffer", "buffer", "pointer", "buffer", "buffer", "buffer"], return: "int32" },
+  posix_spawnattr_init: { arguments: ["buffer"], return: "int32" },
+  posix_spawnattr_destroy: { arguments: ["buffer"], return: "int32" },
+  posix_spawnattr_setflags: { arguments: ["buffer", "int16"], return: "int32" },
+  posix_spawnattr_setsigmask: { arguments: ["buffer", "buffer"], return: "int32" },
+  posix_spawnattr_setsigdefault: { arguments: ["buffer", "buffer"], return: "int32" },
+  fcntl: { arguments: ["int32", "int32", "int32"], return: "int32" },
   __errno_location: { arguments: [], return: "pointer" },
 };
 
 let cached: Libc | null | undefined;
+let pointerOf: ((b: Buffer) => bigint) | null = null;
 let loadError: string | undefined;
 
 export function libc(): Libc | null {
@@ -76,6 +92,7 @@ export function libc(): Libc | null {
     };
     // Bound now: binding it lazily, between a failed call and the errno read, could clobber errno.
     const errnoLocation = lib.getFunction("__errno_location", SIGNATURES.__errno_location) as () => unknown;
+    pointerOf = (b: Buffer) => ffi.getRawPointer(b);
     cached = {
       waitid: fn("waitid"),
       waitpid: fn("waitpid"),
@@ -89,6 +106,13 @@ export function libc(): Libc | null {
       sigprocmask: fn("sigprocmask"),
       setresuid: fn("setresuid"),
       isatty: fn("isatty"),
+      posix_spawn: fn("posix_spawn"),
+      posix_spawnattr_init: fn("posix_spawnattr_init"),
+      posix_spawnattr_destroy: fn("posix_spawnattr_destroy"),
+      posix_spawnattr_setflags: fn("posix_spawnattr_setflags"),
+      posix_spawnattr_setsigmask: fn("posix_spawnattr_setsigmask"),
+      posix_spawnattr_setsigdefault: fn("posix_spawnattr_setsigdefault"),
+      fcntl: fn("fcntl"),
       errno: () => ffi.getInt32(errnoLocation()),
     };
   } catch (e) {
@@ -98,6 +122,12 @@ export function libc(): Libc | null {
   return cached;
 }
 
+/** The address of a Buffer's bytes, for arrays of pointers (posix_spawn's argv); null without FFI. */
+export function rawPointer(): ((b: Buffer) => bigint) | null {
+  libc();
+  return pointerOf;
+}
+
 export function libcLoadError(): string | undefined {
   return loadError;
 }
@@ -105,4 +135,5 @@ export function libcLoadError(): string | undefined {
 interface FfiModule {
   DynamicLibrary: new (path: string) => { getFunction(name: string, signature: Signature): unknown; getSymbol(name: string): unknown };
   getInt32(ptr: unknown): number;
+  getRawPointer(b: Buffer): bigint;
 }

@@ -2,10 +2,11 @@
  * How to start, signal and stop the app — the "child" layer (consul-template style). It
  * knows nothing about why; the supervisor decides when.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { libc, ESRCH } from "../platform/libc.ts";
+import { canPosixSpawn, posixSpawn } from "../platform/spawn.ts";
 import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { SHIM_ARG } from "../launch/shim-arg.ts";
@@ -13,7 +14,7 @@ import { SPEC_FD, type ShimMessage } from "../launch/shim.ts";
 import { log } from "../log/logger.ts";
 import type { LaunchSpec } from "../launch/spec.ts";
 import { execFailure } from "../launch/resolve.ts";
-import { claimPid, releasePid } from "./reaper.ts";
+import { adoptPid, claimPid, prepareAdoption, releasePid } from "./reaper.ts";
 import type { SignalName } from "./signals.ts";
 
 export interface ExitStatus {
@@ -31,18 +32,31 @@ export class Child {
   readonly exited: Promise<ExitStatus>;
   #status: ExitStatus | null = null;
 
-  private constructor(proc: ChildProcess) {
-    this.pid = proc.pid!;
-    this.pgid = this.pid;
-    claimPid(this.pid);
-    this.exited = new Promise((resolve) => {
+  private constructor(pid: number, exited: Promise<ExitStatus>) {
+    this.pid = pid;
+    this.pgid = pid;
+    this.exited = exited.then((s) => (this.#status = s));
+  }
+
+  /** A child libuv started (child_process): libuv waits for it. */
+  static #ofProcess(proc: ChildProcess): Child {
+    const pid = proc.pid!;
+    claimPid(pid);
+    return new Child(pid, new Promise((resolve) => {
       proc.on("exit", (code, signal) => {
-        releasePid(this.pid);
+        releasePid(pid);
         const n = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
-        this.#status = { code, signal, exitCode: signal ? 128 + n : (code ?? 0) };
-        resolve(this.#status);
+        resolve({ code, signal, exitCode: signal ? 128 + n : (code ?? 0) });
       });
-    });
+    }));
+  }
+
+  /** A child started with posix_spawn: the reaper waits for it. */
+  static #ofPid(pid: number): Child {
+    let resolve!: (s: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((r) => (resolve = r));
+    adoptPid(pid, (status) => resolve(decodeWaitStatus(status)));
+    return new Child(pid, exited);
   }
 
   get running(): boolean {
@@ -50,13 +64,20 @@ export class Child {
   }
 
   /**
-   * Start the app. Direct spawn when nothing must happen between fork and exec (one runtime
-   * start, the fast path); through the exec shim when a user switch or the terminal
-   * foreground is needed. Throws when the spawn fails; the reason (errno) of some failures
-   * is only known a tick later, so prefer `launch`, which waits for it.
+   * Start the app. Directly (posix_spawn, platform/spawn.ts) when nothing must happen
+   * between fork and exec (one runtime start, the fast path); through the exec shim when a
+   * user switch or the terminal foreground is needed. Throws when the spawn fails; through
+   * child_process (no FFI, or the shim) the reason (errno) of some failures is only known a
+   * tick later, so prefer `launch`, which waits for it.
    */
   static start(spec: LaunchSpec): Child {
-    const proc = spawnApp(spec);
+    let proc: ChildProcess | number;
+    try {
+      proc = spawnApp(spec);
+    } catch (e) {
+      throw spawnFailure(spec, e);
+    }
+    if (typeof proc === "number") return Child.#ofPid(proc);
     if (proc.pid === undefined) {
       // Node emits ENOENT/EACCES/EAGAIN/EMFILE on the next tick: without a listener that
       // 'error' event would crash latchkey with a stack trace.
@@ -64,18 +85,24 @@ export class Child {
       throw new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: spawn failed`);
     }
     proc.on("error", () => {}); // reported through exit
-    return new Child(proc);
+    return Child.#ofProcess(proc);
   }
 
   /** Like `start`, but a failed spawn is reported with its reason and the shell's exit code. */
   static async launch(spec: LaunchSpec): Promise<Child> {
-    const proc = spawnApp(spec);
+    let proc: ChildProcess | number;
+    try {
+      proc = spawnApp(spec);
+    } catch (e) {
+      throw spawnFailure(spec, e);
+    }
+    if (typeof proc === "number") return Child.#ofPid(proc);
     if (proc.pid === undefined) {
       const err = await new Promise<unknown>((resolve) => proc.once("error", resolve));
       throw spawnFailure(spec, err);
     }
     proc.on("error", () => {}); // reported through exit
-    return new Child(proc);
+    return Child.#ofProcess(proc);
   }
 
   /** Send `sig` to the app, or to its whole group. Never throws; false when nothing was there. */
@@ -114,7 +141,8 @@ export class Child {
   }
 }
 
-function spawnApp(requested: LaunchSpec): ChildProcess {
+/** A pid (posix_spawn: the reaper waits for it) or a libuv child; throws when posix_spawn fails. */
+function spawnApp(requested: LaunchSpec): ChildProcess | number {
   // With a terminal on stdin the app stays in latchkey's session (the direct spawn's setsid
   // would cut it off the terminal), in a group of its own; it gets the foreground only if
   // latchkey had it, otherwise it is a background job, as latchkey was.
@@ -122,12 +150,16 @@ function spawnApp(requested: LaunchSpec): ChildProcess {
   const spec = foreground === requested.foreground ? requested : { ...requested, foreground };
   const needsShim = spec.identity !== undefined || requested.foreground;
   if (!needsShim) {
-    // detached = setsid(): own session and process group, so --signal-group and the grace
-    // kill reach exactly the app's processes.
-    return spawn(spec.path, spec.argv.slice(1), { argv0: spec.argv[0], env: spec.env, stdio: "inherit", detached: true });
+    // Own session and process group (setsid), so --signal-group and the grace kill reach
+    // exactly the app's processes.
+    if (canPosixSpawn()) {
+      prepareAdoption();
+      return posixSpawn(spec.path, spec.argv, spec.env);
+    }
+    return childProcess().spawn(spec.path, spec.argv.slice(1), { argv0: spec.argv[0], env: spec.env, stdio: "inherit", detached: true });
   }
   const self = selfCommand();
-  const proc = spawn(self.file, [...self.args, SHIM_ARG], {
+  const proc = childProcess().spawn(self.file, [...self.args, SHIM_ARG], {
     env: { PATH: process.env.PATH ?? "" },
     stdio: ["inherit", "inherit", "inherit", "pipe"],
     detached: false,
@@ -140,6 +172,22 @@ function spawnApp(requested: LaunchSpec): ChildProcess {
     pipe?.end(JSON.stringify(message));
   }
   return proc;
+}
+
+/** Loaded when first needed: with posix_spawn a plain start never needs it (it loads node:net). */
+function childProcess(): typeof import("node:child_process") {
+  return process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
+}
+
+/** waitpid's status → code, or signal and 128+n (as a shell reports it). */
+export function decodeWaitStatus(status: number): ExitStatus {
+  const sig = status & 0x7f;
+  if (sig === 0) {
+    const code = (status >> 8) & 0xff;
+    return { code, signal: null, exitCode: code };
+  }
+  const name = Object.entries(constants.signals).find(([, n]) => n === sig)?.[0] as SignalName | undefined;
+  return { code: null, signal: name ?? null, exitCode: 128 + sig };
 }
 
 /**

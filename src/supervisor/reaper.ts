@@ -10,13 +10,60 @@
 import { libc, libcLoadError, P_ALL, WEXITED, WNOHANG, WNOWAIT, PR_SET_CHILD_SUBREAPER, type Libc } from "../platform/libc.ts";
 import type { Logger } from "../log/logger.ts";
 
-/** Pids that libuv spawned for us (the app, the shim, hooks): never reap those ourselves. */
+/** Pids that libuv spawned for us (the exec shim, anything without FFI): never reap those ourselves. */
 const owned = new Set<number>();
 export function claimPid(pid: number): void {
   owned.add(pid);
 }
 export function releasePid(pid: number): void {
   owned.delete(pid);
+}
+
+/**
+ * Pids latchkey started itself with posix_spawn (platform/spawn.ts): libuv does not know
+ * them, so they are waited for here, by waitpid(pid) on each SIGCHLD, and their raw wait
+ * status goes to whoever started them.
+ */
+const adopted = new Map<number, (status: number) => void>();
+const adoptedStatus = Buffer.alloc(4);
+let listening = false;
+
+/**
+ * Call before starting a process to adopt: the SIGCHLD listener must exist before the child
+ * can exit, or the kernel discards the signal (SIGCHLD's default is to ignore it).
+ */
+export function prepareAdoption(): void {
+  if (listening) return;
+  listening = true;
+  process.on("SIGCHLD", collectAdopted);
+}
+
+/**
+ * A libuv child keeps the event loop alive; an adopted pid has no handle, so a timer does,
+ * while any adopted child runs. It also looks once a minute, in case a SIGCHLD was missed.
+ */
+let keepAlive: NodeJS.Timeout | null = null;
+
+export function adoptPid(pid: number, onExit: (status: number) => void): void {
+  adopted.set(pid, onExit);
+  keepAlive ??= setInterval(collectAdopted, 60_000);
+}
+
+function collectAdopted(): void {
+  if (adopted.size === 0) return;
+  const c = libc();
+  if (!c) return;
+  for (const [pid, onExit] of adopted) {
+    const r = c.waitpid(pid, adoptedStatus, WNOHANG);
+    if (r === 0) continue; // still running
+    adopted.delete(pid);
+    // -1 cannot happen (nobody else waits for these pids); if it does, say it died, do not hang.
+    onExit(r === pid ? adoptedStatus.readInt32LE(0) : 0xff00);
+  }
+  if (adopted.size === 0 && keepAlive) {
+    clearInterval(keepAlive);
+    keepAlive = null;
+  }
 }
 
 export type ReaperMode = "pid1" | "subreaper" | "none";
@@ -67,6 +114,10 @@ export class Reaper {
       if (c.waitid(P_ALL, 0, this.#info, WEXITED | WNOHANG | WNOWAIT) !== 0) break; // ECHILD: no children at all
       const pid = this.#info.readInt32LE(16);
       if (pid === 0) break; // children exist, none has exited
+      if (adopted.has(pid)) {
+        collectAdopted();
+        continue;
+      }
       if (owned.has(pid)) {
         // libuv's zombie hides the others from the peek until libuv collects it, which it
         // does on the same SIGCHLD; look again shortly.
