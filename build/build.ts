@@ -7,8 +7,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { join } from "node:path";
-import { trainCodeCache } from "./train.ts";
+import { basename, join } from "node:path";
+import { trainCodeCaches } from "./train.ts";
+import { BUNDLE_ASSET } from "../src/sea-assets.ts";
 
 const root = join(import.meta.dirname, "..");
 const dist = join(root, "dist");
@@ -76,8 +77,9 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
-const codeCache = join(dist, "latchkey.codecache");
-await trainCodeCache(loader, codeCache, RUNTIME_FLAGS);
+// The loader outside a single executable reads the bundle beside it under its asset name.
+if (BUNDLE_ASSET !== "latchkey.cjs") throw new Error("build: the bundle's asset name must be its file name in dist/");
+const codeCaches = await trainCodeCaches(loader, RUNTIME_FLAGS);
 
 // Strip the runtime *before* injecting the blob: stripping a finished single executable
 // drops the SEA note from its segment and it segfaults. Keep it unstripped if strip fails.
@@ -103,7 +105,11 @@ writeFileSync(seaConfig, JSON.stringify({
   execArgvExtension: "none",
   // FFI for the reaper and the exec shim; SIGUSR1 is forwarded to the app, not taken by the inspector.
   execArgv: RUNTIME_FLAGS,
-  assets: { "latchkey.cjs": bundle, "latchkey.codecache": codeCache, "aws-sdk.cjs": awsSdk },
+  assets: {
+    [BUNDLE_ASSET]: bundle,
+    ...Object.fromEntries(codeCaches.map((f) => [basename(f), f])),
+    "aws-sdk.cjs": awsSdk,
+  },
 }, null, 2));
 execFileSync(process.execPath, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
 const fresh = join(dist, "latchkey.new");
@@ -114,15 +120,19 @@ if (smoke.status !== 0 || !smoke.stdout.startsWith("latchkey ")) {
   console.error(`build: the new executable does not run (status ${smoke.status}, signal ${smoke.signal})`);
   process.exit(1);
 }
-if (!smoke.stderr.includes("code cache: accepted")) {
-  // A rejected cache still runs, only slower: never ship that silently.
-  console.error(`build: the executable does not accept its code cache (${smoke.stderr.trim() || "no verdict"})`);
-  process.exit(1);
+// A rejected cache still runs, only slower: never ship that silently. (The health probe of a
+// closed port fails, as it should; only its verdict on the cache matters here.)
+const healthSmoke = spawnSync(fresh, ["health", "--timeout", "1s", "tcp://127.0.0.1:1"], { encoding: "utf8", env: { ...process.env, LATCHKEY_CODE_CACHE_CHECK: "1" } });
+for (const [what, r] of [["main", smoke], ["health", healthSmoke]] as const) {
+  if (!r.stderr.includes("code cache: accepted")) {
+    console.error(`build: the executable does not accept its ${what} code cache (${r.stderr.trim().split("\n")[0] || "no verdict"})`);
+    process.exit(1);
+  }
 }
 renameSync(fresh, join(dist, "latchkey"));
 
 const sums: string[] = [];
-for (const f of ["latchkey", "latchkey.cjs", "latchkey.codecache"]) {
+for (const f of ["latchkey", "latchkey.cjs", ...codeCaches.map((c) => basename(c))]) {
   const p = join(dist, f);
   const data = readFileSync(p);
   sums.push(`${createHash("sha256").update(data).digest("hex")}  ${f}`);

@@ -10,10 +10,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { cacheAsset } from "../src/sea-assets.ts";
 
-export async function trainCodeCache(loader: string, cacheFile: string, runtimeFlags: string[]): Promise<void> {
-  rmSync(cacheFile, { force: true });
+/** Trains the caches src/sea-main.ts loads (beside `loader`, named by cacheAsset). */
+export async function trainCodeCaches(loader: string, runtimeFlags: string[]): Promise<string[]> {
+  const made = new Set<string>();
   const dir = mkdtempSync(join(tmpdir(), "latchkey-train-"));
   const server = await listen();
   try {
@@ -45,6 +47,9 @@ export async function trainCodeCache(loader: string, cacheFile: string, runtimeF
       { args: ["help"] },
     ];
     for (const r of runs) {
+      const cacheFile = join(dirname(loader), cacheAsset(["", "", ...r.args]));
+      if (!made.has(cacheFile)) rmSync(cacheFile, { force: true });
+      made.add(cacheFile);
       // Not spawnSync: the HTTP server above answers from this process's event loop.
       const res = await runOnce(process.execPath, [...runtimeFlags, loader, ...r.args], {
         PATH: process.env.PATH ?? "/usr/bin:/bin", ...r.env, LATCHKEY_CODE_CACHE_TRAIN: cacheFile,
@@ -57,6 +62,7 @@ export async function trainCodeCache(loader: string, cacheFile: string, runtimeF
     server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  return [...made];
 }
 
 function runOnce(file: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; signal: string | null; stderr: string }> {
