@@ -40,6 +40,27 @@ function writeInPlace(path: string, value: string): void {
 }
 
 describe("rotation (built binary, real processes)", () => {
+  it("a change after the startup load, before the watches are armed, is caught by the first look", async () => {
+    const d = tempDir();
+    const dir = join(d, "secrets");
+    mkdirSync(dir);
+    const out = join(d, "out");
+    const file = join(dir, "db_password");
+    writeFileSync(file, "pw-before-arm");
+    // A pre-start hook runs after the load and before the app: the watches are not armed yet
+    // (they are 50 ms after the app starts), so only the controller's first look can see it.
+    const run = launch(["--secrets-dir", dir, "--debounce", "100ms", "--pre-start", `sh -c 'printf pw-after-load > ${file}'`], out);
+    await waitFor(() => starts(out).length === 2, "restart by the first look");
+    await sleep(1000); // room for a spurious second action
+    const s = starts(out);
+    expect(s).toHaveLength(2);
+    expect(s[0]).toMatch(/ pw-before-arm$/);
+    expect(s[1]).toMatch(/ pw-after-load$/);
+    const r = await stop(run);
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/restarting the app: secrets changed.*reason=start.*changed=DB_PASSWORD/);
+  });
+
   it("kubelet atomic ..data swap → restarted exactly once with the new value in its env", async () => {
     const d = tempDir();
     const vol = join(d, "vol");
