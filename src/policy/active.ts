@@ -1,11 +1,19 @@
 /**
- * The policies in force for this run: the config file's `policy:` section (validated by the
- * config loader, see register.ts) and the `--policy FILE`, read once.
+ * The policies in force for this run, every one of which a reference must pass:
+ *   - the platform's file, /etc/latchkey/policy.yaml, whenever it exists. Nothing in the
+ *     environment or the command line can turn it off: `LATCHKEY_POLICY=` in a compose
+ *     override, or another LATCHKEY_CONFIG, only changes the policies *added* to it;
+ *   - the config file's `policy:` section (validated by the config loader, see register.ts);
+ *   - `--policy FILE` / LATCHKEY_POLICY.
+ * Read once per run.
  */
+import { existsSync } from "node:fs";
 import type { Settings } from "../config/settings.ts";
 import { section } from "../config/sections.ts";
 import type { Reference } from "../sources/source.ts";
 import { checkReference, parsePolicy, readPolicyFile, type Policy } from "./policy.ts";
+
+export const PLATFORM_POLICY = "/etc/latchkey/policy.yaml";
 
 let fromConfig: Policy | null = null;
 let cache: { key: string; policies: Policy[] } | null = null;
@@ -16,11 +24,12 @@ export function setConfigPolicy(raw: unknown, source: string): void {
   cache = null;
 }
 
-export function activePolicies(settings: Settings): Policy[] {
+export function activePolicies(settings: Settings, platform = PLATFORM_POLICY): Policy[] {
   const file = settings.string("policy");
-  const key = `${file ?? ""}`;
+  const key = `${platform}\0${file ?? ""}`;
   if (cache && cache.key === key) return cache.policies;
   const out: Policy[] = [];
+  if (existsSync(platform) && platform !== file) out.push(readPolicyFile(platform, `the platform policy ${platform}`));
   const cfg = fromConfig ?? section<Policy>("policy");
   if (cfg) out.push(cfg);
   if (file) out.push(readPolicyFile(file, settings.origin("policy")!.label));

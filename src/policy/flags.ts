@@ -11,6 +11,6 @@ export function registerPolicyFlags(): void {
   registerGroup("policy", "Reference policy");
   registerFlags([
     { name: "policy", type: "string", env: "LATCHKEY_POLICY", value: "FILE", group: "policy",
-      help: "reference allow-list (YAML/JSON): which vault://, aws-sm://, file:// references may be used; outside it, startup fails" },
+      help: "reference allow-list (YAML/JSON): which vault://, aws-sm://, file:// references may be used; outside it, startup fails. Adds to /etc/latchkey/policy.yaml, which always applies when it exists" },
   ]);
 }
