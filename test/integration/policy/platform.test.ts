@@ -35,7 +35,8 @@ describe.runIf(root)("platform policy file", () => {
     const allowAll = join(d, "allow-all.yaml");
     writeFileSync(allowAll, "unlisted: allow\n");
     const policy = 'allow:\n  file: ["/run/secrets/*"]\n';
-    for (const extra of [{}, { LATCHKEY_POLICY: "" }, { LATCHKEY_POLICY: allowAll }]) {
+    const overrides: Record<string, string>[] = [{}, { LATCHKEY_POLICY: "" }, { LATCHKEY_POLICY: allowAll }];
+    for (const extra of overrides) {
       const r = await withPlatformPolicy(policy, ["--", "sh", "-c", "echo APP-RAN"], { DB: `file://${secret}`, ...extra });
       expect(r.code, r.stderr).toBe(77);
       expect(r.stdout).not.toContain("APP-RAN");
