@@ -1,7 +1,8 @@
 /**
- * AWS options from latchkey's layered settings (flag ← LATCHKEY_AWS_* ← config `aws:` section);
- * whatever is not set is left to the SDK's standard chains (AWS_REGION, AWS_PROFILE, shared
- * config, AWS_ENDPOINT_URL_SECRETS_MANAGER, env/SSO/web identity/ECS/IMDSv2 credentials).
+ * AWS options from latchkey's layered settings. Precedence, as for Vault: flag > LATCHKEY_AWS_*
+ * > the standard variable (AWS_REGION, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_SECRETS_MANAGER,
+ * AWS_PROFILE) > config `aws:` section > default. Whatever is not set is left to the SDK's
+ * standard chains (shared config, env/SSO/web identity/ECS/IMDSv2 credentials).
  */
 import { configError, usageError, type LatchkeyError } from "../../errors.ts";
 
@@ -22,20 +23,21 @@ export interface AwsOptions {
 export type AwsSectionValues = Record<string, string | boolean>;
 
 export function resolveAwsOptions(s: Settings, env: NodeJS.ProcessEnv, section: AwsSectionValues = {}): AwsOptions {
-  const pick = (flag: string): { value: string; from: string } | undefined => {
+  const pick = (flag: string, standard: readonly string[] = []): { value: string; from: string } | undefined => {
     const o = s.origin(flag);
     if (o && o.kind !== "default") {
       const v = s.string(flag);
       if (v) return { value: v, from: o.label };
     }
+    for (const name of standard) if (env[name]) return { value: env[name]!, from: name };
     const sv = section[flag];
     if (typeof sv === "string" && sv !== "") return { value: sv, from: `config aws: (${flag})` };
     const d = s.string(flag);
     return d ? { value: d, from: o?.label ?? flag } : undefined;
   };
-  const region = pick("aws-region");
-  if (region && !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region.value)) throw bad(region.from, `invalid value '${region.value}': expected an AWS region such as us-east-1`);
-  const endpoint = pick("aws-endpoint") ?? (env.AWS_ENDPOINT_URL_SECRETS_MANAGER ? { value: env.AWS_ENDPOINT_URL_SECRETS_MANAGER, from: "AWS_ENDPOINT_URL_SECRETS_MANAGER" } : undefined);
+  const region = pick("aws-region", ["AWS_REGION", "AWS_DEFAULT_REGION"]);
+  if (region && !/^[a-z]{2,}(-[a-z0-9]+)+-\d+$/.test(region.value)) throw bad(region.from, `invalid value '${region.value}': expected an AWS region such as us-east-1`);
+  const endpoint = pick("aws-endpoint", ["AWS_ENDPOINT_URL_SECRETS_MANAGER"]);
   if (endpoint) {
     let u: URL | null = null;
     try {
@@ -50,7 +52,7 @@ export function resolveAwsOptions(s: Settings, env: NodeJS.ProcessEnv, section: 
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 50) throw bad(attempts?.from ?? "aws-max-attempts", `invalid value '${attempts?.value}': expected an integer from 1 to 50`);
   const o = s.origin("aws-no-batch");
   const noBatch = o && o.kind !== "default" ? s.boolean("aws-no-batch") : section["aws-no-batch"] === true;
-  const profile = pick("aws-profile");
+  const profile = pick("aws-profile", ["AWS_PROFILE"]);
   return {
     ...(region ? { region: region.value } : {}),
     ...(endpoint ? { endpoint: endpoint.value } : {}),

@@ -17,6 +17,15 @@ describe("aws options", () => {
     expect(opts({ AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://127.0.0.1:1" }).endpoint).toBe("http://127.0.0.1:1");
     expect(opts({ AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://a:1" }, { "aws-endpoint": "http://b:2" }).endpoint).toBe("http://b:2");
   });
+  it("the standard AWS_* variables sit between LATCHKEY_AWS_* and the config section (as VAULT_* do)", () => {
+    const section = { "aws-region": "eu-west-1", "aws-endpoint": "http://config:1", "aws-profile": "from-config" };
+    const std = { AWS_REGION: "ap-south-1", AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://std:2", AWS_PROFILE: "from-env" };
+    expect(opts(std, {}, section)).toMatchObject({ region: "ap-south-1", endpoint: "http://std:2", profile: "from-env" });
+    expect(opts({ AWS_DEFAULT_REGION: "sa-east-1" }, {}, section).region).toBe("sa-east-1");
+    expect(opts({ ...std, LATCHKEY_AWS_REGION: "us-west-2" }, {}, section).region).toBe("us-west-2");
+    expect(opts({}, {}, section)).toMatchObject({ region: "eu-west-1", endpoint: "http://config:1", profile: "from-config" });
+    expect(() => opts({ AWS_REGION: "mars" })).toThrow(/AWS_REGION: invalid value 'mars'/);
+  });
   it("refuses bad values naming the origin", () => {
     expect(() => opts({}, { "aws-region": "mars" })).toThrow(/--aws-region: invalid value 'mars'/);
     expect(() => opts({ LATCHKEY_AWS_ENDPOINT: "not a url" })).toThrow(/LATCHKEY_AWS_ENDPOINT/);
