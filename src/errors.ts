@@ -46,6 +46,7 @@ export interface ExitCodeDoc {
 export const EXIT_CODE_TABLE: readonly ExitCodeDoc[] = [
   { code: 0, name: "OK", meaning: "the app exited 0 (or a subcommand succeeded)" },
   { code: 1, name: "-", meaning: "(1-255) the app's own exit code, passed through unchanged" },
+  { code: 9, name: "RUNTIME_ENV_FILE", meaning: "--env-file FILE before -- names a missing FILE: the Node runtime inside latchkey exits before latchkey runs (--dotenv FILE gives latchkey's own error, 66)" },
   { code: ExitCode.USAGE, name: "USAGE", meaning: "bad command line: unknown flag, missing --, empty command, bad value" },
   { code: ExitCode.DATA, name: "DATA", meaning: "a secret's content is unusable (NUL, bad UTF-8, too large, bad JSON, validation)" },
   { code: ExitCode.NO_INPUT, name: "NO_INPUT", meaning: "a required secret, file or directory is missing or empty" },

@@ -36,9 +36,11 @@ import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
+import { undoRuntimeEnvFile } from "./cli/runtime-env-file.ts";
 
 export async function main(argv: string[]): Promise<number> {
   silenceExperimentalWarnings();
+  undoRuntimeEnvFile(argv); // before anything reads the environment
   registerConcerns();
 
   const args = parseCommandLine(argv);

@@ -26,15 +26,13 @@ const SECRET_FLAGS: FlagDef[] = [
     help: "which NAME_FILE variables set NAME from a file: auto (files in a secrets dir), all, off, or a list of NAMEs" },
   { name: "keep-file-vars", type: "boolean", env: "LATCHKEY_KEEP_FILE_VARS", group: "secrets",
     help: "leave NAME_FILE variables in the app's environment (removed by default)" },
-  // Not `--env-file`: the Node runtime inside the executable claims that flag itself (it loads
-  // the file into latchkey's own environment, or exits 9 when it is missing) before any of
-  // latchkey's code runs.
+  // Named `--dotenv`, with `--env-file` as an alias: the Node runtime inside the executable also
+  // reads `--env-file` before any latchkey code runs (src/cli/runtime-env-file.ts).
   { name: "dotenv", type: "string", multiple: true, env: "LATCHKEY_DOTENV", value: "FILE", group: "secrets",
     help: "read variables from a dotenv (.env) file (repeatable; later files win; secrets override them)" },
-  // The name users know from docker and compose. Only the space-separated form reaches latchkey:
-  // the Node runtime inside the executable reads `--env-file=PATH` itself and exits 9 if PATH is missing.
+  // The name users know from docker and compose.
   { name: "env-file", type: "string", multiple: true, env: "", value: "FILE", group: "secrets",
-    help: "same as --dotenv (write --env-file FILE, not --env-file=FILE)" },
+    help: "same as --dotenv; the Node runtime inside latchkey reads FILE first and exits 9 when it is missing (--dotenv: latchkey's own error, 66)" },
   { name: "trim", type: "string", env: "LATCHKEY_TRIM", value: "MODE", default: "newline", group: "secrets",
     help: "what to trim from the end of a secret: newline (one trailing \\n or \\r\\n), space (all trailing whitespace), none" },
   { name: "max-size", type: "string", env: "LATCHKEY_MAX_SIZE", value: "SIZE", default: DEFAULT_MAX_SIZE, group: "secrets",

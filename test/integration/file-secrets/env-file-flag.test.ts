@@ -34,3 +34,26 @@ describe("--env-file", () => {
     expect(r.stderr).toContain("missing.env");
   });
 });
+
+describe("--env-file read by the Node runtime too", () => {
+  it("a missing file: exit 9 (documented), the app does not start", async () => {
+    const r = await latchkey(["--env-file", ws.path("absent.env"), "--", "sh", "-c", "echo APP-RAN"], { env: cleanEnv() });
+    expect(r.code).toBe(9);
+    expect(r.stdout).not.toContain("APP-RAN");
+  });
+
+  it("what the runtime loaded does not stay in latchkey's own environment: a LATCHKEY_* line configures nothing", async () => {
+    const file = ws.path("runtime.env");
+    // Were it left in latchkey's environment, LATCHKEY_EXEC would switch to exec mode and the
+    // app's parent would be the test runner instead of latchkey.
+    writeFileSync(file, "LATCHKEY_EXEC=1\nGREETING=hello-twice\n");
+    for (const form of [["--env-file", file], [`--env-file=${file}`]]) {
+      const r = await latchkey([...form, "--", "sh", "-c", 'echo "$GREETING ${LATCHKEY_EXEC:-unset} $PPID"'], { env: cleanEnv() });
+      expect(r.code, r.stderr).toBe(0);
+      const [greeting, exec, ppid] = r.stdout.trim().split(" ");
+      expect(greeting).toBe("hello-twice");
+      expect(exec).toBe("unset"); // LATCHKEY_* is latchkey's, scrubbed from the app's env
+      expect(Number(ppid)).not.toBe(process.pid); // supervise mode: latchkey is the parent
+    }
+  });
+});
