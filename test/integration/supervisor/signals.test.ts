@@ -67,9 +67,12 @@ describe.each([
   });
 });
 
-describe("--signal-group", () => {
-  it("with it, a signal reaches a grandchild in the app's process group too", async () => {
-    const rec = await record(["--signal-group"], ["--die-on", "SIGTERM", "--grandchild", "GC"]);
+describe.each([
+  ["as PID 1 of a PID namespace", true],
+  ["as child subreaper (not PID 1)", false],
+])("--signal-group and --rewrite %s", (_name, pid1) => {
+  it("--signal-group: a signal reaches a grandchild in the app's process group too", async () => {
+    const rec = await record(["--signal-group"], ["--die-on", "SIGTERM", "--grandchild", "GC"], pid1);
     process.kill(rec.target, "SIGUSR1");
     await waitFor(() => lines(rec.out).length === 1 && lines(rec.gc).length === 1, "SIGUSR1 at app and grandchild");
     process.kill(rec.target, "SIGTERM");
@@ -80,6 +83,16 @@ describe("--signal-group", () => {
     expect(noCont(lines(rec.gc))).toEqual(["SIGUSR1", "SIGTERM"]);
   });
 
+  it("--rewrite TERM:QUIT delivers SIGQUIT when SIGTERM arrives", async () => {
+    const rec = await record(["--rewrite", "TERM:QUIT"], ["--die-on", "SIGQUIT"], pid1);
+    process.kill(rec.target, "SIGTERM");
+    const r = await rec.done;
+    expect(lines(rec.out)).toEqual(["SIGQUIT"]);
+    expect(r.code).toBe(128 + 3);
+  });
+});
+
+describe("--signal-group", () => {
   it("without it, only the app gets the signal; the grandchild gets nothing", async () => {
     const rec = await record([], ["--exit-on", "SIGUSR2", "--exit-code", "3", "--grandchild", "GC"]);
     process.kill(rec.target, "SIGUSR1");
@@ -97,14 +110,6 @@ describe("--signal-group", () => {
 });
 
 describe("--rewrite", () => {
-  it("TERM:QUIT delivers SIGQUIT when SIGTERM arrives", async () => {
-    const rec = await record(["--rewrite", "TERM:QUIT"], ["--die-on", "SIGQUIT"]);
-    process.kill(rec.target, "SIGTERM");
-    const r = await rec.done;
-    expect(lines(rec.out)).toEqual(["SIGQUIT"]);
-    expect(r.code).toBe(128 + 3);
-  });
-
   it("USR1:0 drops SIGUSR1; other signals still pass", async () => {
     const rec = await record(["--rewrite", "USR1:0"], ["--die-on", "SIGTERM"]);
     process.kill(rec.target, "SIGUSR1");
