@@ -159,4 +159,29 @@ describe("status endpoint", () => {
     expect(bad.code).toBe(78);
     expect(bad.stderr).toMatch(/LATCHKEY_STATUS_ADDR: invalid value 'localhost': expected HOST:PORT/);
   });
+  it("--on-change none: a changed secret is recorded as unapplied, the app keeps running untouched", async () => {
+    const port = await freePort();
+    const dir = join(tmp(), "secrets");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "db_password"), "status-none-one");
+    const run = start(LATCHKEY, ["--status-addr", `127.0.0.1:${port}`, "--secrets-dir", dir, "--on-change", "none", "--debounce", "100ms", "--", "sleep", "30"], { env: cleanEnv() });
+    const base = `http://127.0.0.1:${port}`;
+    const before = await until(async () => {
+      const r = await get(`${base}/health`);
+      return r.status === 200 && r.body.app.pid ? r : undefined;
+    }, "running");
+    expect(before.body.rotation).toMatchObject({ enabled: true, action: "none", unapplied: [], restarts: 0 });
+    writeFileSync(join(dir, "db_password"), "status-none-two");
+    const after = await until(async () => {
+      const r = await get(`${base}/health`);
+      return r.body.rotation.unapplied.length > 0 ? r : undefined;
+    }, "the change recorded");
+    expect(after.body.rotation).toMatchObject({ unapplied: ["DB_PASSWORD"], restarts: 0, signals: 0 });
+    expect(after.body.app).toMatchObject({ pid: before.body.app.pid, running: true, restarts: 0 });
+    expect(JSON.stringify(after.body)).not.toContain("status-none");
+    run.proc.kill("SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/secrets changed; action is none.*changed=DB_PASSWORD/);
+  });
 });
