@@ -85,8 +85,8 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
   }
 
   const candidates = new Map<string, SecretVar[]>();
+  // Values reach here through decodeToVars, which has registered them with the redactor.
   const add = (v: SecretVar): void => {
-    redactor.add(v.value);
     const list = candidates.get(v.name) ?? [];
     list.push(v);
     candidates.set(v.name, list);

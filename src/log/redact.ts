@@ -22,7 +22,12 @@ export class Redactor {
    */
   #unsorted = new Set<string[]>();
 
+  /** Values given to add(), whose variants are all in: adding one again is a no-op. */
+  #added = new Set<string>();
+
   add(value: string): void {
+    if (this.#added.has(value)) return;
+    this.#added.add(value);
     for (const form of variants(value)) {
       if (form.length < MIN_LENGTH || this.#values.has(form)) continue;
       this.#values.add(form);

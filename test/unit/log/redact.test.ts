@@ -16,6 +16,14 @@ describe("Redactor", () => {
     expect(out.match(/\[redacted\]/g)?.length).toBe(4);
   });
 
+  it("a value first seen as a line of another still gets all its own forms when added itself", () => {
+    const r = new Redactor();
+    r.add("first-line-xxxx\nsecond-line-yyyy");
+    r.add("second-line-yyyy");
+    const b64 = Buffer.from("second-line-yyyy").toString("base64");
+    expect(r.redact(`x ${b64} y`)).toBe("x [redacted] y");
+  });
+
   it("masks the longer of two values that share a start, whole", () => {
     const r = new Redactor();
     r.add("abcd-short");
