@@ -71,12 +71,7 @@ export class Child {
    * tick later, so prefer `launch`, which waits for it.
    */
   static start(spec: LaunchSpec): Child {
-    let proc: ChildProcess | number;
-    try {
-      proc = spawnApp(spec);
-    } catch (e) {
-      throw spawnFailure(spec, e);
-    }
+    const proc = spawnOrThrow(spec);
     if (typeof proc === "number") return Child.#ofPid(proc);
     if (proc.pid === undefined) {
       // Node emits ENOENT/EACCES/EAGAIN/EMFILE on the next tick: without a listener that
@@ -90,12 +85,7 @@ export class Child {
 
   /** Like `start`, but a failed spawn is reported with its reason and the shell's exit code. */
   static async launch(spec: LaunchSpec): Promise<Child> {
-    let proc: ChildProcess | number;
-    try {
-      proc = spawnApp(spec);
-    } catch (e) {
-      throw spawnFailure(spec, e);
-    }
+    const proc = spawnOrThrow(spec);
     if (typeof proc === "number") return Child.#ofPid(proc);
     if (proc.pid === undefined) {
       const err = await new Promise<unknown>((resolve) => proc.once("error", resolve));
@@ -138,6 +128,15 @@ export class Child {
     } catch (e) {
       return (e as NodeJS.ErrnoException).code !== "ESRCH";
     }
+  }
+}
+
+/** spawnApp, with posix_spawn's failures (known at once) as the LatchkeyError a start reports. */
+function spawnOrThrow(spec: LaunchSpec): ChildProcess | number {
+  try {
+    return spawnApp(spec);
+  } catch (e) {
+    throw spawnFailure(spec, e);
   }
 }
 
