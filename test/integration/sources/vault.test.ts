@@ -208,4 +208,40 @@ describe("vault:// in the built binary", () => {
     expect(c.stdout).toContain("vault://secret/app");
     expect(c.stdout + c.stderr).not.toContain("vault-api-key-v2-77aa");
   });
+  it("reads many paths concurrently, never more than --vault-concurrency at a time", async () => {
+    const refs: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) refs[`S${i}`] = `vault://secret/batch/s${i}#v`;
+    v.latencyMs = 40; // answers that take a while, so that overlapping reads show
+    try {
+      for (const [flags, max] of [[["--vault-concurrency", "4"], 4], [[], 16]] as const) {
+        v.maxInFlight = 0;
+        const o = out();
+        const r = await latchkey([...flags, "--", ...probe(o)], { env: tokenEnv(refs) });
+        expect(r.code, r.stderr).toBe(0);
+        expect(readProbe(o)!.S19).toBe("batch-value-19-zz");
+        expect(v.maxInFlight).toBeGreaterThan(1);
+        expect(v.maxInFlight).toBeLessThanOrEqual(max);
+      }
+    } finally {
+      v.latencyMs = 0;
+    }
+  });
+
+  it("--vault-token-file: the token comes from the file, is not passed to the app, and (not latchkey's) is not revoked", async () => {
+    writeFileSync(ws.path("token"), `${v.rootToken}\n`);
+    const revokes = v.count((q) => q.path === "/v1/auth/token/revoke-self");
+    const ways: Array<{ flags: string[]; env: Record<string, string> }> = [
+      { flags: ["--vault-token-file", ws.path("token")], env: {} },
+      { flags: [], env: { LATCHKEY_VAULT_TOKEN_FILE: ws.path("token") } },
+    ];
+    for (const how of ways) {
+      const o = out();
+      const r = await latchkey([...how.flags, "--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: v.url, API_KEY: "vault://secret/data/app#api_key", ...how.env }) });
+      expect(r.code, r.stderr).toBe(0);
+      const env = readProbe(o)!;
+      expect(env.API_KEY).toBe("vault-api-key-v2-77aa");
+      expect(Object.values(env)).not.toContain(v.rootToken);
+    }
+    expect(v.count((q) => q.path === "/v1/auth/token/revoke-self")).toBe(revokes);
+  });
 });
