@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { trainCodeCaches } from "./train.ts";
-import { BUNDLE_ASSET } from "../src/sea-assets.ts";
+import { HEALTH, MAIN } from "../src/sea-assets.ts";
 
 const root = join(import.meta.dirname, "..");
 
@@ -47,9 +47,9 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   mkdirSync(o.dir, { recursive: true });
   const esm = { bundle: true, platform: "node", format: "cjs", target: "node26", minify: true, legalComments: "none", logLevel: "warning" } as const;
 
-  // The loader outside a single executable (the training runs) reads the bundle beside it
-  // under its asset name.
-  const bundle = join(o.dir, BUNDLE_ASSET);
+  // The loader outside a single executable (the training runs) reads the bundles beside it
+  // under their asset names.
+  const bundle = join(o.dir, MAIN.bundle);
   await build({
     ...esm,
     entryPoints: [join(root, "src/entry.ts")],
@@ -61,12 +61,23 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     plugins: o.plugins ?? [],
   });
   chmodSync(bundle, 0o755);
-  // src/sea-main.ts decodes the bundle as latin1: it must be ASCII (esbuild's default charset).
-  if (/[^\x00-\x7f]/.test(readFileSync(bundle, "latin1"))) throw new Error(`build: ${bundle} is not ASCII (was esbuild's charset changed?)`);
+  // `latchkey health` alone, for the executable (src/sea-assets.ts).
+  const healthBundle = join(o.dir, HEALTH.bundle);
+  await build({
+    ...esm,
+    entryPoints: [join(root, "src/health/standalone.ts")],
+    outfile: healthBundle,
+    define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) },
+    plugins: o.plugins ?? [],
+  });
+  // src/sea-main.ts decodes the bundles as latin1: they must be ASCII (esbuild's default charset).
+  for (const b of [bundle, healthBundle]) {
+    if (/[^\x00-\x7f]/.test(readFileSync(b, "latin1"))) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);
+  }
 
   // The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm://
   // references does not even parse it (src/sources/aws-sm/sdk.ts loads it on first use).
-  const assets: Record<string, string> = { [BUNDLE_ASSET]: bundle };
+  const assets: Record<string, string> = { [MAIN.bundle]: bundle, [HEALTH.bundle]: healthBundle };
   if (o.awsSdk !== false) {
     const awsSdk = join(o.dir, "aws-sdk.cjs");
     await build({ ...esm, stdin: { contents: 'module.exports = require("@aws-sdk/client-secrets-manager");', resolveDir: root, loader: "js" }, outfile: awsSdk });
@@ -110,6 +121,7 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     rmSync(seaConfig);
     rmSync(base);
     rmSync(loader);
+    rmSync(healthBundle);
   }
   chmodSync(fresh, 0o755);
   smokeTest(fresh);

@@ -1,7 +1,7 @@
 /**
- * Makes dist/latchkey.codecache: runs latchkey's common paths one after another through
- * src/sea-main.ts, each run loading the cache the previous one wrote and writing it back with
- * what it compiled itself (see src/sea-main.ts for why). Only local things are touched: a
+ * Makes the code caches (src/sea-assets.ts): runs latchkey's common paths one after another
+ * through src/sea-main.ts, each run loading the caches the previous ones wrote and writing
+ * back the ones it used, with what it compiled itself (see src/sea-main.ts for why). Only local things are touched: a
  * temporary directory and a throw-away HTTP server on 127.0.0.1.
  *
  * A path left out here still works; it is only compiled at run time, as before.
@@ -11,11 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from "node:
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { cacheAsset } from "../src/sea-assets.ts";
+import { HEALTH, MAIN } from "../src/sea-assets.ts";
 
-/** Trains the caches src/sea-main.ts loads (beside `loader`, named by cacheAsset). */
+/** Trains the caches src/sea-main.ts loads, beside `loader` (with the bundles); returns their paths. */
 export async function trainCodeCaches(loader: string, runtimeFlags: string[]): Promise<string[]> {
-  const made = new Set<string>();
+  const caches = [MAIN, HEALTH].map((b) => join(dirname(loader), b.cache));
+  for (const c of caches) rmSync(c, { force: true });
   const dir = mkdtempSync(join(tmpdir(), "latchkey-train-"));
   const server = await listen();
   try {
@@ -47,12 +48,9 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[]): P
       { args: ["help"] },
     ];
     for (const r of runs) {
-      const cacheFile = join(dirname(loader), cacheAsset(["", "", ...r.args]));
-      if (!made.has(cacheFile)) rmSync(cacheFile, { force: true });
-      made.add(cacheFile);
       // Not spawnSync: the HTTP server above answers from this process's event loop.
       const res = await runOnce(process.execPath, [...runtimeFlags, loader, ...r.args], {
-        PATH: process.env.PATH ?? "/usr/bin:/bin", ...r.env, LATCHKEY_CODE_CACHE_TRAIN: cacheFile,
+        PATH: process.env.PATH ?? "/usr/bin:/bin", ...r.env, LATCHKEY_CODE_CACHE_TRAIN: "1",
       });
       if (res.status !== 0) {
         throw new Error(`training run 'latchkey ${r.args.join(" ")}' failed (status ${res.status}, signal ${res.signal}): ${res.stderr.trim().split("\n")[0] ?? ""}`);
@@ -62,7 +60,9 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[]): P
     server.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  return [...made];
+  const missing = caches.filter((c) => !existsSync(c));
+  if (missing.length) throw new Error(`training made no ${missing.join(", ")}`);
+  return caches;
 }
 
 function runOnce(file: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; signal: string | null; stderr: string }> {

@@ -1,10 +1,10 @@
 /**
  * The single executable's main script. It runs latchkey's bundle (the SEA asset
  * `latchkey.cjs`, the same file as dist/latchkey.cjs) with a V8 code cache that the build
- * made by running latchkey's common paths (build/train.ts): one for `latchkey health`, which
- * runs every few seconds in every container and uses a small part of the bundle, one for the
- * rest. Deserializing costs ~1 ms plus ~2 us per KB of cache (measured here), so each path
- * loads only the bytecode it runs.
+ * made by running latchkey's common paths (build/train.ts). `latchkey health`, which runs
+ * every few seconds in every container, has a bundle and a cache of its own
+ * (src/sea-assets.ts): reading and compiling only what a probe runs saves ~1 ms of its ~30.
+ * Deserializing costs ~1 ms plus ~2 us per KB of cache (measured here).
  *
  * Why not Node's own `useCodeCache`: it caches what V8 compiles while it compiles the main
  * script, which for an esbuild bundle is little more than its module wrappers. Every
@@ -16,38 +16,41 @@
  * rejects costs nothing but the compile it would have saved. `build/build.ts` checks that the
  * finished executable accepts it (LATCHKEY_CODE_CACHE_CHECK=1 prints the verdict).
  *
- * Outside a single executable (only the build's training runs do that) the bundle and the
- * cache are read from files beside this script, and with LATCHKEY_CODE_CACHE_TRAIN set the
- * cache is written back when the process ends, covering what this run compiled too.
+ * Outside a single executable (only the build's training runs do that) the bundles and the
+ * caches are read from files beside this script, and with LATCHKEY_CODE_CACHE_TRAIN=1 each
+ * cache used is written back when the process ends, covering what this run compiled too.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { constants, Script } from "node:vm";
-import { BUNDLE_ASSET, cacheAsset } from "./sea-assets.ts";
+import { bundleFor, HEALTH, MAIN, type BundleAssets } from "./sea-assets.ts";
 
+type Wrapper = (exports: object, req: NodeJS.Require, module: { exports: Record<string, unknown> }, filename: string, dir: string) => void;
 
+const sea = process.getBuiltinModule("node:sea") as typeof import("node:sea") | undefined;
+const inSea = sea?.isSea() === true;
+const here = inSea ? "" : dirname(process.argv[1]!);
 
-type Wrapper = (exports: object, req: NodeJS.Require, module: { exports: object }, filename: string, dir: string) => void;
-
-function main(): void {
-  const sea = process.getBuiltinModule("node:sea") as typeof import("node:sea") | undefined;
-  const inSea = sea?.isSea() === true;
-  const here = inSea ? "" : dirname(process.argv[1]!);
-  // The bundle is ASCII (esbuild escapes the rest; build/build.ts checks): latin1 decodes it
-  // without UTF-8 validation. Raw assets are views of the executable's own pages, not copies.
-  const source = (inSea ? Buffer.from(sea!.getRawAsset(BUNDLE_ASSET)) : readFileSync(join(here, BUNDLE_ASSET))).toString("latin1");
-  let cache: Buffer | undefined;
+/** An asset's bytes: in the executable, a view of its own pages (no copy); else the file beside. */
+function asset(name: string): Buffer | undefined {
   try {
-    const asset = cacheAsset(process.argv);
-    cache = inSea ? Buffer.from(sea!.getRawAsset(asset)) : readFileSync(join(here, asset));
+    return inSea ? Buffer.from(sea!.getRawAsset(name)) : readFileSync(join(here, name));
   } catch {
-    cache = undefined; // built without one, or the first training run
+    return undefined; // built without it (a cache: or the first training run)
   }
-  // The bundle starts with a `#!` line (for running it with node): a syntax error inside
-  // the wrapper. Blanked, not removed, so that line numbers in stack traces stay right.
+}
+
+/** Compile and run one bundle with its cache; returns its module.exports. */
+function runBundle(b: BundleAssets): Record<string, unknown> {
+  // The bundles are ASCII (esbuild escapes the rest; build/executable.ts checks): latin1
+  // decodes them without UTF-8 validation.
+  const source = asset(b.bundle)!.toString("latin1");
+  const cache = asset(b.cache);
+  // A bundle may start with a `#!` line (for running it with node): a syntax error inside the
+  // wrapper. Blanked, not removed, so that line numbers in stack traces stay right.
   const body = source.startsWith("#!") ? source.slice(source.indexOf("\n")) : source;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, {
-    filename: BUNDLE_ASSET,
+    filename: b.bundle,
     // The bundle imports built-ins with process.getBuiltinModule; any import() left (the
     // npm SDK fallback, unused in the executable) goes to Node's own loader.
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
@@ -56,11 +59,11 @@ function main(): void {
   if (process.env.LATCHKEY_CODE_CACHE_CHECK === "1") {
     process.stderr.write(`code cache: ${cache ? (script.cachedDataRejected ? "rejected" : "accepted") : "absent"}\n`);
   }
-  const train = inSea ? undefined : process.env.LATCHKEY_CODE_CACHE_TRAIN;
-  if (train) trainInto(script, train);
-  const run = script.runInThisContext() as Wrapper;
-  const mod = { exports: {} };
-  run(mod.exports, require, mod, inSea ? process.execPath : join(here, BUNDLE_ASSET), here || dirname(process.execPath));
+  if (!inSea && process.env.LATCHKEY_CODE_CACHE_TRAIN === "1") trainInto(script, join(here, b.cache));
+  const wrapper = script.runInThisContext() as Wrapper;
+  const mod: { exports: Record<string, unknown> } = { exports: {} };
+  wrapper(mod.exports, require, mod, inSea ? process.execPath : join(here, b.bundle), here || dirname(process.execPath));
+  return mod.exports;
 }
 
 /** Write the cache when this process ends: at exit, or just before it becomes the app (--exec). */
@@ -80,4 +83,9 @@ function trainInto(script: Script, file: string): void {
   };
 }
 
-main();
+if (bundleFor(process.argv) === HEALTH && asset(HEALTH.bundle)) {
+  const health = runBundle(HEALTH) as { run(argv: string[], fallback: () => void): void };
+  health.run(process.argv.slice(2), () => void runBundle(MAIN));
+} else {
+  runBundle(MAIN);
+}
