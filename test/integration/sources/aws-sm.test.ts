@@ -109,4 +109,43 @@ describe("aws-sm:// in the built binary", () => {
     expect(bad.code).toBe(78);
     expect(bad.stderr).toContain("missing-policy.yaml");
   });
+  describe("credentials from the SDK's chain (no key in the environment)", () => {
+    // Only the chain's other links: no AWS_ACCESS_KEY_ID, no instance metadata.
+    const chainEnv = (extra: Record<string, string>) => {
+      const e = env(extra);
+      delete e.AWS_ACCESS_KEY_ID;
+      delete e.AWS_SECRET_ACCESS_KEY;
+      return e;
+    };
+
+    it("a shared credentials file and --aws-profile (or AWS_PROFILE)", async () => {
+      const file = ws.path("aws-credentials");
+      // No [default]: without the profile chosen there are no credentials at all (moto takes any key).
+      writeFileSync(file, "[latchkey-test]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
+      const ways: Array<{ flags: string[]; extra: Record<string, string> }> = [
+        { flags: ["--aws-profile", "latchkey-test"], extra: {} },
+        { flags: [], extra: { AWS_PROFILE: "latchkey-test" } },
+      ];
+      for (const how of ways) {
+        const o = out();
+        const r = await latchkey([...how.flags, "--", ...probe(o)], { env: chainEnv({ AWS_SHARED_CREDENTIALS_FILE: file, P: "aws-sm://svc/s1#password", ...how.extra }) });
+        expect(r.code, r.stderr).toBe(0);
+        expect(readProbe(o)!.P).toBe("aws-pass-1-q7");
+      }
+      const none = await latchkey(["--", "true"], { env: chainEnv({ AWS_SHARED_CREDENTIALS_FILE: file, P: "aws-sm://svc/s1#password" }) });
+      expect(none.code).toBe(78);
+    });
+
+    it("web identity (EKS IRSA): a role and a token file, exchanged at STS (moto's)", async () => {
+      const token = ws.path("web-identity-token");
+      writeFileSync(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDphcHAifQ.c2lnbmF0dXJl");
+      const o = out();
+      const r = await latchkey(["--", ...probe(o)], { env: chainEnv({
+        AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/latchkey-test", AWS_WEB_IDENTITY_TOKEN_FILE: token,
+        AWS_ENDPOINT_URL_STS: moto.url, P: "aws-sm://svc/s2#password",
+      }) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(readProbe(o)!.P).toBe("aws-pass-2-q7");
+    });
+  });
 });
