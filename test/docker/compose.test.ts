@@ -51,8 +51,8 @@ describe.skipIf(!status.ok)("examples/compose with docker-compose v1", () => {
     }
   }, 120_000);
 
-  it("both compose files are valid", async () => {
-    for (const f of ["docker-compose.yml", "docker-compose.dev.yml"]) {
+  it("the compose files are valid (and the Vault AppRole one in examples/vault)", async () => {
+    for (const f of ["docker-compose.yml", "docker-compose.dev.yml", "../vault/docker-compose.approle.yml"]) {
       const r = await compose(f, ["config", "-q"]);
       expect(r.stderr, f).toBe("");
       expect(r.code, f).toBe(0);

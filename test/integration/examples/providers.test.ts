@@ -1,8 +1,10 @@
 /**
  * The Vault and AWS examples run as written, against the project's own servers on 127.0.0.1:
  * examples/vault/approle.yaml (AppRole with a response-wrapped secret_id, a CA file, the
- * credential files in /run/vault) and examples/aws/latchkey.yaml (credentials from the SDK's
- * default chain, here the ECS container-credentials endpoint, as in ecs-task-definition.json).
+ * credential files in /run/vault), examples/vault/kubernetes-auth.yaml (the projected
+ * service-account token, a Vault namespace) and examples/aws/latchkey.yaml (credentials from
+ * the SDK's default chain, here the ECS container-credentials endpoint, as in
+ * ecs-task-definition.json).
  *
  * Only what cannot be the same here is overridden, by flags (which win over the file): the
  * servers' addresses, and the user (the image's `app` user does not exist on this machine).
@@ -20,6 +22,7 @@ import { LATCHKEY, ROOT } from "../../helpers/paths.ts";
 import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
 import { TestVault } from "../../servers/vault/server.ts";
 import { makePki } from "../../servers/vault/certs.ts";
+import { newKeyPair, signJwt } from "../../servers/vault/jwt.ts";
 import { motoEnv, startMoto, type Moto } from "../../servers/aws/moto.ts";
 
 const ws = workspace("examples-providers");
@@ -63,6 +66,49 @@ describe.runIf(root)("examples/vault/approle.yaml", () => {
     expect(v.count((q) => q.path === "/v1/sys/wrapping/unwrap" && q.status === 200)).toBe(1);
     expect(v.count((q) => q.path === "/v1/auth/approle/login" && q.status === 200)).toBe(1);
     expect(r.stderr).not.toContain("example-vault");
+  });
+});
+
+describe.runIf(root)("examples/vault/kubernetes-auth.yaml", () => {
+  // /vault/tls and /var/run/secrets/vault: tmpfs on /vault and on /run (/var/run links to it)
+  // inside the namespace, so the machine's /run is not touched; /vault is an empty mount point.
+  const created = !existsSync("/vault");
+  let v: TestVault;
+  let pki: ReturnType<typeof makePki>;
+  beforeAll(async () => {
+    if (created) mkdirSync("/vault");
+    pki = makePki();
+    v = await new TestVault({ tls: { cert: pki.pem.cert, key: pki.pem.key } }).start();
+  });
+  afterAll(async () => {
+    await v?.stop();
+    if (created) rmdirSync("/vault");
+  });
+
+  it("logs in with the pod's projected service-account token, in the Vault namespace, over TLS", async () => {
+    const ns = v.namespace("team-payments");
+    ns.kvPut("secret", "python-app/db", { password: "example-k8s-db-pw" });
+    ns.kvPut("secret", "python-app/api", { key: "example-k8s-api-key" });
+    ns.putPolicy("python-app", [{ path: "secret/data/python-app/*", capabilities: ["read"] }]);
+    const keys = newKeyPair();
+    ns.addJwtRole("kubernetes", "python-app", { policies: ["python-app"], ttl: 600, maxTtl: 0, boundServiceAccountNames: ["python-app"], boundServiceAccountNamespaces: ["payments"] }, keys.publicKey);
+    const jwt = signJwt({ "kubernetes.io/serviceaccount/service-account.name": "python-app", "kubernetes.io/serviceaccount/namespace": "payments", aud: "vault", exp: Date.now() / 1000 + 600 }, keys.privateKey);
+    const o = ws.path("out", "k8s");
+    const ca = readFileSync(pki.caFile, "utf8");
+    const script = [
+      "mount -t tmpfs tmpfs /vault && mount -t tmpfs tmpfs /run",
+      "mkdir -p /vault/tls /run/secrets/vault",
+      `printf '%s' '${ca}' > /vault/tls/ca.crt && printf '%s' '${jwt}' > /run/secrets/vault/token`,
+      'exec "$@"',
+    ].join(" && ");
+    const r = await run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh",
+      LATCHKEY, "--config", join(ROOT, "examples", "vault", "kubernetes-auth.yaml"), "--vault-addr", v.url, "--", ...probe(o)], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(0);
+    const env = readProbe(o)!;
+    expect(env.DB_PASSWORD).toBe("example-k8s-db-pw");
+    expect(env.API_KEY).toBe("example-k8s-api-key");
+    expect(Object.values(env).join("\n")).not.toContain(jwt);
+    expect(v.count((q) => q.path === "/v1/auth/kubernetes/login" && q.status === 200)).toBe(1);
   });
 });
 
