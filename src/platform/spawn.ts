@@ -8,7 +8,7 @@
  * child_process (which pulls in node:net and the stream machinery) is left out of every start.
  *
  * The child gets what libuv gives a `detached` child with inherited stdio: its own session
- * (setsid, so its own process group), signals 1-31 at their default disposition (Node ignores
+ * (setsid, so its own process group), every signal at its default disposition (Node ignores
  * SIGPIPE; ignored signals survive execve), an empty signal mask (Node leaves SIGUSR1 blocked,
  * platform/sigmask.ts), and fds 0-2 (everything else latchkey opens is close-on-exec).
  *
