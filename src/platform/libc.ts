@@ -93,28 +93,11 @@ export function libc(): Libc | null {
     // Bound now: binding it lazily, between a failed call and the errno read, could clobber errno.
     const errnoLocation = lib.getFunction("__errno_location", SIGNATURES.__errno_location) as () => unknown;
     pointerOf = (b: Buffer) => ffi.getRawPointer(b);
+    const names = Object.keys(SIGNATURES).filter((n) => n !== "__errno_location") as Array<keyof typeof SIGNATURES>;
     cached = {
-      waitid: fn("waitid"),
-      waitpid: fn("waitpid"),
-      prctl: fn("prctl"),
-      setpgid: fn("setpgid"),
-      getpgrp: fn("getpgrp"),
-      tcgetpgrp: fn("tcgetpgrp"),
-      tcsetpgrp: fn("tcsetpgrp"),
-      signal: fn("signal"),
-      kill: fn("kill"),
-      sigprocmask: fn("sigprocmask"),
-      setresuid: fn("setresuid"),
-      isatty: fn("isatty"),
-      posix_spawn: fn("posix_spawn"),
-      posix_spawnattr_init: fn("posix_spawnattr_init"),
-      posix_spawnattr_destroy: fn("posix_spawnattr_destroy"),
-      posix_spawnattr_setflags: fn("posix_spawnattr_setflags"),
-      posix_spawnattr_setsigmask: fn("posix_spawnattr_setsigmask"),
-      posix_spawnattr_setsigdefault: fn("posix_spawnattr_setsigdefault"),
-      fcntl: fn("fcntl"),
+      ...Object.fromEntries(names.map((n) => [n, fn(n)])),
       errno: () => ffi.getInt32(errnoLocation()),
-    };
+    } as Libc;
   } catch (e) {
     loadError = e instanceof Error ? e.message : String(e);
     cached = null;

@@ -12,9 +12,10 @@
 import { readFileSync } from "node:fs";
 import { libc, SIG_SETMASK, SIG_UNBLOCK } from "./libc.ts";
 
-const SIGSET_BYTES = 128; // glibc sigset_t
+export const SIGSET_BYTES = 128; // glibc sigset_t
 
-function sigset(signals: readonly number[]): Buffer {
+/** A glibc sigset_t holding `signals`. */
+export function sigset(signals: readonly number[]): Buffer {
   const set = Buffer.alloc(SIGSET_BYTES);
   for (const n of signals) set[(n - 1) >> 3]! |= 1 << ((n - 1) & 7);
   return set;

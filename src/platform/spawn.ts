@@ -22,6 +22,7 @@
  */
 import { constants } from "node:os";
 import { libc, rawPointer } from "./libc.ts";
+import { SIGSET_BYTES, sigset } from "./sigmask.ts";
 
 // glibc's <spawn.h>
 const POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -29,7 +30,6 @@ const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
 /** sizeof(posix_spawnattr_t) is 336 on x86-64 glibc; room to spare. */
 const ATTR_BYTES = 512;
-const SIGSET_BYTES = 128;
 
 export class SpawnError extends Error {
   readonly code: string;
@@ -100,12 +100,8 @@ function check(rc: number, path: string): void {
  * signal stays ignored across execve: the app would start with them ignored.
  */
 function defaultSignals(): Buffer {
-  const set = Buffer.alloc(SIGSET_BYTES);
-  for (let n = 1; n <= 64; n++) {
-    if (n === constants.signals.SIGKILL || n === constants.signals.SIGSTOP) continue;
-    set[(n - 1) >> 3]! |= 1 << ((n - 1) & 7);
-  }
-  return set;
+  const all = Array.from({ length: 64 }, (_, i) => i + 1);
+  return sigset(all.filter((n) => n !== constants.signals.SIGKILL && n !== constants.signals.SIGSTOP));
 }
 
 function cString(s: string): Buffer {

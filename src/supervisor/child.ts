@@ -15,7 +15,7 @@ import { log } from "../log/logger.ts";
 import type { LaunchSpec } from "../launch/spec.ts";
 import { execFailure } from "../launch/resolve.ts";
 import { adoptPid, claimPid, prepareAdoption, releasePid } from "./reaper.ts";
-import type { SignalName } from "./signals.ts";
+import { signalName, type SignalName } from "./signals.ts";
 
 export interface ExitStatus {
   /** Exit code, or null when killed by a signal. */
@@ -53,10 +53,7 @@ export class Child {
 
   /** A child started with posix_spawn: the reaper waits for it. */
   static #ofPid(pid: number): Child {
-    let resolve!: (s: ExitStatus) => void;
-    const exited = new Promise<ExitStatus>((r) => (resolve = r));
-    adoptPid(pid, (status) => resolve(decodeWaitStatus(status)));
-    return new Child(pid, exited);
+    return new Child(pid, new Promise((resolve) => adoptPid(pid, (status) => resolve(decodeWaitStatus(status)))));
   }
 
   get running(): boolean {
@@ -185,8 +182,7 @@ export function decodeWaitStatus(status: number): ExitStatus {
     const code = (status >> 8) & 0xff;
     return { code, signal: null, exitCode: code };
   }
-  const name = Object.entries(constants.signals).find(([, n]) => n === sig)?.[0] as SignalName | undefined;
-  return { code: null, signal: name ?? null, exitCode: 128 + sig };
+  return { code: null, signal: signalName(sig) ?? null, exitCode: 128 + sig };
 }
 
 /**
