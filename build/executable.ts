@@ -47,29 +47,24 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   mkdirSync(o.dir, { recursive: true });
   const esm = { bundle: true, platform: "node", format: "cjs", target: "node26", minify: true, legalComments: "none", logLevel: "warning" } as const;
 
+  // latchkey's own code: the version baked in, the caller's plugins (the benchmarks' stubs).
+  const own = { ...esm, define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) }, plugins: o.plugins ?? [] };
+
   // The loader outside a single executable (the training runs) reads the bundles beside it
   // under their asset names.
   const bundle = join(o.dir, MAIN.bundle);
   await build({
-    ...esm,
+    ...own,
     entryPoints: [join(root, "src/entry.ts")],
     outfile: bundle,
-    define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) },
     banner: { js: `#!/usr/bin/env -S node ${RUNTIME_FLAGS.join(" ")}` },
     // Shipped as a SEA asset instead (below), evaluated only when an aws-sm:// reference is used.
     external: ["@aws-sdk/client-secrets-manager"],
-    plugins: o.plugins ?? [],
   });
   chmodSync(bundle, 0o755);
   // `latchkey health` alone, for the executable (src/sea-assets.ts).
   const healthBundle = join(o.dir, HEALTH.bundle);
-  await build({
-    ...esm,
-    entryPoints: [join(root, "src/health/standalone.ts")],
-    outfile: healthBundle,
-    define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) },
-    plugins: o.plugins ?? [],
-  });
+  await build({ ...own, entryPoints: [join(root, "src/health/standalone.ts")], outfile: healthBundle });
   // src/sea-main.ts decodes the bundles as latin1: they must be ASCII (esbuild's default charset).
   for (const b of [bundle, healthBundle]) {
     if (/[^\x00-\x7f]/.test(readFileSync(b, "latin1"))) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);

@@ -41,10 +41,10 @@ function asset(name: string): Buffer | undefined {
 }
 
 /** Compile and run one bundle with its cache; returns its module.exports. */
-function runBundle(b: BundleAssets): Record<string, unknown> {
+function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, unknown> {
   // The bundles are ASCII (esbuild escapes the rest; build/executable.ts checks): latin1
   // decodes them without UTF-8 validation.
-  const source = asset(b.bundle)!.toString("latin1");
+  const source = bytes.toString("latin1");
   const cache = asset(b.cache);
   // A bundle may start with a `#!` line (for running it with node): a syntax error inside the
   // wrapper. Blanked, not removed, so that line numbers in stack traces stay right.
@@ -83,8 +83,9 @@ function trainInto(script: Script, file: string): void {
   };
 }
 
-if (bundleFor(process.argv) === HEALTH && asset(HEALTH.bundle)) {
-  const health = runBundle(HEALTH) as { run(argv: string[], fallback: () => void): void };
+const healthBytes = bundleFor(process.argv) === HEALTH ? asset(HEALTH.bundle) : undefined;
+if (healthBytes) {
+  const health = runBundle(HEALTH, healthBytes) as { run(argv: string[], fallback: () => void): void };
   health.run(process.argv.slice(2), () => void runBundle(MAIN));
 } else {
   runBundle(MAIN);
