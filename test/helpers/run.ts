@@ -69,6 +69,16 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
 }
 
 /** Run dist/latchkey with args. */
+/**
+ * `argv` in a private mount namespace, after the shell script `setup` ran there: the mounts it
+ * makes (a tmpfs over /etc/latchkey, say) are seen by `argv` alone, not by the machine. The
+ * script gets `setupArgs` as $1, $2...
+ */
+export function inMountNamespace(setup: string, argv: string[], opts: RunOptions = {}, setupArgs: string[] = []): Promise<RunResult> {
+  const script = `${setup} && shift ${setupArgs.length} && exec "$@"`;
+  return run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", ...setupArgs, ...argv], opts);
+}
+
 export function latchkey(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return run(LATCHKEY, args, opts);
 }

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { latchkey, run } from "../../helpers/run.ts";
+import { inMountNamespace, latchkey } from "../../helpers/run.ts";
 import { LATCHKEY, ROOT } from "../../helpers/paths.ts";
 import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
 import { TestVault } from "../../servers/vault/server.ts";
@@ -55,9 +55,8 @@ describe.runIf(root)("examples/vault/approle.yaml", () => {
     const o = ws.path("out", "vault");
     const files = { "ca.pem": readFileSync(pki.caFile, "utf8"), "role-id": roleId, "secret-id": wrappingToken };
     const setup = Object.entries(files).map(([f, text]) => `printf '%s' '${text.replace(/'/g, "'\\''")}' > ${MOUNT}/${f}`).join(" && ");
-    const script = `mount -t tmpfs tmpfs ${MOUNT} && ${setup} && exec "$@"`;
-    const r = await run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh",
-      LATCHKEY, "--config", join(ROOT, "examples", "vault", "approle.yaml"), "--vault-addr", v.url, "--user", "root", "--", ...probe(o)], { env: cleanEnv() });
+    const r = await inMountNamespace(`mount -t tmpfs tmpfs ${MOUNT} && ${setup}`,
+      [LATCHKEY, "--config", join(ROOT, "examples", "vault", "approle.yaml"), "--vault-addr", v.url, "--user", "root", "--", ...probe(o)], { env: cleanEnv() });
     expect(r.code, r.stderr).toBe(0);
     const env = readProbe(o)!;
     expect(env.DB_PASSWORD).toBe("example-vault-db-pw");
@@ -95,14 +94,13 @@ describe.runIf(root)("examples/vault/kubernetes-auth.yaml", () => {
     const jwt = signJwt({ "kubernetes.io/serviceaccount/service-account.name": "python-app", "kubernetes.io/serviceaccount/namespace": "payments", aud: "vault", exp: Date.now() / 1000 + 600 }, keys.privateKey);
     const o = ws.path("out", "k8s");
     const ca = readFileSync(pki.caFile, "utf8");
-    const script = [
+    const setup = [
       "mount -t tmpfs tmpfs /vault && mount -t tmpfs tmpfs /run",
       "mkdir -p /vault/tls /run/secrets/vault",
       `printf '%s' '${ca}' > /vault/tls/ca.crt && printf '%s' '${jwt}' > /run/secrets/vault/token`,
-      'exec "$@"',
     ].join(" && ");
-    const r = await run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh",
-      LATCHKEY, "--config", join(ROOT, "examples", "vault", "kubernetes-auth.yaml"), "--vault-addr", v.url, "--", ...probe(o)], { env: cleanEnv() });
+    const r = await inMountNamespace(setup,
+      [LATCHKEY, "--config", join(ROOT, "examples", "vault", "kubernetes-auth.yaml"), "--vault-addr", v.url, "--", ...probe(o)], { env: cleanEnv() });
     expect(r.code, r.stderr).toBe(0);
     const env = readProbe(o)!;
     expect(env.DB_PASSWORD).toBe("example-k8s-db-pw");

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { run } from "../../helpers/run.ts";
+import { inMountNamespace } from "../../helpers/run.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
 import { tempDir } from "../../helpers/processes.ts";
 
@@ -23,8 +23,8 @@ function withPlatformPolicy(policy: string, args: string[], env: Record<string, 
   const d = tempDir();
   const file = join(d, "policy.yaml");
   writeFileSync(file, policy);
-  const script = `mount -t tmpfs tmpfs ${MOUNT} && cp "$1" ${MOUNT}/policy.yaml && shift && exec "$@"`;
-  return run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", file, LATCHKEY, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+  return inMountNamespace(`mount -t tmpfs tmpfs ${MOUNT} && cp "$1" ${MOUNT}/policy.yaml`, [LATCHKEY, ...args],
+    { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } }, [file]);
 }
 
 describe.runIf(root)("platform policy file", () => {
