@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.ts";
 import { run, type RunResult } from "../helpers/run.ts";
-import { appGet, docker, dockerAvailable, IMAGES, RUN_ID, waitFor } from "./helpers/docker.ts";
+import { appGet, docker, dockerAvailable, IMAGES, RUN_ID, useDaemonModeShared, waitFor } from "./helpers/docker.ts";
 
 const status = dockerAvailable("test/docker/compose-dev.test.ts");
+useDaemonModeShared(status.ok);
 const project = `lkdev${RUN_ID.replace(/[^a-z0-9]/g, "")}`;
 const fp = (v: string) => createHash("sha256").update(v).digest("hex").slice(0, 12);
 const tree = mkdtempSync(join(tmpdir(), "latchkey-compose-dev-"));

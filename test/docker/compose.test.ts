@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.ts";
 import { run, type RunResult } from "../helpers/run.ts";
-import { appGet, docker, dockerAvailable, dockerOk, IMAGES, RUN_ID, waitHealth } from "./helpers/docker.ts";
+import { appGet, docker, dockerAvailable, dockerOk, IMAGES, RUN_ID, useDaemonModeShared, waitHealth } from "./helpers/docker.ts";
 
 const status = dockerAvailable("test/docker/compose.test.ts");
+useDaemonModeShared(status.ok);
 const dir = join(ROOT, "examples", "compose");
 const project = `lkcompose${RUN_ID.replace(/[^a-z0-9]/g, "")}`;
 const fp = (v: string) => createHash("sha256").update(v).digest("hex").slice(0, 12);

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.ts";
-import { appGet, docker, dockerAvailable, dockerOk, IMAGES, LABEL, machineLock, RUN_ID, waitFor } from "./helpers/docker.ts";
+import { appGet, DAEMON_MODE_LOCK, docker, dockerAvailable, dockerOk, IMAGES, LABEL, machineLock, RUN_ID, waitFor } from "./helpers/docker.ts";
 
 const status = dockerAvailable("test/docker/swarm.test.ts");
 const stack = `lkswarm${RUN_ID.replace(/[^a-z0-9]/g, "").slice(-10)}`;
@@ -39,8 +39,9 @@ async function containers(): Promise<string[]> {
 
 describe.skipIf(!status.ok)("examples/swarm/stack.yml on a single-node swarm", () => {
   beforeAll(async () => {
-    // Another test run on this machine may be using (and about to leave) the swarm.
-    unlock = await machineLock("swarm-test");
+    // Alone on the daemon: another run may be using (and about to leave) the swarm, and swarm
+    // init/leave must not overlap the creation of any other test's containers.
+    unlock = await machineLock(DAEMON_MODE_LOCK);
     const state = await dockerOk(["info", "-f", "{{.Swarm.LocalNodeState}}"]);
     if (state !== "active") {
       await dockerOk(["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377"]);

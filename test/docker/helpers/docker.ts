@@ -142,6 +142,7 @@ export async function cleanup(): Promise<void> {
 
 /** Register cleanup for a test file that uses Docker. */
 export function useDockerCleanup(ok: boolean): void {
+  useDaemonModeShared(ok);
   beforeAll(async () => {
     if (ok) await cleanup();
   });
@@ -152,14 +153,15 @@ export function useDockerCleanup(ok: boolean): void {
 
 /**
  * Hold a machine-wide lock (flock on /tmp/latchkey-NAME.lock) until the returned function is
- * called: test runs from several work trees share one Docker daemon, and a swarm one run
- * leaves must not vanish under another. If this process dies, the lock goes with it (flock's
- * child exits at EOF on its stdin).
+ * called: test runs from several work trees share one Docker daemon. `shared` takes it as a
+ * reader (many at once), otherwise as the only holder. If this process dies, the lock goes with
+ * it (flock's child exits at EOF on its stdin).
  */
-export function machineLock(name: string, timeoutMs = 600_000): Promise<() => void> {
+export function machineLock(name: string, opts: { shared?: boolean; timeoutMs?: number } = {}): Promise<() => void> {
+  const timeoutMs = opts.timeoutMs ?? 600_000;
   return new Promise((resolve, reject) => {
-    const p = spawn("flock", ["-w", String(Math.ceil(timeoutMs / 1000)), `/tmp/latchkey-${name}.lock`, "sh", "-c", "echo locked; exec cat >/dev/null"],
-      { stdio: ["pipe", "pipe", "inherit"] });
+    const p = spawn("flock", [...(opts.shared ? ["-s"] : []), "-w", String(Math.ceil(timeoutMs / 1000)), `/tmp/latchkey-${name}.lock`,
+      "sh", "-c", "echo locked; exec cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
     let said = "";
     p.stdout!.setEncoding("utf8").on("data", (d: string) => {
       said += d;
@@ -168,4 +170,21 @@ export function machineLock(name: string, timeoutMs = 600_000): Promise<() => vo
     p.on("error", reject);
     p.on("exit", (code) => reject(new Error(`could not take the ${name} lock (flock exit ${code})`)));
   });
+}
+
+/**
+ * The daemon's mode: `docker swarm init` and `swarm leave` while a container is being created
+ * or connected leave that container with no networks in `docker inspect` (seen in CI: the
+ * compose test's container had lost both of its networks while the swarm test began). The
+ * swarm test holds this lock alone; every other test file that makes containers holds it shared.
+ */
+export const DAEMON_MODE_LOCK = "docker-daemon-mode";
+
+/** Hold the daemon-mode lock shared for the whole test file (taken before its own hooks run). */
+export function useDaemonModeShared(ok: boolean): void {
+  let unlock: (() => void) | null = null;
+  beforeAll(async () => {
+    if (ok) unlock = await machineLock(DAEMON_MODE_LOCK, { shared: true });
+  }, 720_000);
+  afterAll(() => unlock?.());
 }
