@@ -37,6 +37,7 @@ import { setupRotation } from "./watch/setup.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 import { undoRuntimeEnvFile } from "./cli/runtime-env-file.ts";
+import { exitAfterStdout, writeStdout } from "./cli/stdout.ts";
 
 export async function main(argv: string[]): Promise<number> {
   silenceExperimentalWarnings();
@@ -106,21 +107,21 @@ async function loadSecrets(config: RunConfig, args: ParsedArgs): Promise<Prepare
     return await prepareEnv(process.env, config.secrets, log);
   } catch (e) {
     if ((args.subcommand as string) === "check" && config.format === "json" && isLatchkeyError(e)) {
-      process.stdout.write(redactor.redact(checkFailureJson(e)));
+      writeStdout(redactor.redact(checkFailureJson(e)));
     }
     throw e;
   }
 }
 
 function print(text: string): number {
-  process.stdout.write(text);
+  writeStdout(text);
   return ExitCode.OK;
 }
 
 /** Entry point: run, report a failure on one line, exit with the documented code. */
 export function run(argv: string[]): void {
   main(argv).then(
-    (code) => void closeSources().finally(() => exit(code)),
+    (code) => void closeSources().finally(() => exitAfterStdout(code)),
     (e: unknown) => {
       const err = isLatchkeyError(e)
         ? e
@@ -128,13 +129,7 @@ export function run(argv: string[]): void {
       log.error(err.message.split("\n")[0]!, err.code === "internal" ? undefined : { code: err.code });
       if (err.code === "internal" && e instanceof Error && e.stack) log.debug(e.stack);
       // The app never started (or has exited): revoke the Vault token and leases latchkey obtained.
-      void closeSources().finally(() => exit(err.exitCode));
+      void closeSources().finally(() => exitAfterStdout(err.exitCode));
     },
   );
-}
-
-function exit(code: number): void {
-  // stdout may be a pipe with pending writes (help text); let it drain before exiting.
-  if (process.stdout.writableLength > 0) process.stdout.once("drain", () => process.exit(code));
-  else process.exit(code);
 }

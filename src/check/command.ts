@@ -16,6 +16,7 @@ import { assertCanBecome } from "../privileges/drop.ts";
 import type { Identity } from "../privileges/identity.ts";
 import type { SshTarget } from "../ssh/install.ts";
 import { runCheck } from "./check.ts";
+import { writeStdout } from "../cli/stdout.ts";
 
 export interface CheckInput {
   args: ParsedArgs;
@@ -35,7 +36,7 @@ export async function checkCommand(c: CheckInput): Promise<number> {
     ...(identity ? { user: identity.spec } : {}),
     ...(args.command.length ? { launch: () => checkLaunch(args.command, env, identity) } : {}),
     ...(config.settings.boolean("check-gate") ? { extra: () => checkGate(args.command, env, identity, c.gateConfig, config) } : {}),
-  }, (s) => process.stdout.write(redactor.redact(s)));
+  }, (s) => writeStdout(redactor.redact(s)));
   if (failed) throw failed;
   return ExitCode.OK;
 }

@@ -10,6 +10,7 @@ import { clientUrl, parseAddr } from "../status/addr.ts";
 import { formatMs, probe } from "./probe.ts";
 import { parseTarget, type Target } from "./target.ts";
 import { now } from "../platform/clock.ts";
+import { writeStdout } from "../cli/stdout.ts";
 
 export const HEALTHY = 0;
 export const UNHEALTHY = 1;
@@ -24,7 +25,7 @@ export async function runHealth(args: ParsedArgs, env: NodeJS.ProcessEnv): Promi
   const t0 = now();
   const a = await probe(target, { timeoutMs: target.timeoutMs ?? timeoutMs });
   const took = formatMs(now() - t0);
-  process.stdout.write(a.ok
+  writeStdout(a.ok
     ? `healthy: ${target.display}: ${a.detail} (${took})\n`
     : `unhealthy: ${target.display}: ${a.detail} (${took})\n`);
   return a.ok ? HEALTHY : UNHEALTHY;
