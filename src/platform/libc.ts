@@ -17,11 +17,6 @@ export interface Libc {
   setresuid(ruid: number, euid: number, suid: number): number;
   isatty(fd: number): number;
   posix_spawn(pid: Buffer, path: Buffer, fileActions: bigint, attr: Buffer, argv: Buffer, envp: Buffer): number;
-  posix_spawnattr_init(attr: Buffer): number;
-  posix_spawnattr_destroy(attr: Buffer): number;
-  posix_spawnattr_setflags(attr: Buffer, flags: number): number;
-  posix_spawnattr_setsigmask(attr: Buffer, set: Buffer): number;
-  posix_spawnattr_setsigdefault(attr: Buffer, set: Buffer): number;
   /** fcntl(fd, cmd, int): variadic in C; called with one int argument (F_GETFD/F_SETFD). */
   fcntl(fd: number, cmd: number, arg: number): number;
   errno(): number;
@@ -57,11 +52,6 @@ const SIGNATURES: Record<Exclude<keyof Libc, "errno"> | "__errno_location", Sign
   setresuid: { arguments: ["uint32", "uint32", "uint32"], return: "int32" },
   isatty: { arguments: ["int32"], return: "int32" },
   posix_spawn: { arguments: ["buffer", "buffer", "pointer", "buffer", "buffer", "buffer"], return: "int32" },
-  posix_spawnattr_init: { arguments: ["buffer"], return: "int32" },
-  posix_spawnattr_destroy: { arguments: ["buffer"], return: "int32" },
-  posix_spawnattr_setflags: { arguments: ["buffer", "int16"], return: "int32" },
-  posix_spawnattr_setsigmask: { arguments: ["buffer", "buffer"], return: "int32" },
-  posix_spawnattr_setsigdefault: { arguments: ["buffer", "buffer"], return: "int32" },
   fcntl: { arguments: ["int32", "int32", "int32"], return: "int32" },
   __errno_location: { arguments: [], return: "pointer" },
 };

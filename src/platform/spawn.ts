@@ -28,8 +28,25 @@ import { SIGSET_BYTES, sigset } from "./sigmask.ts";
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
-/** sizeof(posix_spawnattr_t) is 336 on x86-64 glibc; room to spare. */
-const ATTR_BYTES = 512;
+/**
+ * posix_spawnattr_t as glibc's <spawn.h> declares it (x86-64): short __flags; pid_t __pgrp;
+ * sigset_t __sd (default signals); sigset_t __ss (mask); struct sched_param __sp;
+ * int __policy; int __pad[16]. It is part of glibc's ABI (the structure is in the public
+ * header), so latchkey fills it itself: posix_spawnattr_init (a memset),
+ * _setflags, _setsigmask, _setsigdefault (stores) and _destroy (nothing) would be five FFI
+ * bindings, ~0.5 ms of every start (measured here). test/unit/platform/spawn-attr.test.ts
+ * checks the bytes against glibc's own functions.
+ */
+export const SPAWNATTR = { bytes: 336, flags: 0, sigdefault: 8, sigmask: 8 + SIGSET_BYTES } as const;
+
+/** The attributes latchkey starts the app with: own session, `sigdefault` at default, empty mask. */
+export function spawnAttributes(sigdefault: Buffer = defaultSignals()): Buffer {
+  const attr = Buffer.alloc(SPAWNATTR.bytes); // posix_spawnattr_init: all zero
+  attr.writeInt16LE(POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK, SPAWNATTR.flags);
+  sigdefault.copy(attr, SPAWNATTR.sigdefault, 0, SIGSET_BYTES);
+  // the mask (SPAWNATTR.sigmask) stays empty: the app starts with no signal blocked
+  return attr;
+}
 
 export class SpawnError extends Error {
   readonly code: string;
@@ -55,24 +72,15 @@ export function posixSpawn(path: string, argv: readonly string[], env: Readonly<
   const c = libc()!;
   const ptr = rawPointer()!;
   inheritStdio(c);
-  const attr = Buffer.alloc(ATTR_BYTES);
-  check(c.posix_spawnattr_init(attr), path);
-  try {
-    check(c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), path);
-    check(c.posix_spawnattr_setsigmask(attr, Buffer.alloc(SIGSET_BYTES)), path);
-    check(c.posix_spawnattr_setsigdefault(attr, defaultSignals()), path);
-    const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const args = cStringArray(argv, ptr);
-    const envp = cStringArray(envList, ptr);
-    const pid = Buffer.alloc(4);
-    check(c.posix_spawn(pid, cString(path), 0n, attr, args.pointers, envp.pointers), path);
-    // The string buffers must outlive the call: keep them referenced until here.
-    void args.strings;
-    void envp.strings;
-    return pid.readInt32LE(0);
-  } finally {
-    c.posix_spawnattr_destroy(attr);
-  }
+  const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const args = cStringArray(argv, ptr);
+  const envp = cStringArray(envList, ptr);
+  const pid = Buffer.alloc(4);
+  check(c.posix_spawn(pid, cString(path), 0n, spawnAttributes(), args.pointers, envp.pointers), path);
+  // The string buffers must outlive the call: keep them referenced until here.
+  void args.strings;
+  void envp.strings;
+  return pid.readInt32LE(0);
 }
 
 const F_GETFD = 1;
@@ -100,8 +108,11 @@ function check(rc: number, path: string): void {
  * signal stays ignored across execve: the app would start with them ignored.
  */
 function defaultSignals(): Buffer {
-  const all = Array.from({ length: 64 }, (_, i) => i + 1);
-  return sigset(all.filter((n) => n !== constants.signals.SIGKILL && n !== constants.signals.SIGSTOP));
+  const set = Buffer.alloc(SIGSET_BYTES);
+  set.fill(0xff, 0, 8); // 1-64
+  const none = sigset([constants.signals.SIGKILL, constants.signals.SIGSTOP]);
+  for (let i = 0; i < 8; i++) set[i]! &= ~none[i]!;
+  return set;
 }
 
 function cString(s: string): Buffer {
