@@ -172,7 +172,7 @@ function symlinkTargets(p: string): string[] {
   const out = new Set<string>();
   let real: string | null = null;
   try {
-    real = realpathSync(p);
+    real = realpathSync.native(p);
   } catch {
     real = null;
   }

@@ -42,7 +42,7 @@ export interface ScanOptions {
 export function scanSecretsDir(dir: string, opts: ScanOptions): DirEntry[] | null {
   let root: string;
   try {
-    root = realpathSync(dir);
+    root = realpathSync.native(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if ((code === "ENOENT" || code === "ENOTDIR") && opts.optional) return null;
@@ -102,7 +102,7 @@ function listDir(real: string, shown: string, root: string, top: string, opts: S
     if (lst.isSymbolicLink()) {
       let resolved: string;
       try {
-        resolved = realpathSync(target);
+        resolved = realpathSync.native(target);
       } catch (e) {
         throw fileError(e, path, `secret file ${printable(path)} (a symlink)`);
       }
