@@ -36,21 +36,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const own = dd === -1 ? [...argv] : argv.slice(0, dd);
   const command = dd === -1 ? [] : argv.slice(dd + 1);
 
-  const options: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }> = {};
-  for (const f of allFlags()) {
-    options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
-  }
-
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: own, options, strict: true, allowPositionals: true });
-  } catch (e) {
-    // `latchkey gunicorn --bind ...` (no --) fails on the app's own flag: say what was meant
-    const hint = dd === -1 && own.some((a) => !a.startsWith("-")) ? "; to run a command write: latchkey [options] -- COMMAND [ARGS...]" : "";
-    throw usageError(describeParseError(e) + hint);
-  }
-  const flags = parsed.values as Record<string, string | boolean | string[]>;
-  const positionals = parsed.positionals;
+  const { values, positionals } = own.length === 0 ? NOTHING_GIVEN : parseOwn(own, dd === -1);
+  const flags = values as Record<string, string | boolean | string[]>;
 
   let subcommand: string = "run";
   let operands: string[] = [];
@@ -77,6 +64,27 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     throw usageError(`'${subcommand}' does not run a command; remove everything after '--'`);
   }
   return { subcommand: subcommand as Subcommand, flags, operands, command };
+}
+
+/**
+ * `latchkey -- COMMAND` (the usual ENTRYPOINT: settings come from the environment and the
+ * config file) has nothing to parse: what parseArgs returns for no arguments, without loading
+ * it (~0.5 ms of a start, measured here).
+ */
+const NOTHING_GIVEN = { values: Object.freeze(Object.create(null) as Record<string, never>), positionals: [] as string[] };
+
+function parseOwn(own: string[], noDoubleDash: boolean): { values: Record<string, unknown>; positionals: string[] } {
+  const options: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }> = {};
+  for (const f of allFlags()) {
+    options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
+  }
+  try {
+    return parseArgs({ args: own, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    // `latchkey gunicorn --bind ...` (no --) fails on the app's own flag: say what was meant
+    const hint = noDoubleDash && own.some((a) => !a.startsWith("-")) ? "; to run a command write: latchkey [options] -- COMMAND [ARGS...]" : "";
+    throw usageError(describeParseError(e) + hint);
+  }
 }
 
 const commandSubcommands = new Set<string>(["run"]);
