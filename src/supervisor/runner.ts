@@ -49,7 +49,8 @@ export class Runner implements SuperviseHooks {
   /** Set while a rotation restart owns the child; resolves to the new child or null. */
   #restarting: Promise<Child | null> | null = null;
   #stopSignal: SignalName | null = null;
-  #abort = new AbortController();
+  /** Made by the first backoff wait: most runs never wait, and AbortController costs ~0.2 ms to load. */
+  #abort: AbortController | undefined;
   #quickExits = 0;
   #startError: unknown = null;
   #onStarted: ((c: Child) => void) | null = null;
@@ -89,7 +90,7 @@ export class Runner implements SuperviseHooks {
   stopSignal(sig: SignalName): void {
     if (this.#stopSignal) return;
     this.#stopSignal = sig;
-    this.#abort.abort();
+    this.#abort?.abort();
   }
 
   async exited(child: Child, status: ExitStatus): Promise<ExitDecision> {
@@ -217,16 +218,17 @@ export class Runner implements SuperviseHooks {
   /** Sleep `ms`, cut short by a stop signal; true when the full time passed. */
   #wait(ms: number): Promise<boolean> {
     if (this.#stopSignal) return Promise.resolve(false);
+    const signal = (this.#abort ??= new AbortController()).signal;
     return new Promise((resolve) => {
       const t = setTimeout(() => {
-        this.#abort.signal.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", onAbort);
         resolve(true);
       }, ms);
       const onAbort = () => {
         clearTimeout(t);
         resolve(false);
       };
-      this.#abort.signal.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 }
