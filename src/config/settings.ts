@@ -31,7 +31,7 @@ export class Settings {
   constructor(input: SettingsInput) {
     for (const f of allFlags()) {
       if (f.default !== undefined) this.#map.set(f.name, { value: f.default, origin: { kind: "default", label: "default" } });
-      const key = configKey(f.name);
+      const key = input.file ? configKey(f.name) : ""; // only a config file needs it (a regex per flag)
       if (input.file && key in input.file.values) {
         this.#map.set(f.name, { value: input.file.values[key]!, origin: { kind: "file", label: `${input.file.path}: ${key}` } });
       }
