@@ -3,19 +3,21 @@
  * dist/latchkey with it, and the benchmarks make their variants with it (bench/providers), so
  * that a comparison between builds compares code, not packaging.
  *
- *   src/entry.ts ──esbuild──▶ DIR/latchkey.cjs ─┐
- *   @aws-sdk/client-secrets-manager ─▶ aws-sdk.cjs ├─ SEA assets ─▶ DIR/NAME
- *   build/train.ts ─▶ *.codecache ──────────────┘   main script: src/sea-main.ts (the loader)
+ *   src/entry.ts ──esbuild──▶ DIR/latchkey.cjs (everything but the AWS SDK, for a plain node)
+ *   src/entry.ts ──esbuild──▶ latchkey-main.cjs ─┐ (without the side bundles)
+ *   src/health/standalone.ts ─▶ latchkey-health.cjs ├─ SEA assets ─▶ DIR/NAME
+ *   yaml ─▶ yaml.cjs, @aws-sdk/... ─▶ aws-sdk.cjs  │   main script: src/sea-main.ts (the loader)
+ *   build/train.ts ─▶ *.codecache ─────────────────┘
  *
  * Runs offline once node_modules is installed, on the pinned runtime (the blob and the runtime
  * it is injected into must be the same Node version: a mismatch builds and then segfaults).
  */
 import { build, type Plugin } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { trainCodeCaches } from "./train.ts";
-import { HEALTH, MAIN } from "../src/sea-assets.ts";
+import { HEALTH, MAIN, SIDE } from "../src/sea-assets.ts";
 
 const root = join(import.meta.dirname, "..");
 
@@ -50,9 +52,8 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   // latchkey's own code: the version baked in, the caller's plugins (the benchmarks' stubs).
   const own = { ...esm, define: { "process.env.LATCHKEY_BUILD_VERSION_PLACEHOLDER": JSON.stringify(pkg.version) }, plugins: o.plugins ?? [] };
 
-  // The loader outside a single executable (the training runs) reads the bundles beside it
-  // under their asset names.
-  const bundle = join(o.dir, MAIN.bundle);
+  // dist/latchkey.cjs, for images that already have Node: all in one file but the AWS SDK.
+  const bundle = join(o.dir, "latchkey.cjs");
   await build({
     ...own,
     entryPoints: [join(root, "src/entry.ts")],
@@ -62,17 +63,25 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     external: ["@aws-sdk/client-secrets-manager"],
   });
   chmodSync(bundle, 0o755);
-  // `latchkey health` alone, for the executable (src/sea-assets.ts).
+  // The executable's bundles (src/sea-assets.ts), beside the loader under their asset names for
+  // the training runs: the main one without the side bundles, which the loader supplies.
+  const mainBundle = join(o.dir, MAIN.bundle);
+  await build({ ...own, entryPoints: [join(root, "src/entry.ts")], outfile: mainBundle, external: ["@aws-sdk/client-secrets-manager", ...Object.keys(SIDE)] });
   const healthBundle = join(o.dir, HEALTH.bundle);
   await build({ ...own, entryPoints: [join(root, "src/health/standalone.ts")], outfile: healthBundle });
+  const sideBundles = Object.entries(SIDE).map(([pkg, b]) => ({ pkg, file: join(o.dir, b.bundle) }));
+  for (const s of sideBundles) {
+    await build({ ...esm, stdin: { contents: `module.exports = require(${JSON.stringify(s.pkg)});`, resolveDir: root, loader: "js" }, outfile: s.file });
+  }
   // src/sea-main.ts decodes the bundles as latin1: they must be ASCII (esbuild's default charset).
-  for (const b of [bundle, healthBundle]) {
+  for (const b of [bundle, mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) {
     if (/[^\x00-\x7f]/.test(readFileSync(b, "latin1"))) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);
   }
 
   // The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm://
   // references does not even parse it (src/sources/aws-sm/sdk.ts loads it on first use).
-  const assets: Record<string, string> = { [MAIN.bundle]: bundle, [HEALTH.bundle]: healthBundle };
+  const assets: Record<string, string> = { [MAIN.bundle]: mainBundle, [HEALTH.bundle]: healthBundle };
+  for (const s of sideBundles) assets[basename(s.file)] = s.file;
   if (o.awsSdk !== false) {
     const awsSdk = join(o.dir, "aws-sdk.cjs");
     await build({ ...esm, stdin: { contents: 'module.exports = require("@aws-sdk/client-secrets-manager");', resolveDir: root, loader: "js" }, outfile: awsSdk });
@@ -116,17 +125,17 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     rmSync(seaConfig);
     rmSync(base);
     rmSync(loader);
-    rmSync(healthBundle);
+    for (const f of [mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) rmSync(f);
   }
   chmodSync(fresh, 0o755);
-  smokeTest(fresh);
+  smokeTest(fresh, o.dir);
   const exe = join(o.dir, o.name);
   renameSync(fresh, exe);
   return { exe, bundle, codeCaches };
 }
 
-/** It runs, and it accepts both code caches (a rejected cache still runs, only slower: never ship that silently). */
-function smokeTest(exe: string): void {
+/** It runs, and it accepts every code cache (a rejected cache still runs, only slower: never ship that silently). */
+function smokeTest(exe: string, dir: string): void {
   const env = { ...process.env, LATCHKEY_CODE_CACHE_CHECK: "1" };
   const version = spawnSync(exe, ["version"], { encoding: "utf8", env });
   if (version.status !== 0 || !version.stdout.startsWith("latchkey ")) {
@@ -134,9 +143,18 @@ function smokeTest(exe: string): void {
   }
   // The probe of a closed port fails, as it should; only its verdict on the cache matters.
   const health = spawnSync(exe, ["health", "--timeout", "1s", "tcp://127.0.0.1:1"], { encoding: "utf8", env });
-  for (const [what, r] of [["main", version], ["health", health]] as const) {
-    if (!r.stderr.includes("code cache: accepted")) {
-      throw new Error(`build: the executable does not accept its ${what} code cache (${r.stderr.trim().split("\n")[0] || "no verdict"})`);
+  // A config file: the yaml side bundle is compiled too.
+  const tmp = mkdtempSync(join(dir, ".smoke-"));
+  let check;
+  try {
+    writeFileSync(join(tmp, "latchkey.yaml"), "logLevel: warn\n");
+    check = spawnSync(exe, ["check", "--config", join(tmp, "latchkey.yaml"), "--secrets-dir", tmp], { encoding: "utf8", env });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  for (const [b, r] of [[MAIN, version], [HEALTH, health], ...Object.values(SIDE).map((s) => [s, check] as const)] as const) {
+    if (!r.stderr.includes(`code cache: ${b.bundle}: accepted`)) {
+      throw new Error(`build: the executable does not accept the code cache of ${b.bundle} (${r.stderr.trim().split("\n")[0] || "no verdict"})`);
     }
   }
 }

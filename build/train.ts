@@ -11,11 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from "node:
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { HEALTH, MAIN } from "../src/sea-assets.ts";
+import { HEALTH, MAIN, SIDE } from "../src/sea-assets.ts";
 
 /** Trains the caches src/sea-main.ts loads, beside `loader` (with the bundles); returns their paths. */
 export async function trainCodeCaches(loader: string, runtimeFlags: string[]): Promise<string[]> {
-  const caches = [MAIN, HEALTH].map((b) => join(dirname(loader), b.cache));
+  // Every side bundle is used by some run below (yaml: the config file), so each gets a cache.
+  const caches = [MAIN, HEALTH, ...Object.values(SIDE)].map((b) => join(dirname(loader), b.cache));
   for (const c of caches) rmSync(c, { force: true });
   const dir = mkdtempSync(join(tmpdir(), "latchkey-train-"));
   const server = await listen();

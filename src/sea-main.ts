@@ -1,9 +1,11 @@
 /**
  * The single executable's main script. It runs latchkey's bundle (the SEA asset
- * `latchkey.cjs`, the same file as dist/latchkey.cjs) with a V8 code cache that the build
- * made by running latchkey's common paths (build/train.ts). `latchkey health`, which runs
- * every few seconds in every container, has a bundle and a cache of its own
+ * `latchkey-main.cjs`: dist/latchkey.cjs without the yaml parser) with a V8 code cache that
+ * the build made by running latchkey's common paths (build/train.ts). `latchkey health`, which
+ * runs every few seconds in every container, has a bundle and a cache of its own
  * (src/sea-assets.ts): reading and compiling only what a probe runs saves ~1 ms of its ~30.
+ * The yaml parser is a side bundle with its own cache, compiled only by a run that reads a
+ * config or policy file: the bundles' `require("yaml")` comes here (bundleRequire).
  * Deserializing costs ~1 ms plus ~2 us per KB of cache (measured here).
  *
  * Why not Node's own `useCodeCache`: it caches what V8 compiles while it compiles the main
@@ -23,7 +25,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { constants, Script } from "node:vm";
-import { bundleFor, HEALTH, MAIN, type BundleAssets } from "./sea-assets.ts";
+import { bundleFor, HEALTH, MAIN, SIDE, type BundleAssets } from "./sea-assets.ts";
 
 type Wrapper = (exports: object, req: NodeJS.Require, module: { exports: Record<string, unknown> }, filename: string, dir: string) => void;
 
@@ -57,14 +59,28 @@ function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, un
     ...(cache ? { cachedData: cache } : {}),
   });
   if (process.env.LATCHKEY_CODE_CACHE_CHECK === "1") {
-    process.stderr.write(`code cache: ${cache ? (script.cachedDataRejected ? "rejected" : "accepted") : "absent"}\n`);
+    process.stderr.write(`code cache: ${b.bundle}: ${cache ? (script.cachedDataRejected ? "rejected" : "accepted") : "absent"}\n`);
   }
   if (!inSea && process.env.LATCHKEY_CODE_CACHE_TRAIN === "1") trainInto(script, join(here, b.cache));
   const wrapper = script.runInThisContext() as Wrapper;
   const mod: { exports: Record<string, unknown> } = { exports: {} };
-  wrapper(mod.exports, require, mod, inSea ? process.execPath : join(here, b.bundle), here || dirname(process.execPath));
+  wrapper(mod.exports, bundleRequire, mod, inSea ? process.execPath : join(here, b.bundle), here || dirname(process.execPath));
   return mod.exports;
 }
+
+/** The bundles' `require`: a side bundle (src/sea-assets.ts) on its first use, else Node's. */
+const sideExports = new Map<string, Record<string, unknown>>();
+const bundleRequire = Object.assign((id: string): unknown => {
+  const side = SIDE[id];
+  if (!side) return require(id);
+  let exports = sideExports.get(id);
+  if (!exports) {
+    const bytes = asset(side.bundle);
+    if (!bytes) throw new Error(`latchkey: ${side.bundle} (the ${id} package) is missing from this executable; rebuild it`);
+    sideExports.set(id, (exports = runBundle(side, bytes)));
+  }
+  return exports;
+}, require) as NodeJS.Require;
 
 /** Write the cache when this process ends: at exit, or just before it becomes the app (--exec). */
 function trainInto(script: Script, file: string): void {

@@ -1,0 +1,43 @@
+/**
+ * The single executable's bundles (src/sea-assets.ts): a start compiles the main bundle with
+ * its code cache and nothing else; the yaml parser, a side bundle, is compiled (with its own
+ * cache) only by a run that reads a config file. LATCHKEY_CODE_CACHE_CHECK=1 makes the loader
+ * name each bundle it compiles and the cache's verdict.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { latchkey } from "../../helpers/run.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "latchkey-sea-bundles-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = { ...process.env, LATCHKEY_CODE_CACHE_CHECK: "1" };
+const verdicts = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("code cache: "));
+
+describe("single executable bundles", () => {
+  it("a start without a config file compiles the main bundle alone, from its cache", async () => {
+    const r = await latchkey(["--", "true"], { env });
+    expect(r.code).toBe(0);
+    expect(verdicts(r.stderr)).toEqual(["code cache: latchkey-main.cjs: accepted"]);
+  });
+
+  it("a config file brings in the yaml side bundle, from its own cache, once", async () => {
+    const config = join(dir, "latchkey.yaml");
+    writeFileSync(config, "require: [FROM_ENV]\n");
+    const ok = await latchkey(["--config", config, "--", "sh", "-c", "echo $FROM_ENV"], { env: { ...env, FROM_ENV: "v" } });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe("v\n");
+    expect(verdicts(ok.stderr)).toEqual(["code cache: latchkey-main.cjs: accepted", "code cache: yaml.cjs: accepted"]);
+    // The yaml parser really runs in it: the config's rule is applied.
+    const missing = await latchkey(["--config", config, "--", "true"], { env });
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toContain("FROM_ENV");
+  });
+
+  it("the health probe compiles its own bundle only", async () => {
+    const r = await latchkey(["health", "--timeout", "1s", "tcp://127.0.0.1:1"], { env });
+    expect(r.code).toBe(1);
+    expect(verdicts(r.stderr)).toEqual(["code cache: latchkey-health.cjs: accepted"]);
+  });
+});
