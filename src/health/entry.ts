@@ -10,6 +10,7 @@ import { parseCommandLine, type ParsedArgs } from "../cli/parse.ts";
 import { log } from "../log/logger.ts";
 import "../gate/flags.ts";
 import { runHealth } from "./command.ts";
+import { exitAfterStdout } from "../cli/stdout.ts";
 
 export function runHealthFast(argv: string[], fallback: () => void): void {
   let args: ParsedArgs;
@@ -21,10 +22,10 @@ export function runHealthFast(argv: string[], fallback: () => void): void {
   if ((args.subcommand as string) !== "health") return fallback();
   if (process.env.LATCHKEY_LOG_FORMAT === "json") log.format = "json";
   runHealth(args, process.env).then(
-    (code) => process.exit(code),
+    (code) => exitAfterStdout(code),
     (e: unknown) => {
       log.error(e instanceof Error ? e.message.split("\n")[0]! : String(e), isLatchkeyError(e) ? { code: e.code } : undefined);
-      process.exit(isLatchkeyError(e) ? e.exitCode : 70);
+      exitAfterStdout(isLatchkeyError(e) ? e.exitCode : 70);
     },
   );
 }
