@@ -22,8 +22,19 @@ const TARGET_OVERHEAD_MS = 1_200;
 const DEPS_SCRIPT = `
 const http = require("http"), net = require("net");
 setup(JSON.parse(process.argv[1]));
-async function freePort() { const s = net.createServer(); await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  const p = s.address().port; await new Promise((r) => s.close(r)); return p; }
+// Below the ephemeral range: a port from listen(0) may meanwhile become the source port of one
+// of latchkey's connection attempts, and the late listen() fails with EADDRINUSE.
+const low = Number(require("fs").readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\\s+/)[0]) || 32768;
+const taken = new Set();
+async function freePort() {
+  for (;;) {
+    const p = 10000 + Math.floor(Math.random() * (low - 10000));
+    if (taken.has(p)) continue;
+    const s = net.createServer();
+    if (!(await new Promise((r) => { s.once("error", () => r(false)); s.listen(p, "127.0.0.1", () => r(true)); }))) continue;
+    await new Promise((r) => s.close(r)); taken.add(p); return p;
+  }
+}
 async function setup(plan) {
   const deps = [];
   for (const d of plan) {
