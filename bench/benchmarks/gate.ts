@@ -21,11 +21,11 @@ const TARGET_OVERHEAD_MS = 1_200;
  */
 const DEPS_SCRIPT = `
 const http = require("http"), net = require("net");
-setup(JSON.parse(process.argv[1]));
 // Below the ephemeral range: a port from listen(0) may meanwhile become the source port of one
 // of latchkey's connection attempts, and the late listen() fails with EADDRINUSE.
 const low = Number(require("fs").readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\\s+/)[0]) || 32768;
 const taken = new Set();
+setup(JSON.parse(process.argv[1]));
 async function freePort() {
   for (;;) {
     const p = 10000 + Math.floor(Math.random() * (low - 10000));
