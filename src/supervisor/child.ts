@@ -5,7 +5,7 @@
 import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
-import { libc, ESRCH } from "../platform/libc.ts";
+import { libc } from "../platform/libc.ts";
 import { canPosixSpawn, posixSpawn } from "../platform/spawn.ts";
 import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
@@ -113,12 +113,12 @@ export class Child {
 
   /** Is any process (zombies included) still in the app's process group? */
   groupAlive(): boolean {
-    const c = libc();
-    if (c) return c.kill(-this.pgid, 0) === 0 || c.errno() !== ESRCH;
-    // Without FFI nothing reaps orphans, and kill(-pgid, 0) counts their zombies: every exit
-    // would wait out the whole grace period. Only processes that can still run count.
-    const live = liveInGroup(this.pgid);
-    if (live !== null) return live;
+    if (!libc()) {
+      // Without FFI nothing reaps orphans, and kill(-pgid, 0) counts their zombies: every exit
+      // would wait out the whole grace period. Only processes that can still run count.
+      const live = liveInGroup(this.pgid);
+      if (live !== null) return live;
+    }
     try {
       process.kill(-this.pgid, 0);
       return true;
