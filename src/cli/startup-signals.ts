@@ -5,7 +5,7 @@
  * without revoking what it obtained. The guard ends startup at once with 128+n; the app
  * has not started, so there is nothing to forward to.
  */
-import { constants } from "node:os";
+import { SIGNALS } from "../platform/signal-numbers.ts";
 import type { Logger } from "../log/logger.ts";
 
 const STOP = ["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"] as const;
@@ -19,7 +19,7 @@ export function guardStartup(log: Logger, cleanup: () => Promise<void>): Startup
   const listeners = STOP.map((sig) => {
     const l = () => {
       log.warn(`${sig} during startup; the app will not be started`);
-      const code = 128 + ((constants.signals as Record<string, number>)[sig] ?? 15);
+      const code = 128 + (SIGNALS[sig] ?? 15);
       void cleanup().finally(() => process.exit(code));
     };
     process.on(sig, l);

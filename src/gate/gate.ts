@@ -3,7 +3,7 @@
  * runs: a stop signal during the gate stops it at once and latchkey exits 128+n without
  * starting the app (as PID 1 the kernel would otherwise ignore SIGTERM altogether).
  */
-import { constants } from "node:os";
+import { SIGNALS } from "../platform/signal-numbers.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatMs } from "../health/probe.ts";
@@ -84,7 +84,7 @@ export async function runGate(stages: readonly GateStage[], log: Logger, onDone?
   if (caught) {
     logReport(log, reports, ms, "interrupted");
     release();
-    const n = (constants.signals as Record<string, number>)[caught] ?? 15;
+    const n = SIGNALS[caught] ?? 15;
     throw new LatchkeyError("interrupted", 128 + n, `startup gate interrupted by ${caught} after ${formatMs(ms)}; the app was not started`);
   }
   if (outer?.aborted) {

@@ -20,9 +20,9 @@
  * The pid is not libuv's, so libuv never waits for it: supervisor/reaper.ts does, by
  * waitpid(pid) on SIGCHLD.
  */
-import { constants } from "node:os";
 import { libc, rawPointer } from "./libc.ts";
 import { SIGSET_BYTES, sigset } from "./sigmask.ts";
+import { SIGNALS } from "./signal-numbers.ts";
 
 // glibc's <spawn.h>
 const POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -110,7 +110,7 @@ function check(rc: number, path: string): void {
 function defaultSignals(): Buffer {
   const set = Buffer.alloc(SIGSET_BYTES);
   set.fill(0xff, 0, 8); // 1-64
-  const none = sigset([constants.signals.SIGKILL, constants.signals.SIGSTOP]);
+  const none = sigset([SIGNALS.SIGKILL!, SIGNALS.SIGSTOP!]);
   for (let i = 0; i < 8; i++) set[i]! &= ~none[i]!;
   return set;
 }
@@ -137,6 +137,8 @@ function cStringArray(items: readonly string[], ptr: (b: Buffer) => bigint): { s
 }
 
 function errnoName(n: number): string {
-  for (const [k, v] of Object.entries(constants.errno)) if (v === n) return k;
+  // only on a failure: node:os is the one module with the errno names
+  const { errno } = (process.getBuiltinModule("node:os") as typeof import("node:os")).constants;
+  for (const [k, v] of Object.entries(errno)) if (v === n) return k;
   return `errno ${n}`;
 }

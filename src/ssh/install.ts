@@ -13,7 +13,6 @@ import {
   chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync,
   readFileSync, renameSync, unlinkSync, writeSync,
 } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { SshSecret } from "../env/prepare.ts";
@@ -32,7 +31,7 @@ export interface SshTarget {
 export function sshTarget(identity: Identity | undefined, sshDir: string | undefined): SshTarget {
   const uid = identity?.uid ?? process.getuid!();
   const gid = identity?.gid ?? process.getgid!();
-  const home = identity?.home ?? (process.env.HOME || homedir());
+  const home = identity?.home ?? (process.env.HOME || (process.getBuiltinModule("node:os") as typeof import("node:os")).homedir());
   return { dir: sshDir ?? join(home, ".ssh"), uid, gid, explicit: sshDir !== undefined };
 }
 

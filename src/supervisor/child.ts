@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { constants } from "node:os";
+import { SIGNALS } from "../platform/signal-numbers.ts";
 import { libc } from "../platform/libc.ts";
 import { canPosixSpawn, posixSpawn } from "../platform/spawn.ts";
 import { startedInForeground } from "../platform/terminal.ts";
@@ -45,7 +45,7 @@ export class Child {
     return new Child(pid, new Promise((resolve) => {
       proc.on("exit", (code, signal) => {
         releasePid(pid);
-        const n = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
+        const n = signal ? SIGNALS[signal] ?? 0 : 0;
         resolve({ code, signal, exitCode: signal ? 128 + n : (code ?? 0) });
       });
     }));

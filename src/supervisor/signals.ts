@@ -2,7 +2,7 @@
  * Signal policy as data (dumb-init style): what latchkey does with each signal it can
  * receive. Everything not listed keeps Node's default disposition.
  */
-import { constants } from "node:os";
+import { SIGNALS } from "../platform/signal-numbers.ts";
 import { LatchkeyError, ExitCode } from "../errors.ts";
 import { invalid, type Origin } from "../config/settings.ts";
 
@@ -38,13 +38,13 @@ export function defaultTable(): Map<SignalName, SignalAction> {
 }
 
 export function signalNumber(name: SignalName): number {
-  const n = (constants.signals as Record<string, number>)[name];
+  const n = SIGNALS[name];
   if (n === undefined) throw new LatchkeyError("internal", ExitCode.INTERNAL, `unknown signal ${name}`);
   return n;
 }
 
 export function signalName(n: number): SignalName | undefined {
-  for (const [k, v] of Object.entries(constants.signals)) if (v === n) return k as SignalName;
+  for (const [k, v] of Object.entries(SIGNALS)) if (v === n) return k as SignalName;
   return undefined;
 }
 
@@ -54,7 +54,7 @@ export function parseSignal(raw: string): SignalName | null {
   if (/^\d+$/.test(s)) return signalName(Number(s)) ?? null;
   const up = s.toUpperCase();
   const name = (up.startsWith("SIG") ? up : `SIG${up}`) as SignalName;
-  return name in constants.signals ? name : null;
+  return name in SIGNALS ? name : null;
 }
 
 /** Apply `--rewrite FROM:TO` rules. TO may be 0 (or `drop`) to drop FROM. */

@@ -4,7 +4,6 @@
  * without talking to Vault is checked here, with the option's origin in the message.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { configError, usageError, type LatchkeyError } from "../../errors.ts";
 
@@ -191,7 +190,7 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
     }
     default: {
       // The Vault CLI's own token helper file, for developers who ran `vault login`.
-      const home = join(env.HOME ?? homedir(), ".vault-token");
+      const home = join(env.HOME ?? (process.getBuiltinModule("node:os") as typeof import("node:os")).homedir(), ".vault-token");
       try {
         const t = readFileSync(home, "utf8").trim();
         if (t) return { method: "token", token: t, from: home };
