@@ -35,6 +35,7 @@ export const SIG_BLOCK = 0;
 export const SIG_UNBLOCK = 1;
 export const SIG_SETMASK = 2;
 export const ECHILD = 10;
+export const ESRCH = 3;
 
 type Signature = { arguments: string[]; return: string };
 const SIGNATURES: Record<Exclude<keyof Libc, "errno"> | "__errno_location", Signature> = {

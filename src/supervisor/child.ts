@@ -5,7 +5,7 @@
 import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { SIGNALS } from "../platform/signal-numbers.ts";
-import { libc } from "../platform/libc.ts";
+import { ESRCH, libc } from "../platform/libc.ts";
 import { canPosixSpawn, posixSpawn } from "../platform/spawn.ts";
 import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
@@ -113,12 +113,14 @@ export class Child {
 
   /** Is any process (zombies included) still in the app's process group? */
   groupAlive(): boolean {
-    if (!libc()) {
-      // Without FFI nothing reaps orphans, and kill(-pgid, 0) counts their zombies: every exit
-      // would wait out the whole grace period. Only processes that can still run count.
-      const live = liveInGroup(this.pgid);
-      if (live !== null) return live;
-    }
+    // kill(2) through FFI: the usual answer at exit is ESRCH (the group is gone), and
+    // process.kill makes that an exception, which costs more than the binding (measured here).
+    const c = libc();
+    if (c) return c.kill(-this.pgid, 0) === 0 || c.errno() !== ESRCH;
+    // Without FFI nothing reaps orphans, and kill(-pgid, 0) counts their zombies: every exit
+    // would wait out the whole grace period. Only processes that can still run count.
+    const live = liveInGroup(this.pgid);
+    if (live !== null) return live;
     try {
       process.kill(-this.pgid, 0);
       return true;
