@@ -71,7 +71,7 @@ function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, un
 /** The bundles' `require`: a side bundle (src/sea-assets.ts) on its first use, else Node's. */
 const sideExports = new Map<string, Record<string, unknown>>();
 const bundleRequire = Object.assign((id: string): unknown => {
-  const side = SIDE[id];
+  const side = Object.hasOwn(SIDE, id) ? SIDE[id] : undefined;
   if (!side) return require(id);
   let exports = sideExports.get(id);
   if (!exports) {
