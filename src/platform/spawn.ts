@@ -23,6 +23,7 @@
 import { libc, rawPointer } from "./libc.ts";
 import { SIGSET_BYTES, sigset } from "./sigmask.ts";
 import { SIGNALS } from "./signal-numbers.ts";
+import { os } from "./lazy.ts";
 
 // glibc's <spawn.h>
 const POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -137,8 +138,6 @@ function cStringArray(items: readonly string[], ptr: (b: Buffer) => bigint): { s
 }
 
 function errnoName(n: number): string {
-  // only on a failure: node:os is the one module with the errno names
-  const { errno } = (process.getBuiltinModule("node:os") as typeof import("node:os")).constants;
-  for (const [k, v] of Object.entries(errno)) if (v === n) return k;
+  for (const [k, v] of Object.entries(os().constants.errno)) if (v === n) return k;
   return `errno ${n}`;
 }

@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { SshSecret } from "../env/prepare.ts";
 import type { Identity } from "../privileges/identity.ts";
+import { os } from "../platform/lazy.ts";
 
 export const MANIFEST = ".latchkey-installed";
 
@@ -31,7 +32,7 @@ export interface SshTarget {
 export function sshTarget(identity: Identity | undefined, sshDir: string | undefined): SshTarget {
   const uid = identity?.uid ?? process.getuid!();
   const gid = identity?.gid ?? process.getgid!();
-  const home = identity?.home ?? (process.env.HOME || (process.getBuiltinModule("node:os") as typeof import("node:os")).homedir());
+  const home = identity?.home ?? (process.env.HOME || os().homedir());
   return { dir: sshDir ?? join(home, ".ssh"), uid, gid, explicit: sshDir !== undefined };
 }
 

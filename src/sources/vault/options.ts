@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { configError, usageError, type LatchkeyError } from "../../errors.ts";
+import { os } from "../../platform/lazy.ts";
 
 /** A bad value is a usage error when it came from the command line, a config error otherwise. */
 function bad(from: string, message: string): LatchkeyError {
@@ -190,7 +191,7 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
     }
     default: {
       // The Vault CLI's own token helper file, for developers who ran `vault login`.
-      const home = join(env.HOME ?? (process.getBuiltinModule("node:os") as typeof import("node:os")).homedir(), ".vault-token");
+      const home = join(env.HOME ?? os().homedir(), ".vault-token");
       try {
         const t = readFileSync(home, "utf8").trim();
         if (t) return { method: "token", token: t, from: home };
