@@ -109,11 +109,8 @@ function check(rc: number, path: string): void {
  * signal stays ignored across execve: the app would start with them ignored.
  */
 function defaultSignals(): Buffer {
-  const set = Buffer.alloc(SIGSET_BYTES);
-  set.fill(0xff, 0, 8); // 1-64
-  const none = sigset([SIGNALS.SIGKILL!, SIGNALS.SIGSTOP!]);
-  for (let i = 0; i < 8; i++) set[i]! &= ~none[i]!;
-  return set;
+  const all = Array.from({ length: 64 }, (_, i) => i + 1);
+  return sigset(all.filter((n) => n !== SIGNALS.SIGKILL && n !== SIGNALS.SIGSTOP));
 }
 
 function cString(s: string): Buffer {
