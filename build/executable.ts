@@ -69,10 +69,11 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   await build({ ...own, entryPoints: [join(root, "src/entry.ts")], outfile: mainBundle, external: ["@aws-sdk/client-secrets-manager", ...Object.keys(SIDE)] });
   const healthBundle = join(o.dir, HEALTH.bundle);
   await build({ ...own, entryPoints: [join(root, "src/health/standalone.ts")], outfile: healthBundle });
+  // An npm package alone in a bundle of its own, exporting what the package exports.
+  const packageBundle = (pkg: string, outfile: string) =>
+    build({ ...esm, stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root, loader: "js" }, outfile });
   const sideBundles = Object.entries(SIDE).map(([pkg, b]) => ({ pkg, file: join(o.dir, b.bundle) }));
-  for (const s of sideBundles) {
-    await build({ ...esm, stdin: { contents: `module.exports = require(${JSON.stringify(s.pkg)});`, resolveDir: root, loader: "js" }, outfile: s.file });
-  }
+  for (const s of sideBundles) await packageBundle(s.pkg, s.file);
   // src/sea-main.ts decodes the bundles as latin1: they must be ASCII (esbuild's default charset).
   for (const b of [bundle, mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) {
     if (/[^\x00-\x7f]/.test(readFileSync(b, "latin1"))) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);
@@ -84,7 +85,7 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   for (const s of sideBundles) assets[basename(s.file)] = s.file;
   if (o.awsSdk !== false) {
     const awsSdk = join(o.dir, "aws-sdk.cjs");
-    await build({ ...esm, stdin: { contents: 'module.exports = require("@aws-sdk/client-secrets-manager");', resolveDir: root, loader: "js" }, outfile: awsSdk });
+    await packageBundle("@aws-sdk/client-secrets-manager", awsSdk);
     assets["aws-sdk.cjs"] = awsSdk;
   }
 
