@@ -54,9 +54,11 @@ describe.runIf(root)("examples/vault/approle.yaml", () => {
     const wrappingToken = await wrappedSecretId(v.url, v.rootToken, pki.pem.ca);
     const o = ws.path("out", "vault");
     const files = { "ca.pem": readFileSync(pki.caFile, "utf8"), "role-id": roleId, "secret-id": wrappingToken };
-    const setup = Object.entries(files).map(([f, text]) => `printf '%s' '${text.replace(/'/g, "'\\''")}' > ${MOUNT}/${f}`).join(" && ");
+    // The contents go in as the setup script's $1, $2...: no shell quoting of them.
+    const setup = Object.keys(files).map((f, i) => `printf '%s' "$${i + 1}" > ${MOUNT}/${f}`).join(" && ");
     const r = await inMountNamespace(`mount -t tmpfs tmpfs ${MOUNT} && ${setup}`,
-      [LATCHKEY, "--config", join(ROOT, "examples", "vault", "approle.yaml"), "--vault-addr", v.url, "--user", "root", "--", ...probe(o)], { env: cleanEnv() });
+      [LATCHKEY, "--config", join(ROOT, "examples", "vault", "approle.yaml"), "--vault-addr", v.url, "--user", "root", "--", ...probe(o)], { env: cleanEnv() },
+      Object.values(files));
     expect(r.code, r.stderr).toBe(0);
     const env = readProbe(o)!;
     expect(env.DB_PASSWORD).toBe("example-vault-db-pw");
@@ -97,10 +99,11 @@ describe.runIf(root)("examples/vault/kubernetes-auth.yaml", () => {
     const setup = [
       "mount -t tmpfs tmpfs /vault && mount -t tmpfs tmpfs /run",
       "mkdir -p /vault/tls /run/secrets/vault",
-      `printf '%s' '${ca}' > /vault/tls/ca.crt && printf '%s' '${jwt}' > /run/secrets/vault/token`,
+      `printf '%s' "$1" > /vault/tls/ca.crt && printf '%s' "$2" > /run/secrets/vault/token`,
     ].join(" && ");
     const r = await inMountNamespace(setup,
-      [LATCHKEY, "--config", join(ROOT, "examples", "vault", "kubernetes-auth.yaml"), "--vault-addr", v.url, "--", ...probe(o)], { env: cleanEnv() });
+      [LATCHKEY, "--config", join(ROOT, "examples", "vault", "kubernetes-auth.yaml"), "--vault-addr", v.url, "--", ...probe(o)], { env: cleanEnv() },
+      [ca, jwt]);
     expect(r.code, r.stderr).toBe(0);
     const env = readProbe(o)!;
     expect(env.DB_PASSWORD).toBe("example-k8s-db-pw");
