@@ -2,6 +2,8 @@
  * The few libc calls Node does not expose, through `node:ffi` (Node 26, `--experimental-ffi`,
  * baked into the single executable's execArgv). Loaded on first use; when FFI is missing
  * (the .cjs bundle run without the flag) `libc()` returns null and callers degrade loudly.
+ * Most of them are system calls made through syscall(2) (SYS below); test/unit/platform/
+ * libc.test.ts checks them against glibc's functions of the same name.
  */
 export interface Libc {
   waitid(idtype: number, id: number, info: Buffer, options: number): number;
@@ -38,23 +40,32 @@ export const ECHILD = 10;
 export const ESRCH = 3;
 
 type Signature = { arguments: string[]; return: string };
-const SIGNATURES: Record<Exclude<keyof Libc, "errno"> | "__errno_location", Signature> = {
-  waitid: { arguments: ["int32", "uint32", "buffer", "int32"], return: "int32" },
-  waitpid: { arguments: ["int32", "buffer", "int32"], return: "int32" },
-  prctl: { arguments: ["int32", "uint64", "uint64", "uint64", "uint64"], return: "int32" },
-  setpgid: { arguments: ["int32", "int32"], return: "int32" },
-  getpgrp: { arguments: [], return: "int32" },
+/** Bound from libc itself: glibc does more than the system call (SYS below has the rest). */
+const SIGNATURES = {
+  // glibc applies set*id to every thread of the process (the kernel changes only the caller's)
+  setresuid: { arguments: ["uint32", "uint32", "uint32"], return: "int32" },
+  // glibc supplies the sa_restorer the kernel needs to return from a handler
+  signal: { arguments: ["int32", "uint64"], return: "uint64" },
   tcgetpgrp: { arguments: ["int32"], return: "int32" },
   tcsetpgrp: { arguments: ["int32", "int32"], return: "int32" },
-  signal: { arguments: ["int32", "uint64"], return: "uint64" },
-  kill: { arguments: ["int32", "int32"], return: "int32" },
-  sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
-  setresuid: { arguments: ["uint32", "uint32", "uint32"], return: "int32" },
   isatty: { arguments: ["int32"], return: "int32" },
-  posix_spawn: { arguments: ["buffer", "buffer", "pointer", "buffer", "buffer", "buffer"], return: "int32" },
-  fcntl: { arguments: ["int32", "int32", "int32"], return: "int32" },
+  // glibc's keeps its internal signals (32, 33) out of a set it blocks
+  sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
+  // not a system call: clone(CLONE_VM | CLONE_VFORK) + execve (platform/spawn.ts); pointers as integers
+  posix_spawn: { arguments: ["uint64", "uint64", "uint64", "uint64", "uint64", "uint64"], return: "int32" },
   __errno_location: { arguments: [], return: "pointer" },
-};
+  // syscall(2): one binding for every call below that is the bare system call in glibc too
+  syscall: { arguments: ["int64", "int64", "int64", "int64", "int64", "int64", "int64"], return: "int64" },
+} satisfies Record<string, Signature>;
+
+/**
+ * The calls that glibc makes as the bare system call (x86-64 numbers), all made through one
+ * binding of syscall(2): each FFI binding costs ~0.07 ms and its first call as much again
+ * (measured here), and every start makes most of these. Same return value (-1 and errno on
+ * failure) as the libc functions. sigprocmask is the system call only where it can only
+ * unblock: glibc's own removes its internal signals (32, 33) from a set it blocks.
+ */
+const SYS = { rt_sigprocmask: 14n, fcntl: 72n, wait4: 61n, kill: 62n, setpgid: 109n, getpgrp: 111n, prctl: 157n, waitid: 247n } as const;
 
 let cached: Libc | null | undefined;
 let pointerOf: ((b: Buffer) => bigint) | null = null;
@@ -66,11 +77,11 @@ export function libc(): Libc | null {
     // getBuiltinModule: esbuild leaves it alone, and it throws cleanly when the flag is off.
     const ffi = process.getBuiltinModule("node:ffi") as unknown as FfiModule | undefined;
     if (!ffi) throw new Error("node:ffi is not available in this Node");
+    if (process.arch !== "x64") throw new Error(`latchkey's system calls are numbered for x64, not ${process.arch}`);
     const lib = new ffi.DynamicLibrary("libc.so.6");
     // A missing symbol fails here, as a whole, not at some later call (dlsym is cheap).
     for (const name of Object.keys(SIGNATURES)) lib.getSymbol(name);
-    // Each function is bound on its first call: binding all of them up front cost ~0.8 ms of
-    // every start (measured here), and most runs call only a few.
+    // Each function is bound on its first call: most runs call only a few.
     const bound = new Map<string, (...a: unknown[]) => never>();
     const fn = (name: keyof typeof SIGNATURES) => (...a: unknown[]) => {
       let f = bound.get(name);
@@ -80,19 +91,61 @@ export function libc(): Libc | null {
       }
       return f(...a);
     };
-    // Bound now: binding it lazily, between a failed call and the errno read, could clobber errno.
+    // Bound now, with syscall: binding lazily, between a failed call and the errno read, could clobber errno.
     const errnoLocation = lib.getFunction("__errno_location", SIGNATURES.__errno_location) as () => unknown;
-    pointerOf = (b: Buffer) => ffi.getRawPointer(b);
-    const names = Object.keys(SIGNATURES).filter((n) => n !== "__errno_location") as Array<keyof typeof SIGNATURES>;
+    const syscall = lib.getFunction("syscall", SIGNATURES.syscall) as (...a: bigint[]) => bigint;
+    const ptr = (b: Buffer) => ffi.getRawPointer(b);
+    const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) => Number(syscall(nr, a, b, c, d, e, 0n));
+    const I = BigInt;
+    pointerOf = ptr;
     cached = {
-      ...Object.fromEntries(names.map((n) => [n, fn(n)])),
+      waitid: (idtype, id, info, options) => pinned(info, () => sys(SYS.waitid, I(idtype), I(id), ptr(info), I(options))),
+      waitpid: (pid, status, options) => pinned(status, () => sys(SYS.wait4, I(pid), ptr(status), I(options))),
+      prctl: (option, a2, a3, a4, a5) => sys(SYS.prctl, I(option), a2, a3, a4, a5),
+      setpgid: (pid, pgid) => sys(SYS.setpgid, I(pid), I(pgid)),
+      getpgrp: () => sys(SYS.getpgrp),
+      kill: (pid, sig) => sys(SYS.kill, I(pid), I(sig)),
+      fcntl: (fd, cmd, arg) => sys(SYS.fcntl, I(fd), I(cmd), I(arg)),
+      sigprocmask: (how, set, old) => unblocksOnly(how, set)
+        ? pinned([set, old], () => sys(SYS.rt_sigprocmask, I(how), ptr(set), ptr(old), I(SIGSET_KERNEL_BYTES)))
+        : fn("sigprocmask")(how, set, old),
+      posix_spawn: (pid, path, fileActions, attr, argv, envp) =>
+        pinned([pid, path, attr, argv, envp], () => fn("posix_spawn")(ptr(pid), ptr(path), fileActions, ptr(attr), ptr(argv), ptr(envp))),
+      setresuid: fn("setresuid"),
+      signal: fn("signal"),
+      tcgetpgrp: fn("tcgetpgrp"),
+      tcsetpgrp: fn("tcsetpgrp"),
+      isatty: fn("isatty"),
       errno: () => ffi.getInt32(errnoLocation()),
-    } as Libc;
+    };
   } catch (e) {
     loadError = e instanceof Error ? e.message : String(e);
     cached = null;
   }
   return cached;
+}
+
+/**
+ * Buffers whose addresses a call in progress was given as integers: referenced from here
+ * until it returns, so that no collection can free them meanwhile (a "buffer" argument of
+ * node:ffi does that itself).
+ */
+const pins: { now: Buffer | readonly Buffer[] | undefined } = { now: undefined };
+function pinned<T>(buffers: Buffer | readonly Buffer[], call: () => T): T {
+  pins.now = buffers;
+  try {
+    return call();
+  } finally {
+    pins.now = undefined;
+  }
+}
+
+/** The kernel's sigset_t: 64 signals (glibc's is 1024 bits, of which the kernel reads the first 8 bytes). */
+const SIGSET_KERNEL_BYTES = 8;
+
+/** SIG_UNBLOCK, or SIG_SETMASK to an empty set: nothing gets blocked, so glibc's filtering is moot. */
+function unblocksOnly(how: number, set: Buffer): boolean {
+  return how === SIG_UNBLOCK || (how === SIG_SETMASK && set.every((b) => b === 0));
 }
 
 /** The address of a Buffer's bytes, for arrays of pointers (posix_spawn's argv); null without FFI. */

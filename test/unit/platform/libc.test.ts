@@ -1,0 +1,96 @@
+/**
+ * src/platform/libc.ts makes most of its calls as bare system calls through syscall(2): each
+ * must answer as glibc's function of the same name does, errno included. Run in a node with
+ * FFI (the test runner has none), against glibc's own functions bound directly.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const libcModule = join(import.meta.dirname, "../../../src/platform/libc.ts");
+
+/** Run `body` (an ES module) in a node with FFI; it gets `c` (latchkey's libc()), `g(name, args)` (glibc's) and `ffi`; returns its stdout as JSON. */
+function withLibc(body: string): unknown {
+  const code = `import { libc } from ${JSON.stringify(libcModule)};
+    const ffi = process.getBuiltinModule("node:ffi");
+    const lib = new ffi.DynamicLibrary("libc.so.6");
+    const g = (n, a, r = "int32") => lib.getFunction(n, { arguments: a, return: r });
+    const c = libc();
+    if (!c) throw new Error("libc() is null");
+    ${body}`;
+  const r = spawnSync(process.execPath, ["--experimental-ffi", "--no-warnings", "--input-type=module", "-e", code], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`node -e failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+describe("libc() system calls, against glibc's functions", () => {
+  it("getpgrp and kill: same results, errno ESRCH for a group that does not exist", () => {
+    const out = withLibc(`
+      const none = -2147483000;
+      const mine = c.kill(none, 0), mineErrno = c.errno();
+      console.log(JSON.stringify({
+        pgrp: [c.getpgrp(), g("getpgrp", [])()],
+        self: [c.kill(process.pid, 0), g("kill", ["int32", "int32"])(process.pid, 0)],
+        none: [mine, mineErrno],
+      }));`) as Record<string, number[]>;
+    expect(out.pgrp![0]).toBe(out.pgrp![1]);
+    expect(out.pgrp![0]).toBeGreaterThan(0);
+    expect(out.self).toEqual([0, 0]);
+    expect(out.none).toEqual([-1, 3]);
+  });
+
+  it("fcntl reads and clears close-on-exec as glibc's does", () => {
+    const out = withLibc(`
+      const fs = await import("node:fs");
+      const fd = fs.openSync("/dev/null", "r"); // Node opens with O_CLOEXEC
+      const gf = g("fcntl", ["int32", "int32", "int32"]);
+      const before = [c.fcntl(fd, 1, 0), gf(fd, 1, 0)];
+      const set = c.fcntl(fd, 2, 0);
+      const after = [c.fcntl(fd, 1, 0), gf(fd, 1, 0)];
+      const bad = c.fcntl(987654, 1, 0), badErrno = c.errno();
+      console.log(JSON.stringify({ before, set, after, bad: [bad, badErrno] }));`);
+    expect(out).toEqual({ before: [1, 1], set: 0, after: [0, 0], bad: [-1, 9] }); // 9: EBADF
+  });
+
+  it("waitid with no children fails with ECHILD; posix_spawn, then waitpid, gives the child's exit status", () => {
+    const out = withLibc(`
+      const { spawnAttributes } = await import(${JSON.stringify(join(import.meta.dirname, "../../../src/platform/spawn.ts"))});
+      const info = Buffer.alloc(128);
+      const none = c.waitid(0, 0, info, 4 | 1), noneErrno = c.errno(); // P_ALL, WEXITED | WNOHANG
+      const cstr = (s) => Buffer.from(s + "\\0");
+      const ptr = ffi.getRawPointer;
+      const strs = ["/bin/sh", "-c", "exit 7"].map(cstr);
+      const argv = Buffer.alloc(8 * 4);
+      strs.forEach((b, i) => argv.writeBigUInt64LE(ptr(b), 8 * i));
+      const envp = Buffer.alloc(8);
+      const pid = Buffer.alloc(4);
+      const rc = c.posix_spawn(pid, strs[0], 0n, spawnAttributes(), argv, envp);
+      const status = Buffer.alloc(4);
+      const waited = c.waitpid(pid.readInt32LE(0), status, 0);
+      console.log(JSON.stringify({ none: [none, noneErrno], rc, waited: waited === pid.readInt32LE(0), status: status.readInt32LE(0) }));`);
+    expect(out).toEqual({ none: [-1, 10], rc: 0, waited: true, status: 7 << 8 });
+  });
+
+  it("prctl sets the child subreaper flag that glibc's prctl reads back", () => {
+    const out = withLibc(`
+      const flag = Buffer.alloc(4);
+      const set = c.prctl(36, 1n, 0n, 0n, 0n); // PR_SET_CHILD_SUBREAPER
+      g("prctl", ["int32", "buffer", "uint64", "uint64", "uint64"])(37, flag, 0n, 0n, 0n); // PR_GET_CHILD_SUBREAPER
+      console.log(JSON.stringify({ set, flag: flag.readInt32LE(0) }));`);
+    expect(out).toEqual({ set: 0, flag: 1 });
+  });
+
+  it("sigprocmask unblocks through the system call, and blocks through glibc", () => {
+    const out = withLibc(`
+      const fs = await import("node:fs");
+      const blocked = () => BigInt("0x" + /^SigBlk:\\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]);
+      const usr2 = Buffer.alloc(128); usr2[1] = 1 << (12 - 1 - 8); // SIGUSR2 (12)
+      const bit = 1n << 11n;
+      const block = c.sigprocmask(0, usr2, Buffer.alloc(128)); // SIG_BLOCK: glibc's
+      const whileBlocked = (blocked() & bit) !== 0n;
+      const unblock = c.sigprocmask(1, usr2, Buffer.alloc(128)); // SIG_UNBLOCK: the system call
+      const afterUnblock = (blocked() & bit) !== 0n;
+      console.log(JSON.stringify({ block, whileBlocked, unblock, afterUnblock }));`);
+    expect(out).toEqual({ block: 0, whileBlocked: true, unblock: 0, afterUnblock: false });
+  });
+});
