@@ -4,6 +4,7 @@
  * `config.yaml: grace` — whichever the user actually wrote.
  */
 import { ExitCode, LatchkeyError } from "../errors.ts";
+import { parseAmount, type AmountSyntax } from "./amount.ts";
 import { allFlags, configKey, flagEnvNames, type FlagDef } from "../cli/flags.ts";
 
 export type OriginKind = "default" | "file" | "env" | "flag";
@@ -113,14 +114,11 @@ function splitList(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+const DURATION: AmountSyntax = { units: { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }, bare: "s", fraction: true, ignoreCase: false };
+
 export function parseDuration(raw: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw);
-  if (!m) return null;
-  const n = Number(m[1]);
-  const unit = m[2] ?? "s";
-  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
-  const ms = n * factor;
-  return Number.isFinite(ms) && ms <= 2 ** 31 - 1 ? Math.round(ms) : null;
+  const ms = parseAmount(raw, DURATION);
+  return ms !== null && Number.isFinite(ms) && ms <= 2 ** 31 - 1 ? Math.round(ms) : null;
 }
 
 /** A bad value: usage error when it came from a flag, config error otherwise. */

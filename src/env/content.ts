@@ -5,6 +5,7 @@
  * Errors name the secret (file path, variable, reference), never its content.
  */
 import { dotenv } from "../platform/lazy.ts";
+import { parseAmount, type AmountSyntax } from "../config/amount.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 
 export type TrimMode = "newline" | "space" | "none";
@@ -60,14 +61,15 @@ export function trim(text: string, mode: TrimMode): string {
   return text;
 }
 
+const SIZE: AmountSyntax = {
+  units: { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 * 1024, mb: 1024 * 1024, mib: 1024 * 1024 },
+  bare: "b", fraction: false, ignoreCase: true,
+};
+
 /** `64KiB`, `1MiB`, `65536`, `64k` → bytes; null when unreadable. */
 export function parseSize(raw: string): number | null {
-  const m = /^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$/i.exec(raw);
-  if (!m) return null;
-  const unit = (m[2] ?? "b").toLowerCase();
-  const f = unit === "b" ? 1 : unit.startsWith("k") ? 1024 : 1024 * 1024;
-  const n = Number(m[1]) * f;
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
+  const n = parseAmount(raw, SIZE);
+  return n !== null && Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
 export interface ExpandRule {

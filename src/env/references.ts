@@ -44,8 +44,9 @@ export function findReferences(env: Record<string, string>, skip: ReadonlySet<st
   const out: PendingRef[] = [];
   const known = new Set(knownSchemes());
   for (const name of Object.keys(env).sort()) {
-    if (skip.has(name) || isOwnSetting(name)) continue;
     const value = env[name]!;
+    // includes() first: most values are not references, and the regex costs more to compile than to run
+    if (!value.includes("://") || skip.has(name) || isOwnSetting(name)) continue;
     const m = SCHEME_RE.exec(value);
     if (!m) continue;
     const scheme = m[1]!;

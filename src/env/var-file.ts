@@ -13,10 +13,11 @@
  *   off   none;
  *   NAMES exactly these variables (POSTGRES_PASSWORD,...), wherever their file is.
  */
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import { Settings } from "../config/settings.ts";
 import { configError } from "../errors.ts";
+import { isVarName } from "./naming.ts";
 import type { SecretsOptions } from "./options.ts";
 
 export const PATH_VARIABLES: ReadonlySet<string> = new Set([
@@ -37,8 +38,9 @@ export interface FileVar {
 
 /** latchkey's own settings are never secrets or references (LATCHKEY_WAIT=file:///... is a gate check). */
 export function isOwnSetting(name: string): boolean {
-  return name.startsWith("LATCHKEY_") || Settings.envNames().includes(name);
+  return name.startsWith("LATCHKEY_") || (ownNames ??= new Set(Settings.envNames())).has(name);
 }
+let ownNames: ReadonlySet<string> | undefined;
 
 export const SECRET_PLACES = ["/run/secrets", "/var/run/secrets"];
 
@@ -56,9 +58,9 @@ export function varFileCandidates(env: Record<string, string>, opts: Pick<Secret
   // whose environment has no *_FILE variable at all (measured here).
   let places: string[] | undefined;
   for (const fileVar of Object.keys(env).sort()) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)_FILE$/.exec(fileVar);
-    if (!m || isOwnSetting(fileVar)) continue;
-    const name = m[1]!;
+    if (!fileVar.endsWith("_FILE")) continue;
+    const name = fileVar.slice(0, -"_FILE".length);
+    if (!isVarName(name) || isOwnSetting(fileVar)) continue;
     if (opts.fileVars === "all" ? PATH_VARIABLES.has(fileVar) : opts.fileVars instanceof Set && !opts.fileVars.has(name)) continue;
     const path = env[fileVar]!;
     if (path === "") continue;
@@ -78,21 +80,29 @@ function secretPlaces(dirs: string[]): string[] {
   const out = new Set<string>();
   for (const d of [...SECRET_PLACES, ...dirs]) {
     out.add(resolve(d));
-    try {
-      out.add(realpathSync.native(d)); // one realpath(3); the JS realpathSync lstats every component
-    } catch {
-      // absent: only its spelling can match
-    }
+    const real = realpathIfThere(d); // absent: only its spelling can match
+    if (real !== undefined) out.add(real);
   }
   return [...out];
 }
 
 function inside(path: string, places: string[]): boolean {
   const candidates = [resolve(path)];
-  try {
-    candidates.push(realpathSync.native(path));
-  } catch {
-    // a missing file is reported when it is read
-  }
+  const real = realpathIfThere(path); // a missing file is reported when it is read
+  if (real !== undefined) candidates.push(real);
   return candidates.some((p) => places.some((d) => p.startsWith(d.endsWith(sep) ? d : d + sep)));
+}
+
+/**
+ * One realpath(3) (the JS realpathSync lstats every component), after an access(2) that does
+ * not throw: /run/secrets is absent outside Docker and Kubernetes, and the exception realpath
+ * throws for it costs more than the check.
+ */
+function realpathIfThere(p: string): string | undefined {
+  if (!existsSync(p)) return undefined;
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return undefined; // gone meanwhile, or a loop
+  }
 }

@@ -91,7 +91,7 @@ export function elfInterpreter(path: string, head: Buffer): string | null | unde
   const phentsize = u16(head, is64 ? 54 : 42);
   const phnum = u16(head, is64 ? 56 : 44);
   if (phnum === 0 || phentsize < (is64 ? 56 : 32)) return undefined;
-  const table = readAt(path, phoff, phentsize * phnum);
+  const table = readAt(path, phoff, phentsize * phnum, head);
   if (!table) return undefined;
   for (let i = 0; i < phnum; i++) {
     const ph = table.subarray(i * phentsize, (i + 1) * phentsize);
@@ -99,17 +99,25 @@ export function elfInterpreter(path: string, head: Buffer): string | null | unde
     const offset = is64 ? u64(ph, 8) : u32(ph, 4);
     const size = is64 ? u64(ph, 32) : u32(ph, 16);
     if (size <= 1 || size > 4096) return undefined;
-    const s = readAt(path, offset, size);
-    return s ? s.toString("latin1").replace(/\0.*$/s, "") : undefined;
+    const s = readAt(path, offset, size, head);
+    if (!s) return undefined;
+    const nul = s.indexOf(0);
+    return s.toString("latin1", 0, nul === -1 ? s.length : nul);
   }
   return null;
 }
 
 function readHead(path: string): Buffer | null {
-  return readAt(path, 0, HEAD_BYTES, true);
+  return readFrom(path, 0, HEAD_BYTES, true);
 }
 
-function readAt(path: string, offset: number, length: number, short = false): Buffer | null {
+/** `length` bytes at `offset`: from the head already read when they are in it (the usual case: a linker puts the program headers and the interpreter's name there). */
+function readAt(path: string, offset: number, length: number, head: Buffer): Buffer | null {
+  if (offset + length <= head.length) return head.subarray(offset, offset + length);
+  return readFrom(path, offset, length);
+}
+
+function readFrom(path: string, offset: number, length: number, short = false): Buffer | null {
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");

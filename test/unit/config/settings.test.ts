@@ -61,12 +61,12 @@ describe("Settings.boolean", () => {
 describe("durations", () => {
   it.each([
     ["500ms", 500], ["5s", 5000], ["5", 5000], ["0", 0], ["1.5s", 1500], ["2m", 120_000], ["1h", 3_600_000],
-    [" 3s ", 3000], ["0.25", 250],
+    [" 3s ", 3000], ["0.25", 250], ["5 ms", 5], ["\t2 m\n", 120_000], ["007s", 7000],
   ])("%j → %i ms", (raw, ms) => {
     expect(parseDuration(raw)).toBe(ms);
   });
 
-  it.each(["", "soon", "-1s", "5x", "1e3", "s", "1 h 2 m", "9999999h", "Infinity"])("%j is rejected", (raw) => {
+  it.each(["", "soon", "-1s", "5x", "1e3", "s", "1 h 2 m", "9999999h", "Infinity", "5MS", ".5s", "1.s", "1..5s", "1.5.5s", "+1s", "0x10", "5 s s", "١s"])("%j is rejected", (raw) => {
     expect(parseDuration(raw)).toBeNull();
   });
 

@@ -66,10 +66,10 @@ describe("expandPairs", () => {
 });
 
 describe("parseSize", () => {
-  it.each([["65536", 65536], ["64KiB", 65536], ["64k", 65536], ["1MiB", 1048576], ["2mb", 2097152]])("%s", (s, n) => {
+  it.each([["65536", 65536], ["64KiB", 65536], ["64k", 65536], ["1MiB", 1048576], ["2mb", 2097152], [" 64 KiB ", 65536], ["10B", 10]])("%s", (s, n) => {
     expect(parseSize(s)).toBe(n);
   });
-  it.each(["", "0", "-1", "1.5k", "lots", "1GiB"])("rejects %j", (s) => {
+  it.each(["", "0", "-1", "1.5k", "lots", "1GiB", "k", "1e3", "64 ki b", "99999999999999999m"])("rejects %j", (s) => {
     expect(parseSize(s)).toBeNull();
   });
 });
