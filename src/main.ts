@@ -73,8 +73,9 @@ export async function main(argv: string[]): Promise<number> {
   // Gate: dependencies and pre-start hooks; it holds the stop signals while it runs.
   const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
   const status = await startStatus(gateConfig, log);
-  startup.release(); // the gate takes the stop signals in this same synchronous stretch
-  const gate = await runGate(stages, log, status?.state.gateDone.bind(status.state), { holdSignals: true });
+  const gating = runGate(stages, log, status?.state.gateDone.bind(status.state), { holdSignals: true });
+  startup.release(); // after the gate took the stop signals: no moment without an owner, no handle closed and reopened
+  const gate = await gating;
 
   // Rotation renders --render files now and watches secrets once the app runs (supervise mode).
   const rotation = setupRotation({
