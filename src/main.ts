@@ -4,7 +4,9 @@
  *   parse config → load secrets → build child env → validate → gate → drop privileges
  *     → exec | spawn+supervise (+ watch for rotation) → exit
  *
- * Each step returns a value or throws a LatchkeyError that carries its exit code.
+ * Each step returns a value or throws a LatchkeyError that carries its exit code. Steps that
+ * only some runs take (check, --user, --exec) are imported when taken: a plain start does not
+ * run their modules' top level.
  */
 import { ExitCode, isLatchkeyError, LatchkeyError } from "./errors.ts";
 import { parseCommandLine, type ParsedArgs } from "./cli/parse.ts";
@@ -14,17 +16,12 @@ import { loadRunConfig, type RunConfig } from "./config/run-config.ts";
 import { log } from "./log/logger.ts";
 import { redactor } from "./log/redact.ts";
 import { registerConcerns } from "./register.ts";
-import { execInto } from "./launch/exec.ts";
 import { prepareLaunch } from "./launch/prepare.ts";
 import { buildChildEnv } from "./env/child-env.ts";
 import { prepareEnv, type PreparedEnv } from "./env/prepare.ts";
 import { validateSecrets } from "./env/required.ts";
-import { resolveIdentity } from "./privileges/identity.ts";
-import { assertCanBecome, keepSignalReach } from "./privileges/drop.ts";
 import { installSsh, sshTarget } from "./ssh/install.ts";
 import { closeSources, setRunSettings } from "./sources/source.ts";
-import { checkFailureJson } from "./check/check.ts";
-import { checkCommand } from "./check/command.ts";
 import { loadGateConfig } from "./gate/config.ts";
 import { gateStages } from "./gate/stages.ts";
 import { runGate } from "./gate/gate.ts";
@@ -54,20 +51,23 @@ export async function main(argv: string[]): Promise<number> {
   const config = configure(args);
   const gateConfig = loadGateConfig(config.settings, process.env, config);
   const rotationOpts = loadRotationOptions(config.settings);
-  const identity = config.user ? resolveIdentity(config.user) : undefined;
+  const identity = config.user ? (await import("./privileges/identity.ts")).resolveIdentity(config.user) : undefined;
 
   // Load secrets and build the app's environment (latchkey's own stays untouched).
   const prepared = await loadSecrets(config, args);
   const env = buildChildEnv(process.env, identity, prepared);
   const ssh = sshTarget(identity, config.secrets.sshDir);
-  if ((args.subcommand as string) === "check") return checkCommand({ args, config, prepared, env, identity, ssh, gateConfig });
+  if ((args.subcommand as string) === "check") return (await import("./check/command.ts")).checkCommand({ args, config, prepared, env, identity, ssh, gateConfig });
 
   // Validate: required secrets, the command, the user switch — all before anything starts.
   validateSecrets(prepared, config.secrets);
   recordInitialLoad(prepared.secrets);
   const spec = prepareLaunch(args.command, env, identity);
-  if (identity) assertCanBecome(identity);
-  if (identity && !config.exec) keepSignalReach(identity, log);
+  if (identity) {
+    const { assertCanBecome, keepSignalReach } = await import("./privileges/drop.ts");
+    assertCanBecome(identity);
+    if (!config.exec) keepSignalReach(identity, log);
+  }
   installSsh(prepared.ssh, ssh); // before the gate: pre-start hooks run as the app user and may need the keys
 
   // Gate: dependencies and pre-start hooks; it holds the stop signals while it runs.
@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   });
 
   // Run the app: become it, or supervise it (privileges are dropped in the app's process).
-  if (config.exec) return execInto(spec);
+  if (config.exec) return (await import("./launch/exec.ts")).execInto(spec);
   const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log, rotation.hooks);
   gate.release(); // supervise has its own signal listeners by now
   return exited;
@@ -108,7 +108,7 @@ async function loadSecrets(config: RunConfig, args: ParsedArgs): Promise<Prepare
     return await prepareEnv(process.env, config.secrets, log);
   } catch (e) {
     if ((args.subcommand as string) === "check" && config.format === "json" && isLatchkeyError(e)) {
-      writeStdout(redactor.redact(checkFailureJson(e)));
+      writeStdout(redactor.redact((await import("./check/check.ts")).checkFailureJson(e)));
     }
     throw e;
   }
