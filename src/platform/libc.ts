@@ -67,6 +67,17 @@ const SIGNATURES = {
  */
 const SYS = { rt_sigprocmask: 14n, fcntl: 72n, wait4: 61n, kill: 62n, setpgid: 109n, getpgrp: 111n, prctl: 157n, waitid: 247n } as const;
 
+/** The same calls bound one by one from glibc, on other architectures (dist/latchkey.cjs on an arm64 Node). */
+const PORTABLE = {
+  waitid: { arguments: ["int32", "uint32", "buffer", "int32"], return: "int32" },
+  waitpid: { arguments: ["int32", "buffer", "int32"], return: "int32" },
+  prctl: { arguments: ["int32", "uint64", "uint64", "uint64", "uint64"], return: "int32" },
+  setpgid: { arguments: ["int32", "int32"], return: "int32" },
+  getpgrp: { arguments: [], return: "int32" },
+  kill: { arguments: ["int32", "int32"], return: "int32" },
+  fcntl: { arguments: ["int32", "int32", "int32"], return: "int32" },
+} satisfies Record<string, Signature>;
+
 let cached: Libc | null | undefined;
 let pointerOf: ((b: Buffer) => bigint) | null = null;
 let loadError: string | undefined;
@@ -74,55 +85,75 @@ let loadError: string | undefined;
 export function libc(): Libc | null {
   if (cached !== undefined) return cached;
   try {
-    // getBuiltinModule: esbuild leaves it alone, and it throws cleanly when the flag is off.
-    const ffi = process.getBuiltinModule("node:ffi") as unknown as FfiModule | undefined;
-    if (!ffi) throw new Error("node:ffi is not available in this Node");
-    if (process.arch !== "x64") throw new Error(`latchkey's system calls are numbered for x64, not ${process.arch}`);
-    const lib = new ffi.DynamicLibrary("libc.so.6");
-    // A missing symbol fails here, as a whole, not at some later call (dlsym is cheap).
-    for (const name of Object.keys(SIGNATURES)) lib.getSymbol(name);
-    // Each function is bound on its first call: most runs call only a few.
-    const bound = new Map<string, (...a: unknown[]) => never>();
-    const fn = (name: keyof typeof SIGNATURES) => (...a: unknown[]) => {
-      let f = bound.get(name);
-      if (!f) {
-        f = lib.getFunction(name, SIGNATURES[name]) as (...a: unknown[]) => never;
-        bound.set(name, f);
-      }
-      return f(...a);
-    };
-    // Bound now, with syscall: binding lazily, between a failed call and the errno read, could clobber errno.
-    const errnoLocation = lib.getFunction("__errno_location", SIGNATURES.__errno_location) as () => unknown;
-    const syscall = lib.getFunction("syscall", SIGNATURES.syscall) as (...a: bigint[]) => bigint;
-    const ptr = (b: Buffer) => ffi.getRawPointer(b);
-    const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) => Number(syscall(nr, a, b, c, d, e, 0n));
-    const I = BigInt;
-    pointerOf = ptr;
-    cached = {
-      waitid: (idtype, id, info, options) => pinned(info, () => sys(SYS.waitid, I(idtype), I(id), ptr(info), I(options))),
-      waitpid: (pid, status, options) => pinned(status, () => sys(SYS.wait4, I(pid), ptr(status), I(options))),
-      prctl: (option, a2, a3, a4, a5) => sys(SYS.prctl, I(option), a2, a3, a4, a5),
-      setpgid: (pid, pgid) => sys(SYS.setpgid, I(pid), I(pgid)),
-      getpgrp: () => sys(SYS.getpgrp),
-      kill: (pid, sig) => sys(SYS.kill, I(pid), I(sig)),
-      fcntl: (fd, cmd, arg) => sys(SYS.fcntl, I(fd), I(cmd), I(arg)),
-      sigprocmask: (how, set, old) => unblocksOnly(how, set)
-        ? pinned([set, old], () => sys(SYS.rt_sigprocmask, I(how), ptr(set), ptr(old), I(SIGSET_KERNEL_BYTES)))
-        : fn("sigprocmask")(how, set, old),
-      posix_spawn: (pid, path, fileActions, attr, argv, envp) =>
-        pinned([pid, path, attr, argv, envp], () => fn("posix_spawn")(ptr(pid), ptr(path), fileActions, ptr(attr), ptr(argv), ptr(envp))),
-      setresuid: fn("setresuid"),
-      signal: fn("signal"),
-      tcgetpgrp: fn("tcgetpgrp"),
-      tcsetpgrp: fn("tcsetpgrp"),
-      isatty: fn("isatty"),
-      errno: () => ffi.getInt32(errnoLocation()),
-    };
+    cached = loadLibc(process.arch === "x64");
   } catch (e) {
     loadError = e instanceof Error ? e.message : String(e);
     cached = null;
   }
   return cached;
+}
+
+/**
+ * Bind libc: the system calls through syscall(2) when `numbered` (x86-64), else each through
+ * glibc's function. Exported for the test that runs both against glibc; callers use libc().
+ */
+export function loadLibc(numbered: boolean): Libc {
+  // getBuiltinModule: esbuild leaves it alone, and it throws cleanly when the flag is off.
+  const ffi = process.getBuiltinModule("node:ffi") as unknown as FfiModule | undefined;
+  if (!ffi) throw new Error("node:ffi is not available in this Node");
+  const lib = new ffi.DynamicLibrary("libc.so.6");
+  const signatures: Record<string, Signature> = numbered ? SIGNATURES : { ...SIGNATURES, ...PORTABLE };
+  // A missing symbol fails here, as a whole, not at some later call (dlsym is cheap).
+  for (const name of Object.keys(signatures)) lib.getSymbol(name);
+  // Each function is bound on its first call: most runs call only a few.
+  const bound = new Map<string, (...a: unknown[]) => never>();
+  const fn = (name: string) => (...a: unknown[]) => {
+    let f = bound.get(name);
+    if (!f) {
+      f = lib.getFunction(name, signatures[name]!) as (...a: unknown[]) => never;
+      bound.set(name, f);
+    }
+    return f(...a);
+  };
+  // Bound now: binding lazily, between a failed call and the errno read, could clobber errno.
+  const errnoLocation = lib.getFunction("__errno_location", SIGNATURES.__errno_location) as () => unknown;
+  const ptr = (b: Buffer) => ffi.getRawPointer(b);
+  pointerOf = ptr;
+  return {
+    ...(numbered ? systemCalls(lib, ptr, fn) : {
+      waitid: fn("waitid"), waitpid: fn("waitpid"), prctl: fn("prctl"), setpgid: fn("setpgid"),
+      getpgrp: fn("getpgrp"), kill: fn("kill"), fcntl: fn("fcntl"), sigprocmask: fn("sigprocmask"),
+    }),
+    posix_spawn: (pid, path, fileActions, attr, argv, envp) =>
+      pinned([pid, path, attr, argv, envp], () => fn("posix_spawn")(ptr(pid), ptr(path), fileActions, ptr(attr), ptr(argv), ptr(envp))),
+    setresuid: fn("setresuid"),
+    signal: fn("signal"),
+    tcgetpgrp: fn("tcgetpgrp"),
+    tcsetpgrp: fn("tcsetpgrp"),
+    isatty: fn("isatty"),
+    errno: () => ffi.getInt32(errnoLocation()),
+  };
+}
+
+type Direct = Pick<Libc, keyof typeof PORTABLE | "sigprocmask">;
+
+function systemCalls(lib: FfiLibrary, ptr: (b: Buffer) => bigint, fn: (name: string) => (...a: unknown[]) => never): Direct {
+  // Bound now, with errno, for the same reason.
+  const syscall = lib.getFunction("syscall", SIGNATURES.syscall) as (...a: bigint[]) => bigint;
+  const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) => Number(syscall(nr, a, b, c, d, e, 0n));
+  const I = BigInt;
+  return {
+    waitid: (idtype, id, info, options) => pinned(info, () => sys(SYS.waitid, I(idtype), I(id), ptr(info), I(options))),
+    waitpid: (pid, status, options) => pinned(status, () => sys(SYS.wait4, I(pid), ptr(status), I(options))),
+    prctl: (option, a2, a3, a4, a5) => sys(SYS.prctl, I(option), a2, a3, a4, a5),
+    setpgid: (pid, pgid) => sys(SYS.setpgid, I(pid), I(pgid)),
+    getpgrp: () => sys(SYS.getpgrp),
+    kill: (pid, sig) => sys(SYS.kill, I(pid), I(sig)),
+    fcntl: (fd, cmd, arg) => sys(SYS.fcntl, I(fd), I(cmd), I(arg)),
+    sigprocmask: (how, set, old) => unblocksOnly(how, set)
+      ? pinned([set, old], () => sys(SYS.rt_sigprocmask, I(how), ptr(set), ptr(old), I(SIGSET_KERNEL_BYTES)))
+      : fn("sigprocmask")(how, set, old),
+  };
 }
 
 /**
@@ -158,8 +189,13 @@ export function libcLoadError(): string | undefined {
   return loadError;
 }
 
+interface FfiLibrary {
+  getFunction(name: string, signature: Signature): unknown;
+  getSymbol(name: string): unknown;
+}
+
 interface FfiModule {
-  DynamicLibrary: new (path: string) => { getFunction(name: string, signature: Signature): unknown; getSymbol(name: string): unknown };
+  DynamicLibrary: new (path: string) => FfiLibrary;
   getInt32(ptr: unknown): number;
   getRawPointer(b: Buffer): bigint;
 }

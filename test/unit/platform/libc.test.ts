@@ -1,7 +1,8 @@
 /**
- * src/platform/libc.ts makes most of its calls as bare system calls through syscall(2): each
- * must answer as glibc's function of the same name does, errno included. Run in a node with
- * FFI (the test runner has none), against glibc's own functions bound directly.
+ * src/platform/libc.ts makes most of its calls as bare system calls through syscall(2) on
+ * x86-64, and through glibc's functions elsewhere: both must answer as glibc's function of
+ * the same name does, errno included. Run in a node with FFI (the test runner has none),
+ * against glibc's own functions bound directly.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -9,23 +10,25 @@ import { describe, expect, it } from "vitest";
 
 const libcModule = join(import.meta.dirname, "../../../src/platform/libc.ts");
 
-/** Run `body` (an ES module) in a node with FFI; it gets `c` (latchkey's libc()), `g(name, args)` (glibc's) and `ffi`; returns its stdout as JSON. */
-function withLibc(body: string): unknown {
-  const code = `import { libc } from ${JSON.stringify(libcModule)};
+/** Run `body` (an ES module) in a node with FFI; it gets `c` (latchkey's libc), `g(name, args)` (glibc's) and `ffi`; returns its stdout as JSON. */
+function withLibc(numbered: boolean, body: string): unknown {
+  const code = `import { loadLibc } from ${JSON.stringify(libcModule)};
     const ffi = process.getBuiltinModule("node:ffi");
     const lib = new ffi.DynamicLibrary("libc.so.6");
     const g = (n, a, r = "int32") => lib.getFunction(n, { arguments: a, return: r });
-    const c = libc();
-    if (!c) throw new Error("libc() is null");
+    const c = loadLibc(${numbered});
     ${body}`;
   const r = spawnSync(process.execPath, ["--experimental-ffi", "--no-warnings", "--input-type=module", "-e", code], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`node -e failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
-describe("libc() system calls, against glibc's functions", () => {
+describe.each([
+  ["system calls through syscall(2) (x86-64)", true],
+  ["glibc's functions (other architectures)", false],
+])("libc: %s, against glibc's functions", (_, numbered) => {
   it("getpgrp and kill: same results, errno ESRCH for a group that does not exist", () => {
-    const out = withLibc(`
+    const out = withLibc(numbered, `
       const none = -2147483000;
       const mine = c.kill(none, 0), mineErrno = c.errno();
       console.log(JSON.stringify({
@@ -40,7 +43,7 @@ describe("libc() system calls, against glibc's functions", () => {
   });
 
   it("fcntl reads and clears close-on-exec as glibc's does", () => {
-    const out = withLibc(`
+    const out = withLibc(numbered, `
       const fs = await import("node:fs");
       const fd = fs.openSync("/dev/null", "r"); // Node opens with O_CLOEXEC
       const gf = g("fcntl", ["int32", "int32", "int32"]);
@@ -53,7 +56,7 @@ describe("libc() system calls, against glibc's functions", () => {
   });
 
   it("waitid with no children fails with ECHILD; posix_spawn, then waitpid, gives the child's exit status", () => {
-    const out = withLibc(`
+    const out = withLibc(numbered, `
       const { spawnAttributes } = await import(${JSON.stringify(join(import.meta.dirname, "../../../src/platform/spawn.ts"))});
       const info = Buffer.alloc(128);
       const none = c.waitid(0, 0, info, 4 | 1), noneErrno = c.errno(); // P_ALL, WEXITED | WNOHANG
@@ -72,7 +75,7 @@ describe("libc() system calls, against glibc's functions", () => {
   });
 
   it("prctl sets the child subreaper flag that glibc's prctl reads back", () => {
-    const out = withLibc(`
+    const out = withLibc(numbered, `
       const flag = Buffer.alloc(4);
       const set = c.prctl(36, 1n, 0n, 0n, 0n); // PR_SET_CHILD_SUBREAPER
       g("prctl", ["int32", "buffer", "uint64", "uint64", "uint64"])(37, flag, 0n, 0n, 0n); // PR_GET_CHILD_SUBREAPER
@@ -81,7 +84,7 @@ describe("libc() system calls, against glibc's functions", () => {
   });
 
   it("sigprocmask unblocks through the system call, and blocks through glibc", () => {
-    const out = withLibc(`
+    const out = withLibc(numbered, `
       const fs = await import("node:fs");
       const blocked = () => BigInt("0x" + /^SigBlk:\\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]);
       const usr2 = Buffer.alloc(128); usr2[1] = 1 << (12 - 1 - 8); // SIGUSR2 (12)
