@@ -7,6 +7,7 @@
  * waits for it to drain.
  */
 import { writeSync } from "node:fs";
+import { exitProcess } from "../platform/exit.ts";
 
 let stream = false;
 
@@ -30,6 +31,6 @@ export function writeStdout(text: string): void {
 
 /** Exit with `code` once what latchkey wrote to stdout has left. */
 export function exitAfterStdout(code: number): void {
-  if (stream && process.stdout.writableLength > 0) process.stdout.once("drain", () => process.exit(code));
-  else process.exit(code);
+  if (stream && process.stdout.writableLength > 0) process.stdout.once("drain", () => exitProcess(code));
+  else exitProcess(code);
 }

@@ -18,6 +18,7 @@ export interface Libc {
   sigprocmask(how: number, set: Buffer, old: Buffer): number;
   setresuid(ruid: number, euid: number, suid: number): number;
   isatty(fd: number): number;
+  _exit(code: number): never;
   posix_spawn(pid: Buffer, path: Buffer, fileActions: bigint, attr: Buffer, argv: Buffer, envp: Buffer): number;
   /** fcntl(fd, cmd, int): variadic in C; called with one int argument (F_GETFD/F_SETFD). */
   fcntl(fd: number, cmd: number, arg: number): number;
@@ -49,6 +50,7 @@ const SIGNATURES = {
   tcgetpgrp: { arguments: ["int32"], return: "int32" },
   tcsetpgrp: { arguments: ["int32", "int32"], return: "int32" },
   isatty: { arguments: ["int32"], return: "int32" },
+  _exit: { arguments: ["int32"], return: "void" },
   // glibc's keeps its internal signals (32, 33) out of a set it blocks
   sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
   // not a system call: clone(CLONE_VM | CLONE_VFORK) + execve (platform/spawn.ts); pointers as integers
@@ -131,6 +133,7 @@ export function loadLibc(numbered: boolean): Libc {
     tcgetpgrp: fn("tcgetpgrp"),
     tcsetpgrp: fn("tcsetpgrp"),
     isatty: fn("isatty"),
+    _exit: fn("_exit"),
     errno: () => ffi.getInt32(errnoLocation()),
   };
 }
@@ -177,6 +180,11 @@ const SIGSET_KERNEL_BYTES = 8;
 /** SIG_UNBLOCK, or SIG_SETMASK to an empty set: nothing gets blocked, so glibc's filtering is moot. */
 function unblocksOnly(how: number, set: Buffer): boolean {
   return how === SIG_UNBLOCK || (how === SIG_SETMASK && set.every((b) => b === 0));
+}
+
+/** libc if something has loaded it already, else null (never loads node:ffi itself). */
+export function loadedLibc(): Libc | null {
+  return cached ?? null;
 }
 
 /** The address of a Buffer's bytes, for arrays of pointers (posix_spawn's argv); null without FFI. */
