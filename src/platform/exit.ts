@@ -6,12 +6,13 @@
  * output synchronously (fd 1 and 2 with write(2); a stdout stream is drained before this is
  * called) and has waited for every child by then.
  *
- * Under NODE_V8_COVERAGE Node writes the coverage in that teardown, so it keeps it.
+ * Node writes coverage (NODE_V8_COVERAGE) and profiles (--cpu-prof, --heap-prof) in that
+ * teardown: with either, it keeps it.
  */
 import { loadedLibc } from "./libc.ts";
 
 export function exitProcess(code: number): never {
-  const c = process.env.NODE_V8_COVERAGE ? null : loadedLibc();
+  const c = process.env.NODE_V8_COVERAGE || process.execArgv.some((a) => a.startsWith("--cpu-prof") || a.startsWith("--heap-prof")) ? null : loadedLibc();
   if (!c) process.exit(code);
   process.exitCode = code;
   process.emit("exit", code);
