@@ -41,7 +41,11 @@ export const ECHILD = 10;
 export const ESRCH = 3;
 
 type Signature = { arguments: string[]; return: string };
-/** Bound from libc itself: glibc does more than the system call (SYS below has the rest). */
+/**
+ * Bound from glibc by name: those where glibc does more than the system call (said beside
+ * them), the few off the start path, and the two the rest need (errno and syscall, bound at
+ * load; the others on first use). SYS below has the bare system calls.
+ */
 const SIGNATURES = {
   // glibc applies set*id to every thread of the process (the kernel changes only the caller's)
   setresuid: { arguments: ["uint32", "uint32", "uint32"], return: "int32" },

@@ -68,7 +68,6 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
   return start(file, args, { timeoutMs: 60_000, ...opts }).done;
 }
 
-/** Run dist/latchkey with args. */
 /**
  * `argv` in a private mount namespace, after the shell script `setup` ran there: the mounts it
  * makes (a tmpfs over /etc/latchkey, say) are seen by `argv` alone, not by the machine. The
@@ -79,6 +78,7 @@ export function inMountNamespace(setup: string, argv: string[], opts: RunOptions
   return run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", ...setupArgs, ...argv], opts);
 }
 
+/** Run dist/latchkey with args. */
 export function latchkey(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return run(LATCHKEY, args, opts);
 }
