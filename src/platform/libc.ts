@@ -43,8 +43,8 @@ export const ESRCH = 3;
 type Signature = { arguments: string[]; return: string };
 /**
  * Bound from glibc by name: those where glibc does more than the system call (said beside
- * them), the few off the start path, and the two the rest need (errno and syscall, bound at
- * load; the others on first use). SYS below has the bare system calls.
+ * them), the few off the start path, and syscall (bound at load; the others on first use).
+ * SYS below has the bare system calls.
  */
 const SIGNATURES = {
   // glibc applies set*id to every thread of the process (the kernel changes only the caller's)
@@ -59,6 +59,7 @@ const SIGNATURES = {
   sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
   // not a system call: clone(CLONE_VM | CLONE_VFORK) + execve (platform/spawn.ts); pointers as integers
   posix_spawn: { arguments: ["uint64", "uint64", "uint64", "uint64", "uint64", "uint64"], return: "int32" },
+  // only where glibc does not export its errno variable (errnoReader)
   __errno_location: { arguments: [], return: "pointer" },
   // syscall(2): one binding for every call below that is the bare system call in glibc too
   syscall: { arguments: ["int64", "int64", "int64", "int64", "int64", "int64", "int64"], return: "int64" },
@@ -71,7 +72,7 @@ const SIGNATURES = {
  * failure) as the libc functions. sigprocmask is the system call only where it can only
  * unblock: glibc's own removes its internal signals (32, 33) from a set it blocks.
  */
-const SYS = { rt_sigprocmask: 14n, fcntl: 72n, wait4: 61n, kill: 62n, setpgid: 109n, getpgrp: 111n, prctl: 157n, waitid: 247n } as const;
+const SYS = { rt_sigprocmask: 14n, fcntl: 72n, wait4: 61n, kill: 62n, setpgid: 109n, getpgrp: 111n, prctl: 157n, waitid: 247n, exit_group: 231n } as const;
 
 /** The same calls bound one by one from glibc, on other architectures (dist/latchkey.cjs on an arm64 Node). */
 const PORTABLE = {
@@ -103,7 +104,7 @@ export function libc(): Libc | null {
  * Bind libc: the system calls through syscall(2) when `numbered` (x86-64), else each through
  * glibc's function. Exported for the test that runs both against glibc; callers use libc().
  */
-export function loadLibc(numbered: boolean): Libc {
+export function loadLibc(numbered: boolean, opts: { errnoVariable?: boolean } = {}): Libc {
   // getBuiltinModule: esbuild leaves it alone, and it throws cleanly when the flag is off.
   const ffi = process.getBuiltinModule("node:ffi") as unknown as FfiModule | undefined;
   if (!ffi) throw new Error("node:ffi is not available in this Node");
@@ -121,14 +122,13 @@ export function loadLibc(numbered: boolean): Libc {
     }
     return f(...a);
   };
-  // Bound now: binding lazily, between a failed call and the errno read, could clobber errno.
-  const errnoLocation = lib.getFunction("__errno_location", SIGNATURES.__errno_location) as () => unknown;
+  const errno = errnoReader(ffi, lib, opts.errnoVariable !== false);
   const ptr = (b: Buffer) => ffi.getRawPointer(b);
   pointerOf = ptr;
   return {
     ...(numbered ? systemCalls(lib, ptr, fn) : {
       waitid: fn("waitid"), waitpid: fn("waitpid"), prctl: fn("prctl"), setpgid: fn("setpgid"),
-      getpgrp: fn("getpgrp"), kill: fn("kill"), fcntl: fn("fcntl"), sigprocmask: fn("sigprocmask"),
+      getpgrp: fn("getpgrp"), kill: fn("kill"), fcntl: fn("fcntl"), sigprocmask: fn("sigprocmask"), _exit: fn("_exit"),
     }),
     posix_spawn: (pid, path, fileActions, attr, argv, envp) =>
       pinned([pid, path, attr, argv, envp], () => fn("posix_spawn")(ptr(pid), ptr(path), fileActions, ptr(attr), ptr(argv), ptr(envp))),
@@ -137,15 +137,36 @@ export function loadLibc(numbered: boolean): Libc {
     tcgetpgrp: fn("tcgetpgrp"),
     tcsetpgrp: fn("tcsetpgrp"),
     isatty: fn("isatty"),
-    _exit: fn("_exit"),
-    errno: () => ffi.getInt32(errnoLocation()),
+    errno,
   };
 }
 
-type Direct = Pick<Libc, keyof typeof PORTABLE | "sigprocmask">;
+/**
+ * errno, read where it lives. glibc exports its thread-local errno variable (GLIBC_PRIVATE),
+ * and dlsym of a thread-local symbol gives the calling thread's copy: the main thread's, the
+ * only one that makes these calls. One dlsym instead of binding __errno_location, which is
+ * the first (and so the dearest) binding of a start, ~0.1-0.2 ms of it (measured here).
+ * Where the variable is not exported, __errno_location is bound now: binding it lazily,
+ * between a failed call and the errno read, could clobber errno.
+ */
+function errnoReader(ffi: FfiModule, lib: FfiLibrary, variable: boolean): () => number {
+  let address: unknown;
+  if (variable) {
+    try {
+      address = lib.getSymbol("errno");
+    } catch {
+      // not exported by this libc
+    }
+  }
+  if (address !== undefined && address !== null && address !== 0n) return () => ffi.getInt32(address);
+  const location = lib.getFunction("__errno_location", SIGNATURES.__errno_location) as () => unknown;
+  return () => ffi.getInt32(location());
+}
+
+type Direct = Pick<Libc, keyof typeof PORTABLE | "sigprocmask" | "_exit">;
 
 function systemCalls(lib: FfiLibrary, ptr: (b: Buffer) => bigint, fn: (name: string) => (...a: unknown[]) => never): Direct {
-  // Bound now, with errno, for the same reason.
+  // Bound now: binding lazily, between a failed call and the errno read, could clobber errno.
   const syscall = lib.getFunction("syscall", SIGNATURES.syscall) as (...a: bigint[]) => bigint;
   const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) => Number(syscall(nr, a, b, c, d, e, 0n));
   const I = BigInt;
@@ -160,6 +181,11 @@ function systemCalls(lib: FfiLibrary, ptr: (b: Buffer) => bigint, fn: (name: str
     sigprocmask: (how, set, old) => unblocksOnly(how, set)
       ? pinned([set, old], () => sys(SYS.rt_sigprocmask, I(how), ptr(set), ptr(old), I(SIGSET_KERNEL_BYTES)))
       : fn("sigprocmask")(how, set, old),
+    // glibc's _exit is exit_group(2); this way the exit needs no binding of its own
+    _exit: (code) => {
+      sys(SYS.exit_group, I(code & 0xff));
+      throw new Error("exit_group returned"); // cannot happen
+    },
   };
 }
 

@@ -10,23 +10,47 @@ import { describe, expect, it } from "vitest";
 
 const libcModule = join(import.meta.dirname, "../../../src/platform/libc.ts");
 
-/** Run `body` (an ES module) in a node with FFI; it gets `c` (latchkey's libc), `g(name, args)` (glibc's) and `ffi`; returns its stdout as JSON. */
-function withLibc(numbered: boolean, body: string): unknown {
+/** Run `body` (an ES module) in a node with FFI; it gets `c` (latchkey's libc), `g(name, args)` (glibc's), `lib` and `ffi`. */
+function runWithLibc(numbered: boolean, body: string, errnoVariable = true) {
   const code = `import { loadLibc } from ${JSON.stringify(libcModule)};
     const ffi = process.getBuiltinModule("node:ffi");
     const lib = new ffi.DynamicLibrary("libc.so.6");
     const g = (n, a, r = "int32") => lib.getFunction(n, { arguments: a, return: r });
-    const c = loadLibc(${numbered});
+    const c = loadLibc(${numbered}, { errnoVariable: ${errnoVariable} });
     ${body}`;
-  const r = spawnSync(process.execPath, ["--experimental-ffi", "--no-warnings", "--input-type=module", "-e", code], { encoding: "utf8" });
+  return spawnSync(process.execPath, ["--experimental-ffi", "--no-warnings", "--input-type=module", "-e", code], { encoding: "utf8" });
+}
+
+/** runWithLibc, which must succeed; returns its stdout as JSON. */
+function withLibcAll(numbered: boolean, body: string, errnoVariable = true): unknown {
+  const r = runWithLibc(numbered, body, errnoVariable);
   if (r.status !== 0) throw new Error(`node -e failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
+it("libc: glibc's errno variable, as dlsym finds it, is the main thread's errno", () => {
+  const out = withLibcAll(true, `
+    console.log(JSON.stringify({ variable: String(lib.getSymbol("errno")), location: String(g("__errno_location", [], "pointer")()) }));`);
+  const { variable, location } = out as { variable: string; location: string };
+  expect(location).not.toBe("0");
+  expect(variable).toBe(location);
+});
+
 describe.each([
-  ["system calls through syscall(2) (x86-64)", true],
-  ["glibc's functions (other architectures)", false],
-])("libc: %s, against glibc's functions", (_, numbered) => {
+  ["system calls through syscall(2) (x86-64)", true, true],
+  ["glibc's functions (other architectures)", false, true],
+  ["system calls, errno through __errno_location (a libc without the errno variable)", true, false],
+])("libc: %s, against glibc's functions", (_, numbered, errnoVariable) => {
+  const withLibc = (n: boolean, body: string) => withLibcAll(n, body, errnoVariable);
+  it("_exit ends the process at once with the code's low byte; what was written stays written", () => {
+    const r = runWithLibc(numbered, `
+      process.on("exit", () => process.stdout.write("exit listener ran\\n"));
+      (await import("node:fs")).writeSync(1, "before\\n");
+      c._exit(${256 + 42});
+      (await import("node:fs")).writeSync(1, "after\\n");`, errnoVariable);
+    expect({ status: r.status, signal: r.signal, stdout: r.stdout }).toEqual({ status: 42, signal: null, stdout: "before\n" });
+  });
+
   it("getpgrp and kill: same results, errno ESRCH for a group that does not exist", () => {
     const out = withLibc(numbered, `
       const none = -2147483000;
