@@ -7,6 +7,7 @@ import { registerSecretFlags } from "../../../src/env/flags.ts";
 import { secretsOptions, type SecretsOptions } from "../../../src/env/options.ts";
 import { prepareEnv } from "../../../src/env/prepare.ts";
 import { validateSecrets } from "../../../src/env/required.ts";
+import { varFileCandidates } from "../../../src/env/var-file.ts";
 import { registerSecretSections } from "../../../src/env/rules.ts";
 import { Logger } from "../../../src/log/logger.ts";
 import { redactor } from "../../../src/log/redact.ts";
@@ -84,6 +85,22 @@ describe("prepareEnv", () => {
     expect(p.env.PG).toBe("same");
   });
 
+  it("VAR_FILE auto: a path that leads into a secrets dir through a symlink counts; with no secrets dir there, only the spelling can", () => {
+    const d = dir({ x: "X" });
+    const out = dir({ plain: "P" });
+    symlinkSync(join(d, "x"), join(out, "link"));
+    const env = { X_FILE: join(out, "link"), P_FILE: join(out, "plain") };
+    expect(varFileCandidates(env, opts({ "secrets-dir": [d] }))).toEqual({
+      use: [{ name: "X", fileVar: "X_FILE", path: join(out, "link") }],
+      ignored: ["P_FILE"],
+    });
+    const absent = join(root, "absent-secrets");
+    const spelled = { ...env, Y_FILE: join(absent, "y") };
+    expect(varFileCandidates(spelled, opts({ "secrets-dir": [absent] }))).toEqual({
+      use: [{ name: "Y", fileVar: "Y_FILE", path: join(absent, "y") }],
+      ignored: ["P_FILE", "X_FILE"],
+    });
+  });
   it("VAR_FILE: postgres/mysql conventions, removal, keep, auto vs all vs list", async () => {
     const d = dir({ pg: "pg-pass\n", my: "my-root" });
     const out = dir({ cert: "CERT" });
