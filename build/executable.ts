@@ -17,7 +17,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { trainCodeCaches } from "./train.ts";
-import { HEALTH, MAIN, SIDE } from "../src/sea-assets.ts";
+import { HEALTH, MAIN, SIDE, wrapBundle } from "../src/sea-assets.ts";
 
 const root = join(import.meta.dirname, "..");
 
@@ -78,6 +78,8 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   for (const b of [bundle, mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) {
     if (/[^\x00-\x7f]/.test(readFileSync(b, "latin1"))) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);
   }
+  // ...and compiles each as it is stored: wrapped in its module function.
+  for (const b of [mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) writeFileSync(b, wrapBundle(readFileSync(b, "latin1")), "latin1");
 
   // The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm://
   // references does not even parse it (src/sources/aws-sm/sdk.ts loads it on first use).

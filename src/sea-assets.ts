@@ -31,3 +31,12 @@ export const HEALTH: BundleAssets = { bundle: "latchkey-health.cjs", cache: "lat
 export function bundleFor(argv: readonly string[]): BundleAssets {
   return argv[2] === "health" ? HEALTH : MAIN;
 }
+
+/**
+ * A bundle as the loader compiles it: one function expression taking what a CommonJS module
+ * gets. The build stores the asset this way, so the loader neither copies nor scans it.
+ */
+export function wrapBundle(source: string): string {
+  if (source.startsWith("#!")) throw new Error("a bundle stored as an asset must not start with a #! line");
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}

@@ -45,13 +45,11 @@ function asset(name: string): Buffer | undefined {
 /** Compile and run one bundle with its cache; returns its module.exports. */
 function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, unknown> {
   // The bundles are ASCII (esbuild escapes the rest; build/executable.ts checks): latin1
-  // decodes them without UTF-8 validation.
+  // decodes them without UTF-8 validation. Each is stored already wrapped in its module
+  // function (src/sea-assets.ts, wrapBundle): wrapping it here would copy it once more.
   const source = bytes.toString("latin1");
   const cache = asset(b.cache);
-  // A bundle may start with a `#!` line (for running it with node): a syntax error inside the
-  // wrapper. Blanked, not removed, so that line numbers in stack traces stay right.
-  const body = source.startsWith("#!") ? source.slice(source.indexOf("\n")) : source;
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, {
+  const script = new Script(source, {
     filename: b.bundle,
     // The bundle imports built-ins with process.getBuiltinModule; any import() left (the
     // npm SDK fallback, unused in the executable) goes to Node's own loader.
