@@ -94,8 +94,9 @@ describe.each([
       const rc = c.posix_spawn(pid, strs[0], 0n, spawnAttributes(), argv, envp);
       const status = Buffer.alloc(4);
       const waited = c.waitpid(pid.readInt32LE(0), status, 0);
-      console.log(JSON.stringify({ none: [none, noneErrno], rc, waited: waited === pid.readInt32LE(0), status: status.readInt32LE(0) }));`);
-    expect(out).toEqual({ none: [-1, 10], rc: 0, waited: true, status: 7 << 8 });
+      const missing = c.posix_spawn(pid, cstr("/nonexistent/latchkey-test"), 0n, spawnAttributes(), argv, envp);
+      console.log(JSON.stringify({ none: [none, noneErrno], rc, waited: waited === pid.readInt32LE(0), status: status.readInt32LE(0), missing }));`);
+    expect(out).toEqual({ none: [-1, 10], rc: 0, waited: true, status: 7 << 8, missing: 2 }); // 2: ENOENT, returned (not in errno)
   });
 
   it("prctl sets the child subreaper flag that glibc's prctl reads back", () => {
