@@ -3,6 +3,18 @@ import { describe, expect, it } from "vitest";
 import { isLatchkeyError } from "../../../src/errors.ts";
 import { isVarName, mapName, parseMap } from "../../../src/env/naming.ts";
 
+describe("isVarName", () => {
+  const posix = /^[A-Za-z_][A-Za-z0-9_]*$/;
+  it.each(["A", "_", "a1", "DB_PASSWORD", "z_9"])("%j is a name", (n) => expect(isVarName(n)).toBe(true));
+  it.each(["", "1A", "A-B", "A B", "@A", "[", "`", "{", "A/", "A:", "ü", "A\0"])("%j is not", (n) => expect(isVarName(n)).toBe(false));
+  it("property: agrees with the POSIX pattern, on any string and on the characters around the ranges", () => {
+    const edges = fc.constantFrom(..."/09:@AZ[_`az{ü\0-.".split(""));
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 12 }), fc.string({ unit: edges, maxLength: 6 })), (n) => {
+      expect(isVarName(n)).toBe(posix.test(n));
+    }), { numRuns: 2000 });
+  });
+});
+
 describe("mapName", () => {
   it.each([
     ["db-password", "DB_PASSWORD"],
