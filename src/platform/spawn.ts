@@ -125,13 +125,17 @@ function cString(s: string): Buffer {
  * dozens of entries, and a write per string and per pointer cost ~0.15 ms, measured here).
  */
 function cStringArray(items: readonly string[], ptr: (b: Buffer) => bigint): { strings: Buffer; pointers: Buffer } {
-  const strings = Buffer.from(items.length ? items.join("\0") + "\0" : "\0");
+  const joined = items.length ? items.join("\0") + "\0" : "\0";
+  const strings = Buffer.from(joined);
+  // As many bytes as characters: all ASCII (anything else takes two or more bytes), and each
+  // string's byte length is its length, without asking the encoder once per string.
+  const ascii = strings.length === joined.length;
   const pointers = new BigUint64Array(items.length + 1); // the last one stays NULL
   const base = ptr(strings);
   let off = 0;
   for (let i = 0; i < items.length; i++) {
     pointers[i] = base + BigInt(off);
-    off += Buffer.byteLength(items[i]!) + 1;
+    off += (ascii ? items[i]!.length : Buffer.byteLength(items[i]!)) + 1;
   }
   return { strings, pointers: Buffer.from(pointers.buffer) };
 }
