@@ -113,8 +113,14 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
       return next.exitCode;
     }
   } finally {
-    for (const [sig, l] of listeners) process.off(sig, l);
     reaper.stop();
+    // On the next turn of the event loop: latchkey usually exits before that, and closing the
+    // signal handles first is ~0.1 ms of every exit (measured here). Meanwhile a signal finds
+    // the app gone and is dropped, instead of killing latchkey with its default action and
+    // turning the app's exit code into 128+n.
+    setImmediate(() => {
+      for (const [sig, l] of listeners) process.off(sig, l);
+    });
   }
 }
 
