@@ -12,7 +12,7 @@
  *   - anything else → 126 (exec format error), unless binfmt_misc handlers are registered:
  *     then the kernel may know the format and gets to decide.
  */
-import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 
 const HEAD_BYTES = 4096;
@@ -67,9 +67,7 @@ function checkElf(path: string, head: Buffer): void {
     throw new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE, `${path}: cannot execute: exec format error (truncated or invalid ELF header)`);
   }
   if (interp === null) return; // static binary
-  try {
-    statSync(interp);
-  } catch {
+  if (!existsSync(interp)) {
     throw new LatchkeyError("not_found", ExitCode.NOT_FOUND,
       `${path}: cannot execute: its program interpreter ${interp} is not found (built for another libc or architecture?)`);
   }
