@@ -22,14 +22,14 @@ function runWithLibc(numbered: boolean, body: string, errnoVariable = true) {
 }
 
 /** runWithLibc, which must succeed; returns its stdout as JSON. */
-function withLibcAll(numbered: boolean, body: string, errnoVariable = true): unknown {
+function jsonFromLibc(numbered: boolean, body: string, errnoVariable = true): unknown {
   const r = runWithLibc(numbered, body, errnoVariable);
   if (r.status !== 0) throw new Error(`node -e failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
 it("libc: glibc's errno variable, as dlsym finds it, is the main thread's errno", () => {
-  const out = withLibcAll(true, `
+  const out = jsonFromLibc(true, `
     console.log(JSON.stringify({ variable: String(lib.getSymbol("errno")), location: String(g("__errno_location", [], "pointer")()) }));`);
   const { variable, location } = out as { variable: string; location: string };
   expect(location).not.toBe("0");
@@ -41,7 +41,8 @@ describe.each([
   ["glibc's functions (other architectures)", false, true],
   ["system calls, errno through __errno_location (a libc without the errno variable)", true, false],
 ])("libc: %s, against glibc's functions", (_, numbered, errnoVariable) => {
-  const withLibc = (n: boolean, body: string) => withLibcAll(n, body, errnoVariable);
+  // every test below reads errno the way this case says
+  const withLibc = (n: boolean, body: string) => jsonFromLibc(n, body, errnoVariable);
   it("_exit ends the process at once with the code's low byte; what was written stays written", () => {
     const r = runWithLibc(numbered, `
       process.on("exit", () => process.stdout.write("exit listener ran\\n"));
