@@ -41,6 +41,8 @@ export const ECHILD = 10;
 export const ESRCH = 3;
 
 type Signature = { arguments: string[]; return: string };
+/** syscall(2)'s: the number and six words. posix_spawn is bound with it too (SIGNATURES says why). */
+const SEVEN_WORDS: Signature = { arguments: ["int64", "int64", "int64", "int64", "int64", "int64", "int64"], return: "int64" };
 /**
  * Bound from glibc by name: those where glibc does more than the system call (said beside
  * them), the few off the start path, and syscall (bound at load; the others on first use).
@@ -58,14 +60,14 @@ const SIGNATURES = {
   // glibc's keeps its internal signals (32, 33) out of a set it blocks
   sigprocmask: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
   // not a system call: clone(CLONE_VM | CLONE_VFORK) + execve (platform/spawn.ts). Bound with
-  // syscall's signature below: node:ffi then reuses what it built for that one, and binding and
-  // first call cost ~0.3 ms less (measured here). The seventh argument is left unread (the caller
-  // owns the arguments in every C calling convention), the int result is the low 32 bits.
-  posix_spawn: { arguments: ["int64", "int64", "int64", "int64", "int64", "int64", "int64"], return: "int64" },
+  // syscall's signature: node:ffi then reuses what it built for that one, and binding and first
+  // call cost ~0.3 ms less (measured here). The seventh argument is left unread (the caller owns
+  // the arguments in every C calling convention), the int result is the low 32 bits.
+  posix_spawn: SEVEN_WORDS,
   // only where glibc does not export its errno variable (errnoReader)
   __errno_location: { arguments: [], return: "pointer" },
   // syscall(2): one binding for every call below that is the bare system call in glibc too
-  syscall: { arguments: ["int64", "int64", "int64", "int64", "int64", "int64", "int64"], return: "int64" },
+  syscall: SEVEN_WORDS,
 } satisfies Record<string, Signature>;
 
 /**
