@@ -74,12 +74,14 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     build({ ...esm, stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root, loader: "js" }, outfile });
   const sideBundles = Object.entries(SIDE).map(([pkg, b]) => ({ pkg, file: join(o.dir, b.bundle) }));
   for (const s of sideBundles) await packageBundle(s.pkg, s.file);
-  // src/sea-main.ts decodes the bundles as latin1: they must be ASCII (esbuild's default charset).
-  for (const b of [bundle, mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) {
-    if (/[^\x00-\x7f]/.test(readFileSync(b, "latin1"))) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);
+  // src/sea-main.ts decodes the bundles as latin1: they must be ASCII (esbuild's default charset);
+  // it compiles the executable's as they are stored: wrapped in their module function.
+  const assetBundles = [mainBundle, healthBundle, ...sideBundles.map((s) => s.file)];
+  for (const b of [bundle, ...assetBundles]) {
+    const text = readFileSync(b, "latin1");
+    if (/[^\x00-\x7f]/.test(text)) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);
+    if (b !== bundle) writeFileSync(b, wrapBundle(text), "latin1");
   }
-  // ...and compiles each as it is stored: wrapped in its module function.
-  for (const b of [mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) writeFileSync(b, wrapBundle(readFileSync(b, "latin1")), "latin1");
 
   // The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm://
   // references does not even parse it (src/sources/aws-sm/sdk.ts loads it on first use).
@@ -128,7 +130,7 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     rmSync(seaConfig);
     rmSync(base);
     rmSync(loader);
-    for (const f of [mainBundle, healthBundle, ...sideBundles.map((s) => s.file)]) rmSync(f);
+    for (const f of assetBundles) rmSync(f);
   }
   chmodSync(fresh, 0o755);
   smokeTest(fresh, o.dir);
