@@ -86,8 +86,8 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
   try {
     child = await Child.launch(spec);
     // Node leaves SIGUSR1 blocked under --disable-sigusr1; safe to unblock once it has a
-    // listener. Done once the app runs (this costs an FFI binding, ~0.3 ms): a SIGUSR1 sent
-    // meanwhile stays pending, and is delivered, then forwarded, here.
+    // listener. Done once the app runs (off x86-64 this binds glibc's sigprocmask, ~0.3 ms): a
+    // SIGUSR1 sent meanwhile stays pending, and is delivered, then forwarded, here.
     if (listeners.has("SIGUSR1") && !unblockSignals([signalNumber("SIGUSR1")])) {
       log.warn("SIGUSR1 stays blocked (node:ffi unavailable): it will not be forwarded");
     }
