@@ -193,7 +193,7 @@ export function decodeWaitStatus(status: number): ExitStatus {
  */
 function spawnFailure(spec: LaunchSpec, e: unknown): LatchkeyError {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT" || code === "EACCES") return execFailure(spec.path, e);
+  if (code === "ENOENT" || code === "EACCES" || code === "ENOEXEC") return execFailure(spec.path, e);
   return new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: ${(e as Error).message}`);
 }
 
