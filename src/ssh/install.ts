@@ -9,14 +9,14 @@
  * renamed over the target: a symlink planted by the app user is replaced, never followed. A file latchkey did not write (a developer's own key on a
  * laptop) is never overwritten: latchkey records what it installed in `.latchkey-installed`.
  */
-import { fchmodSync, fchownSync, lstatSync } from "node:fs";
+import { constants, fchmodSync, fchownSync, lstatSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { SshSecret } from "../env/prepare.ts";
 import type { Identity } from "../privileges/identity.ts";
 import { crypto, os } from "../platform/lazy.ts";
-import type { FileCalls } from "../platform/libc.ts";
-import { close, DIR_FLAGS, FileSetError, fstat, mkdirAt, openAt, requireCalls } from "../fileset/at.ts";
+import { O_CLOEXEC, type FileCalls } from "../platform/libc.ts";
+import { close, DIR_FLAGS, FileSetError, fstat, mkdirAt, O_PATH, openAt, requireCalls } from "../fileset/at.ts";
 import { openDirectory } from "../fileset/walk.ts";
 import { readEntryAt, replaceFileAt } from "../fileset/replace.ts";
 
@@ -112,12 +112,14 @@ function openSshDir(c: FileCalls, t: SshTarget, root: boolean): number {
     if (fd < 0) {
       const err = c.errno();
       const { ENOENT, ELOOP, ENOTDIR } = os().constants.errno;
-      if (err === ELOOP && root) {
+      // O_DIRECTORY|O_NOFOLLOW on a symlink: ELOOP or ENOTDIR, depending on the kernel.
+      const link = (err === ELOOP || err === ENOTDIR) && isSymlinkAt(c, parent, name, t.dir);
+      if (link && root) {
         throw new LatchkeyError("ssh", ExitCode.NO_PERM, `${t.dir} is a symlink; refusing to install SSH secrets through it as root`);
       }
-      if (err === ELOOP) {
+      if (link) {
         fd = openDirectory(c, t.dir).fd; // latchkey's own files: a link it may follow (walk.ts says which)
-      } else if (err === ENOTDIR) {
+      } else if (err === ENOTDIR || err === ELOOP) {
         throw new LatchkeyError("ssh", ExitCode.NO_PERM, `${t.dir} exists and is not a directory`);
       } else if (err === ENOENT) {
         mkdirAt(c, parent, name, 0o700, t.dir);
@@ -145,6 +147,15 @@ function openSshDir(c: FileCalls, t: SshTarget, root: boolean): number {
     }
   } finally {
     close(parent);
+  }
+}
+
+function isSymlinkAt(c: FileCalls, dfd: number, name: string, path: string): boolean {
+  const fd = openAt(c, dfd, name, O_PATH | constants.O_NOFOLLOW | O_CLOEXEC, 0, path);
+  try {
+    return fstat(fd, path).isSymbolicLink();
+  } finally {
+    close(fd);
   }
 }
 
