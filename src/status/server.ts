@@ -9,6 +9,13 @@
  *
  * Every answer is JSON with the same facts (phase, gate checks, app pid/restarts/last exit,
  * secret freshness per source — never values), redacted once more before it is sent.
+ *
+ * Nothing a client sends is ever part of an answer, and none of it passes through the
+ * redactor: an earlier 404 body quoted the request path, redacted, so `GET /<guess>` answered
+ * `[redacted]` exactly when the guess was a loaded secret (issue #12: every four-character value
+ * in 672 requests). The request picks one of the fixed answers below, nothing more: an unknown
+ * path or method gets a constant body, and a known route's body is built from latchkey's own
+ * state alone, so its bytes, length and timing are the same whatever the request carried.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { ExitCode, LatchkeyError } from "../errors.ts";
@@ -26,12 +33,16 @@ const READY_CACHE_MS = 1_000;
 const READY_TIMEOUT_MS = 2_000;
 
 type Check = "health" | "liveness" | "readiness" | "startup";
-const ROUTES: Record<string, Check> = {
-  "/health": "health",
-  "/health/liveness": "liveness",
-  "/health/readiness": "readiness",
-  "/health/startup": "startup",
-};
+/** A Map, not an object literal: `/__proto__` or `/constructor` must not find a route. */
+const ROUTES: ReadonlyMap<string, Check> = new Map([
+  ["/health", "health"],
+  ["/health/liveness", "liveness"],
+  ["/health/readiness", "readiness"],
+  ["/health/startup", "startup"],
+]);
+/** Constant answers: no request text in them, and not redacted (nothing in them is ours to hide). */
+const NOT_FOUND = JSON.stringify({ error: `no such endpoint; try ${[...ROUTES.keys()].join(", ")}` }) + "\n";
+const NOT_ALLOWED = JSON.stringify({ error: "only GET and HEAD" }) + "\n";
 
 export interface StatusServer {
   readonly port: number;
@@ -81,10 +92,9 @@ function listen(server: Server, addr: Addr): Promise<void> {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, state: StatusState, readiness?: () => Promise<ReadyResult>): Promise<void> {
-  const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
-  const check = ROUTES[path];
-  if (!check) return send(res, req, 404, { error: `no such endpoint ${path}; try ${Object.keys(ROUTES).join(", ")}` });
-  if (req.method !== "GET" && req.method !== "HEAD") return send(res, req, 405, { error: "only GET and HEAD" }, { allow: "GET, HEAD" });
+  const check = route(req.url ?? "/");
+  if (!check) return sendText(res, req, 404, NOT_FOUND);
+  if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, req, 405, NOT_ALLOWED, { allow: "GET, HEAD" });
 
   const snap = state.snapshot();
   const live = snap.phase === "starting" || snap.phase === "running";
@@ -102,8 +112,25 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: StatusSt
   });
 }
 
-function send(res: ServerResponse, req: IncomingMessage, code: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = redactor.redact(JSON.stringify(body)) + "\n";
+/**
+ * The route a request target names: its path without the query and without trailing slashes.
+ * A loop, not /\/+$/: that regex backtracks quadratically on a long run of slashes, and the
+ * request target is the client's (up to the 16 KiB header limit).
+ */
+function route(target: string): Check | undefined {
+  const q = target.indexOf("?");
+  const path = q === -1 ? target : target.slice(0, q);
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return ROUTES.get(path.slice(0, end));
+}
+
+/** A route's answer: latchkey's own state, redacted; never anything from the request. */
+function send(res: ServerResponse, req: IncomingMessage, code: number, body: unknown): void {
+  sendText(res, req, code, redactor.redact(JSON.stringify(body)) + "\n");
+}
+
+function sendText(res: ServerResponse, req: IncomingMessage, code: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(code, {
     "content-type": "application/json",
     "cache-control": "no-store",
