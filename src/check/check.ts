@@ -10,6 +10,9 @@ import { listFailures } from "../env/required.ts";
 import type { SecretsOptions } from "../env/options.ts";
 import { missingHome, type SshTarget } from "../ssh/install.ts";
 import { buildReport, errorJson, formatText } from "./report.ts";
+import { fingerprinter } from "./fingerprint.ts";
+import { escapeJson } from "../log/logger.ts";
+import { redactor } from "../log/redact.ts";
 
 export interface CheckInput {
   prepared: PreparedEnv;
@@ -18,6 +21,8 @@ export interface CheckInput {
   format: "text" | "json";
   configFile?: string;
   user?: string;
+  /** --fingerprint-key-file's bytes; without it, a random key for this run alone. */
+  fingerprintKey?: Buffer;
   /** Resolves COMMAND and checks the privilege drop, when a command was given; returns its path. */
   launch?: () => string;
   /** Further stages of a real start (e.g. the startup gate), run only when everything before passed. */
@@ -46,12 +51,14 @@ export async function runCheck(input: CheckInput, write: (s: string) => void): P
     }
   }
   const report = buildReport(input.prepared, {
-    require: input.opts.require, failures, ssh: input.ssh,
+    require: input.opts.require, failures, ssh: input.ssh, fingerprint: fingerprinter(input.fingerprintKey),
     ...(input.configFile ? { configFile: input.configFile } : {}),
     ...(command ? { command } : {}),
     ...(input.user ? { user: input.user } : {}),
   });
-  write(input.format === "json" ? JSON.stringify(report, null, 2) + "\n" : formatText(report));
+  // Redacted here, line by line before escaping (the caller redacts the whole once more).
+  const redact = (t: string): string => redactor.redact(t);
+  write(input.format === "json" ? escapeJson(redact(JSON.stringify(report, null, 2))) + "\n" : formatText(report, redact));
   return failures[0] ?? null;
 }
 

@@ -5,6 +5,7 @@
 import { allFlags, registerFlags, registerGroup, type FlagDef } from "../cli/flags.ts";
 import { registerCommandSubcommand } from "../cli/parse.ts";
 import { registerSubcommandHelp } from "../cli/usage.ts";
+import { FINGERPRINT_KEY_FILE_FLAG } from "../check/flags.ts";
 
 export const DEFAULT_SECRETS_DIR = "/run/secrets";
 export const DEFAULT_MAX_SIZE = "64KiB";
@@ -71,7 +72,7 @@ export function registerSecretFlags(): void {
   registerFlags(SECRET_FLAGS);
   // The health subcommand may register the same --format; one definition serves both.
   if (!allFlags().some((f) => f.name === FORMAT_FLAG.name)) registerFlags([FORMAT_FLAG]);
-  registerFlags([CHECK_GATE_FLAG]);
+  registerFlags([CHECK_GATE_FLAG, FINGERPRINT_KEY_FILE_FLAG]);
   registerCommandSubcommand("check");
   registerSubcommandHelp("latchkey check [options] [-- COMMAND [ARGS...]]",
     "dry run: load and validate secrets, list what the app would get (name, source, length, fingerprint; never values)");
