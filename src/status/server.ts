@@ -15,7 +15,8 @@
  * `[redacted]` exactly when the guess was a loaded secret (issue #12: every four-character value
  * in 672 requests). The request picks one of the fixed answers below, nothing more: an unknown
  * path or method gets a constant body, and a known route's body is built from latchkey's own
- * state alone, so its bytes, length and timing are the same whatever the request carried.
+ * state alone: nothing in an answer's bytes, length or timing depends on whether the request
+ * held a secret.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { ExitCode, LatchkeyError } from "../errors.ts";
