@@ -8,7 +8,8 @@
  *   /health/startup    200 once the gate passed and the app was started
  *
  * Every answer is JSON with the same facts (phase, gate checks, app pid/restarts/last exit,
- * secret freshness per source — never values), redacted once more before it is sent.
+ * secret freshness per source — never values); its free-text fields are redacted once more
+ * before it is sent.
  *
  * Nothing a client sends is ever part of an answer, and none of it passes through the
  * redactor: an earlier 404 body quoted the request path, redacted, so `GET /<guess>` answered
@@ -126,9 +127,29 @@ function route(target: string): Check | undefined {
   return ROUTES.get(path.slice(0, end));
 }
 
-/** A route's answer: latchkey's own state, redacted; never anything from the request. */
+/**
+ * String fields latchkey fills itself: times it took from the clock, and states, stages and
+ * reasons from its own vocabulary. They hold no secret, and redacting them would be an oracle
+ * of its own: when the whole body went through the redactor, a secret `2026` masked the year
+ * of every timestamp and a secret `5123` masked `"uptimeMs":5123` (breaking the JSON), so a
+ * peer that polls and knows the clock learnt which numbers were secrets (a PIN, a port).
+ */
+const OWN_STRINGS: ReadonlySet<string> = new Set([
+  "check", "status", "phase", "state", "stage", "reason", "signal",
+  "startedAt", "at", "checkedAt", "lastSuccessAt", "lastErrorAt", "lastCheckAt", "lastChangeAt",
+]);
+
+/**
+ * A route's answer: latchkey's own state, never anything from the request. Only the strings
+ * that can carry configured or reported text (check names, details, error messages, variable
+ * names) are redacted, one by one; numbers, booleans and OWN_STRINGS never are.
+ */
 function send(res: ServerResponse, req: IncomingMessage, code: number, body: unknown): void {
-  sendText(res, req, code, redactor.redact(JSON.stringify(body)) + "\n");
+  sendText(res, req, code, JSON.stringify(body, redactText) + "\n");
+}
+
+function redactText(key: string, value: unknown): unknown {
+  return typeof value === "string" && !OWN_STRINGS.has(key) ? redactor.redact(value) : value;
 }
 
 function sendText(res: ServerResponse, req: IncomingMessage, code: number, text: string, headers: Record<string, string> = {}): void {

@@ -111,3 +111,41 @@ describe("status endpoint: no redaction oracle (issue #12, finding 4)", () => {
     expect([...answers][0]).toMatch(/^HTTP\/1\.1 404 /);
   });
 });
+
+/**
+ * The same oracle without any request text: the answer's own numbers and times. They change
+ * as the peer watches (uptime, pid, every timestamp's year), so when the whole body went
+ * through the redactor, `"uptimeMs":[redacted]` or `"startedAt":"[redacted]-12-..."` told a
+ * polling peer which four-digit values were secrets (a PIN, a port) and broke the JSON.
+ * Planted here: every value from 1000 to 9999 (one JSON secret fanned out), so any uptime over
+ * a second, any pid of four digits or more and any timestamp contain a planted value.
+ */
+describe("status endpoint: latchkey's own numbers and times are never redacted (issue #12, finding 4)", () => {
+  it("every four-digit value a secret: the body is valid JSON, no field masked, numbers and times intact", async () => {
+    const dir = join(tmp(), "secrets");
+    mkdirSync(dir);
+    const all: Record<string, string> = {};
+    for (let n = 1000; n <= 9999; n++) all[`PIN_${n}`] = String(n);
+    writeFileSync(join(dir, "pins"), JSON.stringify(all));
+    const p = await freePort();
+    const r = start(LATCHKEY, ["--secrets-dir", dir, "--expand", "pins=json", "--max-size", "1MiB", "--status-addr", `127.0.0.1:${p}`, "--", "sleep", "60"], {
+      env: cleanEnv({ HOME: tmp() }),
+    });
+    try {
+      // Past one second of uptime, so uptimeMs has four digits.
+      const text = await until(async () => {
+        const res = await fetch(`http://127.0.0.1:${p}/health`, { signal: AbortSignal.timeout(10_000) });
+        const t = await res.text();
+        return res.status === 200 && /"uptimeMs":(\d{4,}|\[)/.test(t) ? t : undefined;
+      }, "running, uptime over a second", 30_000);
+      expect(text.includes("[redacted]"), "a field of latchkey's own was masked").toBe(false);
+      const body = JSON.parse(text) as { uptimeMs: number; app: { pid: number; startedAt: string } };
+      expect(body.uptimeMs).toBeGreaterThanOrEqual(1000);
+      expect(body.app.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(body.app.pid).toBeGreaterThan(0);
+    } finally {
+      r.proc.kill("SIGTERM");
+      await r.done;
+    }
+  });
+});

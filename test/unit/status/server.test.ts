@@ -14,10 +14,17 @@ import { classifyError } from "../../../src/health/outcome.ts";
 const SECRET = "unit-status-oracle-secret-4b7a";
 let server: StatusServer;
 
+const YEAR = String(new Date().getUTCFullYear());
+const PID = "4242";
+
 beforeAll(async () => {
   redactor.add(SECRET);
+  // Numeric secrets that latchkey's own fields would spell: the year of every timestamp, the app's pid.
+  redactor.add(YEAR);
+  redactor.add(PID);
   const state = new StatusState();
-  state.gateDone([], 1, true);
+  const hook = `sh -c 'test "$X" = ${SECRET}'`;
+  state.gateDone([{ stage: "pre-start", ok: true, ms: 1, items: [{ name: hook, state: "passed", reason: "ok", cause: "exited 0", detail: "exited 0", ms: 1 }] }], 1, true);
   state.onEvent({ type: "started", pid: 4242 });
   server = await startStatusServer({ host: "127.0.0.1", port: 0 }, state, new Logger(-1));
 });
@@ -69,6 +76,16 @@ describe("status server answers", () => {
     const a = await get("/" + "/".repeat(12_000) + "x");
     expect(a).toMatch(/^HTTP\/1\.1 404 /);
     expect(performance.now() - t0).toBeLessThan(1_000);
+  });
+});
+
+describe("status server body", () => {
+  it("latchkey's own numbers and times are never redacted; configured text still is", async () => {
+    const a = await get("/health/startup");
+    const body = JSON.parse(a.slice(a.indexOf("\r\n\r\n") + 4)) as { app: { pid: number; startedAt: string }; gate: { checks: Array<{ name: string }> } };
+    expect(body.app.pid).toBe(Number(PID));
+    expect(body.app.startedAt.startsWith(`${YEAR}-`)).toBe(true);
+    expect(body.gate.checks[0]!.name).toBe(`sh -c 'test "$X" = [redacted]'`);
   });
 });
 
