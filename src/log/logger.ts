@@ -47,14 +47,17 @@ export class Logger {
   /**
    * Redaction comes before escaping: the redactor knows a secret by its raw bytes (and its
    * JSON-escaped form), not by this file's escapes, so a secret holding an ESC or a DEL would
-   * slip past a redactor that only saw the escaped line. The assembled line is redacted once
-   * more, as before, for a secret that only the assembly could spell.
+   * slip past a redactor that only saw the escaped line. So the message, each key and each
+   * string value are redacted on their own, raw. Numbers and booleans (pids, exit codes, ms)
+   * and the JSON time are latchkey's own and never redacted: a secret `4242` turned
+   * `"pid":4242` into `"pid":[redacted]`, which is not JSON, and a secret `2026` masked the
+   * year of every timestamp.
    */
   log(level: Exclude<LogLevel, "silent">, msg: string, fields?: Fields): void {
     if (!this.enabled(level)) return;
     const r = this.#redactor;
-    const line = this.format === "json" ? escapeJson(r.redact(jsonLine(level, msg, fields))) : textLine(level, msg, fields, r);
-    this.write(r.redact(line) + "\n");
+    const line = this.format === "json" ? jsonLine(level, msg, fields, r) : textLine(level, msg, fields, r);
+    this.write(line + "\n");
   }
 
   write(text: string): void {
@@ -79,17 +82,20 @@ function textLine(level: string, msg: string, fields: Fields | undefined, r: Red
   if (fields) {
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined) continue;
-      const s = r.redact(String(v));
+      const s = typeof v === "string" ? r.redact(v) : String(v);
       out += ` ${escapeText(r.redact(k))}=${/[\s"=]/.test(s) || UNSAFE.test(s) || s === "" ? escapeJson(JSON.stringify(s)) : s}`;
     }
   }
   return out;
 }
 
-function jsonLine(level: string, msg: string, fields?: Fields): string {
-  const rec: Record<string, unknown> = { time: new Date().toISOString(), level, src: "latchkey", msg };
-  if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined) rec[k] = v;
-  return JSON.stringify(rec);
+/** One JSON object; what JSON.stringify leaves raw (DEL, C1, U+2028/9) is escaped after it. */
+function jsonLine(level: string, msg: string, fields: Fields | undefined, r: Redactor): string {
+  const rec: Record<string, unknown> = { time: new Date().toISOString(), level, src: "latchkey", msg: r.redact(msg) };
+  if (fields) {
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) rec[r.redact(k)] = typeof v === "string" ? r.redact(v) : v;
+  }
+  return escapeJson(JSON.stringify(rec));
 }
 
 /** C0 controls, DEL, C1 controls, LINE SEPARATOR, PARAGRAPH SEPARATOR. */

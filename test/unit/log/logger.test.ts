@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Logger, type LogFormat } from "../../../src/log/logger.ts";
+import { Logger, type Fields, type LogFormat } from "../../../src/log/logger.ts";
 import { Redactor } from "../../../src/log/redact.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "latchkey-logger-"));
@@ -11,7 +11,7 @@ const file = join(dir, "log");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** What one call to the logger writes. */
-function logged(format: LogFormat, r: Redactor, msg: string, fields?: Record<string, string>): string {
+function logged(format: LogFormat, r: Redactor, msg: string, fields?: Fields): string {
   const fd = openSync(file, "w");
   try {
     const l = new Logger(fd, r);
@@ -84,5 +84,23 @@ describe("Logger: control characters", () => {
       expect(RAW.test(json.slice(0, -1))).toBe(false);
       expect(JSON.parse(json)).toMatchObject({ msg, v });
     }), { numRuns: 300 });
+  });
+});
+
+describe("Logger: latchkey's own numbers and times", () => {
+  it("a numeric secret does not mask a pid, a code or the JSON time, and JSON lines stay JSON", () => {
+    const r = new Redactor();
+    const year = String(new Date().getUTCFullYear());
+    r.add("4242");
+    r.add(year);
+    r.add("s3cret-string");
+    const json = logged("json", r, "app started", { pid: 4242, command: "/bin/s3cret-string" });
+    const rec = JSON.parse(json) as Record<string, unknown>;
+    expect(rec).toMatchObject({ pid: 4242, command: "/bin/[redacted]" });
+    expect(String(rec.time).startsWith(`${year}-`)).toBe(true);
+    expect(logged("text", r, "app started", { pid: 4242, path: "/x/s3cret-string" }))
+      .toBe("latchkey: info: app started pid=4242 path=/x/[redacted]\n");
+    // A string field still is masked, even when it only holds digits: a string can quote a value.
+    expect(logged("text", r, "m", { v: "4242" })).toBe("latchkey: info: m v=[redacted]\n");
   });
 });
