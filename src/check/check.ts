@@ -9,7 +9,7 @@ import type { PreparedEnv } from "../env/prepare.ts";
 import { listFailures } from "../env/required.ts";
 import type { SecretsOptions } from "../env/options.ts";
 import { missingHome, type SshTarget } from "../ssh/install.ts";
-import { buildReport, errorJson, formatText } from "./report.ts";
+import { buildReport, errorJson, formatText, redactReport } from "./report.ts";
 import { fingerprinter } from "./fingerprint.ts";
 import { escapeJson } from "../log/logger.ts";
 import { redactor } from "../log/redact.ts";
@@ -29,6 +29,7 @@ export interface CheckInput {
   extra?: () => Promise<void>;
 }
 
+/** `write` gets the report redacted and escaped, ready to print as it is. */
 export async function runCheck(input: CheckInput, write: (s: string) => void): Promise<LatchkeyError | null> {
   const failures = listFailures(input.prepared, input.opts);
   const home = input.prepared.ssh.length ? missingHome(input.ssh) : null;
@@ -56,9 +57,8 @@ export async function runCheck(input: CheckInput, write: (s: string) => void): P
     ...(command ? { command } : {}),
     ...(input.user ? { user: input.user } : {}),
   });
-  // Redacted here, line by line before escaping (the caller redacts the whole once more).
-  const redact = (t: string): string => redactor.redact(t);
-  write(input.format === "json" ? escapeJson(redact(JSON.stringify(report, null, 2))) + "\n" : formatText(report, redact));
+  const safe = redactReport(report, (t) => redactor.redact(t));
+  write(input.format === "json" ? escapeJson(JSON.stringify(safe, null, 2)) + "\n" : formatText(safe));
   return failures[0] ?? null;
 }
 

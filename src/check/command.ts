@@ -11,7 +11,6 @@ import { gateStages } from "../gate/stages.ts";
 import { runGate } from "../gate/gate.ts";
 import { prepareLaunch } from "../launch/prepare.ts";
 import { log } from "../log/logger.ts";
-import { redactor } from "../log/redact.ts";
 import { assertCanBecome } from "../privileges/drop.ts";
 import type { Identity } from "../privileges/identity.ts";
 import type { SshTarget } from "../ssh/install.ts";
@@ -40,7 +39,7 @@ export async function checkCommand(c: CheckInput): Promise<number> {
     ...(identity ? { user: identity.spec } : {}),
     ...(args.command.length ? { launch: () => checkLaunch(args.command, env, identity) } : {}),
     ...(config.settings.boolean("check-gate") ? { extra: () => checkGate(args.command, env, identity, c.gateConfig, config) } : {}),
-  }, (s) => writeStdout(redactor.redact(s)));
+  }, writeStdout);
   if (failed) throw failed;
   return ExitCode.OK;
 }

@@ -57,12 +57,19 @@ export function errorJson(e: LatchkeyError): { code: string; exitCode: number; m
   return { code: e.code, exitCode: e.exitCode, message: e.message };
 }
 
+/** Give it a report whose strings are already redacted (redactReport): escaping comes after. */
+export function formatText(r: CheckReport): string {
+  return formatLines(r).map(escapeText).join("\n") + "\n";
+}
+
 /**
- * `redact` runs on each line before its control characters are escaped: the redactor knows a
- * secret by its raw bytes, so a secret holding an ESC must meet it before the escape does.
+ * The report with every string redacted on its own, raw: the redactor knows a secret by its
+ * raw bytes, so a secret holding an ESC must meet it before the text form escapes it. Numbers
+ * (lengths, uid, exit codes) and fingerprints are latchkey's own and never redacted: a secret
+ * `1234` turned `"length": 1234` into `"length": [redacted]`, which is not JSON.
  */
-export function formatText(r: CheckReport, redact: (line: string) => string = (l) => l): string {
-  return formatLines(r).map((l) => escapeText(redact(l))).join("\n") + "\n";
+export function redactReport(r: CheckReport, redact: (s: string) => string): CheckReport {
+  return JSON.parse(JSON.stringify(r, (k, v: unknown) => (typeof v === "string" && k !== "fingerprint" ? redact(v) : v))) as CheckReport;
 }
 
 function formatLines(r: CheckReport): string[] {
