@@ -22,6 +22,7 @@ import { prepareEnv, type PreparedEnv } from "./env/prepare.ts";
 import { validateSecrets } from "./env/required.ts";
 import { installSsh, sshTarget } from "./ssh/install.ts";
 import { closeSources, setRunSettings } from "./sources/source.ts";
+import { activePolicies } from "./policy/active.ts";
 import { loadGateConfig } from "./gate/config.ts";
 import { gateStages } from "./gate/stages.ts";
 import { runGate } from "./gate/gate.ts";
@@ -103,6 +104,7 @@ function configure(args: ParsedArgs): RunConfig {
   log.level = config.logLevel;
   log.format = config.logFormat;
   setRunSettings(config.settings);
+  activePolicies(config.settings); // every policy file read now: a broken one fails a run that uses no reference too
   return config;
 }
 

@@ -15,7 +15,7 @@ import { configError, ExitCode, LatchkeyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactor } from "../log/redact.ts";
 import { scanSecretsDir, type DirEntry } from "../sources/file/dir.ts";
-import { setFileSizeLimit } from "../sources/file/index.ts";
+import { readFileSecret, setFileSizeLimit } from "../sources/file/index.ts";
 import { readSecretFile } from "../sources/file/read.ts";
 import { decodeSecretText, expandPairs, selectKey, type ContentRules, type ExpandRule } from "./content.ts";
 import { isVarName, mapName, printable } from "./naming.ts";
@@ -99,7 +99,7 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
   for (const fv of fileVars) {
     const rule = opts.rules.get(fv.name) ?? opts.rules.get(basename(fv.path));
     const what = `${fv.fileVar}=${fv.path}`;
-    const { bytes, version } = readSecretFile(fv.path, opts.maxSize, what);
+    const { bytes, version } = readFileSecret(fv.path, opts.maxSize, what);
     for (const v of decodeToVars(bytes, fv.name, rule, opts, what)) add({ ...v, kind: "var-file", source: what, version });
     if (!opts.keepFileVars) removed.push(fv.fileVar);
   }
@@ -118,6 +118,7 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
 
   // Secrets directories.
   const ssh = new Map<string, SshSecret>();
+  const seen = new Set<string>();
   for (const dir of opts.dirs) {
     const entries = scanSecretsDir(dir.path, { maxSize: opts.maxSize, optional: dir.optional, log, ...(opts.envName ? { envName: opts.envName } : {}) });
     if (entries === null) {
@@ -125,6 +126,7 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
       continue;
     }
     for (const e of entries) {
+      seen.add(e.name);
       if (isSshSecret(e.name, opts.ssh)) {
         addSsh(ssh, e, opts);
         continue;
@@ -139,6 +141,8 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
       }
     }
   }
+
+  checkMapped(opts, seen);
 
   // Merge by precedence.
   const winners = new Map<string, SecretVar>();
@@ -187,6 +191,15 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
     overrides,
     usedSchemes,
   };
+}
+
+/** `--map FILE=VAR` naming a file no secrets dir has: the app would miss VAR without a word. */
+function checkMapped(opts: SecretsOptions, seen: ReadonlySet<string>): void {
+  for (const file of opts.naming.map.keys()) {
+    if (seen.has(file)) continue;
+    const dirs = opts.dirs.map((d) => d.path).join(", ") || "none";
+    throw new LatchkeyError("no_input", ExitCode.NO_INPUT, `--map: '${printable(file)}' is not a file in the secrets dir (${dirs})`);
+  }
 }
 
 function describe(v: SecretVar): string {

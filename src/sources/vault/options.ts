@@ -3,7 +3,14 @@
  * file) with the standard VAULT_* variables as fallbacks. Everything that can be checked
  * without talking to Vault is checked here, with the option's origin in the message.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { FileReadError, readRegularFile } from "../file/read.ts";
+
+/**
+ * Token, role-id, secret-id and CA files: read non-blocking, regular files only (a FIFO
+ * must not hang startup, see sources/file/read.ts), and small.
+ */
+const VAULT_FILE_MAX = 16 * 1024 * 1024;
 import { join } from "node:path";
 import { configError, usageError, type LatchkeyError } from "../../errors.ts";
 import { os } from "../../platform/lazy.ts";
@@ -73,9 +80,9 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
   const file = (f: Found | undefined): Buffer | undefined => {
     if (!f) return undefined;
     try {
-      return readFileSync(f.value);
+      return readRegularFile(f.value, VAULT_FILE_MAX).bytes;
     } catch (e) {
-      throw configError(`${f.from}: cannot read '${f.value}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw configError(`${f.from}: cannot read '${f.value}': ${e instanceof FileReadError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}`);
     }
   };
 
@@ -150,9 +157,9 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
   }
   const readText = (f: Found): string => {
     try {
-      return readFileSync(f.value, "utf8").trim();
+      return readRegularFile(f.value, VAULT_FILE_MAX).bytes.toString("utf8").trim();
     } catch (e) {
-      throw configError(`${f.from}: cannot read '${f.value}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw configError(`${f.from}: cannot read '${f.value}': ${e instanceof FileReadError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}`);
     }
   };
   const tokenFile = pick("vault-token-file");
@@ -193,7 +200,7 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
       // The Vault CLI's own token helper file, for developers who ran `vault login`.
       const home = join(env.HOME ?? os().homedir(), ".vault-token");
       try {
-        const t = readFileSync(home, "utf8").trim();
+        const t = readRegularFile(home, VAULT_FILE_MAX).bytes.toString("utf8").trim();
         if (t) return { method: "token", token: t, from: home };
       } catch {
         // no token helper file
