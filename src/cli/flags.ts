@@ -21,6 +21,11 @@ export interface FlagDef {
   help: string;
   /** Section heading in help: a key of GROUP_TITLES (add yours with registerGroup). */
   group: string;
+  /**
+   * A whole number in [min, max]: checked when the settings are read, whether or not the
+   * concern that uses it runs (a `--vault-concurrency 0` is wrong even with no vault://).
+   */
+  range?: { min: number; max: number };
 }
 
 export const FLAGS: readonly FlagDef[] = [

@@ -79,12 +79,33 @@ function parseOwn(own: string[], noDoubleDash: boolean): { values: Record<string
     options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
   }
   try {
-    return parseArgs({ args: own, options, strict: true, allowPositionals: true });
+    return parseArgs({ args: joinNegativeValues(own, options), options, strict: true, allowPositionals: true });
   } catch (e) {
     // `latchkey gunicorn --bind ...` (no --) fails on the app's own flag: say what was meant
     const hint = noDoubleDash && own.some((a) => !a.startsWith("-")) ? "; to run a command write: latchkey [options] -- COMMAND [ARGS...]" : "";
     throw usageError(describeParseError(e) + hint);
   }
+}
+
+/**
+ * `--stop-timeout -1s`: parseArgs refuses a value that starts with `-` as "ambiguous" (it could
+ * be a forgotten value followed by a flag). A dash and a digit is never one of our flags, so
+ * hand it over as `--stop-timeout=-1s` and let the option's own check say what is wrong with it.
+ */
+function joinNegativeValues(args: string[], options: Record<string, { type: "boolean" | "string"; short?: string }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const opt = a.startsWith("--") ? options[a.slice(2)] : a.length === 2 && a[0] === "-" ? Object.values(options).find((o) => o.short === a[1]) : undefined;
+    if (opt?.type === "string" && next !== undefined && next.length > 1 && next[0] === "-" && next.charCodeAt(1) >= 48 && next.charCodeAt(1) <= 57) {
+      out.push(a.startsWith("--") ? `${a}=${next}` : `${a}${next}`);
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 const commandSubcommands = new Set<string>(["run"]);

@@ -27,7 +27,7 @@ describe("finding 5: dotenv values are plain values", () => {
     const f = dotenvFile("app.env", [
       `A=file://${target}`,
       `B_FILE=${target}`,
-      "C=vault://secret/data/app#password",
+      "C=\"vault://secret/data/app#password\"",
       "D=aws-sm://prod/db",
       "E=Vault://typo",
       "",
@@ -54,7 +54,7 @@ describe("finding 5: dotenv values are plain values", () => {
     const r = await latchkey(["check", "--format", "json", "--secrets-dir", EMPTY, "--dotenv", f], { env: env(t.home) });
     expect(r.code, r.stderr).toBe(0);
     const vars = JSON.parse(r.stdout).variables as Array<{ name: string; kind: string; length: number }>;
-    expect(vars.find((v) => v.name === "A")).toMatchObject({ kind: "env-file", length: `file://${target}`.length });
+    expect(vars.find((v) => v.name === "A")).toMatchObject({ kind: "env file", length: `file://${target}`.length });
   });
 
   it("--dotenv-references (opt-in) resolves them as before", async () => {

@@ -45,19 +45,26 @@ describe("finding 18: --max-size", () => {
 });
 
 describe("finding 18: an environment too large for exec", () => {
-  const big = "x".repeat(140 * 1024);
+  // Secrets make it too large (an inherited environment that large would not start latchkey either).
+  const HUGE = t.path("huge");
+  mkdirSync(HUGE);
+  writeFileSync(t.path("huge", "huge"), "x".repeat(140 * 1024));
+  const MANY = t.path("many");
+  mkdirSync(MANY);
+  for (let i = 0; i < 40; i++) writeFileSync(t.path("many", `v${i}`), "y".repeat(100 * 1024)); // 4 MB > 8 MiB / 4
+
   it("one variable over the kernel's 128 KiB per string: 65 naming it, in check and in a run", async () => {
-    for (const mode of [[], ["--exec"]]) await refused(["--secrets-dir", EMPTY, ...mode], { HUGE: big }, 65, /HUGE.*128 KiB/);
-    const r = await latchkey(["check", "--secrets-dir", EMPTY], { env: env(t.home, { HUGE: big }) });
-    expect(r.code).toBe(65);
+    for (const mode of [[], ["--exec"]]) await refused(["--secrets-dir", HUGE, "--max-size", "1MiB", ...mode], {}, 65, /HUGE.*128 KiB/);
+    const r = await latchkey(["check", "--secrets-dir", HUGE, "--max-size", "1MiB"], { env: env(t.home) });
+    expect(r.code, r.stderr).toBe(65);
+    expect(lines(r.stderr)).toHaveLength(1);
     expect(lines(r.stderr)[0]).toMatch(/HUGE/);
   });
+
   it("the total over a quarter of the stack limit: 65, in check and in a run", async () => {
-    const many: Record<string, string> = {};
-    for (let i = 0; i < 40; i++) many[`V${i}`] = "y".repeat(100 * 1024); // 4 MB > 8 MiB / 4
     for (const mode of [["check"], ["--exec", "--", "true"], ["--", "true"]]) {
       // the limit is a quarter of the stack rlimit: fix it at 8 MiB whatever the runner's is
-      const r = await run("/bin/sh", ["-c", 'ulimit -s 8192 && exec "$@"', "sh", LATCHKEY, "--secrets-dir", EMPTY, ...mode], { env: env(t.home, many) });
+      const r = await run("/bin/sh", ["-c", 'ulimit -s 8192 && exec "$@"', "sh", LATCHKEY, "--secrets-dir", MANY, "--max-size", "1MiB", ...mode], { env: env(t.home) });
       expect(r.code, r.stderr).toBe(65);
       const l = lines(r.stderr);
       expect(l).toHaveLength(1);
