@@ -24,3 +24,20 @@ describe("parseCommandLine", () => {
     }
   });
 });
+
+describe("negative values", () => {
+  it.each([
+    [["--stop-timeout", "-1s", "--", "x"], "-1s"],
+    [["--stop-timeout=-1s", "--", "x"], "-1s"],
+    [["--user", "-1", "--", "x"], "-1"],
+    [["-u", "-5", "--", "x"], "-5"],
+  ])("%j reaches the option's own check instead of 'argument is ambiguous'", (argv, value) => {
+    const p = parseCommandLine(argv);
+    const name = argv[0]!.startsWith("-u") ? "user" : argv[0]!.startsWith("--stop") ? "stop-timeout" : "user";
+    expect(p.flags[name]).toBe(value);
+  });
+
+  it("a flag-like value that is not a number is still refused (a forgotten value)", () => {
+    expect(() => parseCommandLine(["--stop-timeout", "--exec", "--", "x"])).toThrow(/ambiguous|needs a value/);
+  });
+});
