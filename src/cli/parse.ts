@@ -89,8 +89,9 @@ function parseOwn(own: string[], noDoubleDash: boolean): { values: Record<string
 
 /**
  * `--stop-timeout -1s`: parseArgs refuses a value that starts with `-` as "ambiguous" (it could
- * be a forgotten value followed by a flag). A dash and a digit is never one of our flags, so
- * hand it over as `--stop-timeout=-1s` and let the option's own check say what is wrong with it.
+ * be a forgotten value followed by a flag). A dash and then no letter (`-1s`, `-`, `- `) is never
+ * one of our flags, so hand it over as `--stop-timeout=-1s` and let the option's own check say
+ * what is wrong with it. `--user --exec` stays an error: that one may be a forgotten value.
  */
 function joinNegativeValues(args: string[], options: Record<string, { type: "boolean" | "string"; short?: string }>): string[] {
   const out: string[] = [];
@@ -98,7 +99,7 @@ function joinNegativeValues(args: string[], options: Record<string, { type: "boo
     const a = args[i]!;
     const next = args[i + 1];
     const opt = a.startsWith("--") ? options[a.slice(2)] : a.length === 2 && a[0] === "-" ? Object.values(options).find((o) => o.short === a[1]) : undefined;
-    if (opt?.type === "string" && next !== undefined && next.length > 1 && next[0] === "-" && next.charCodeAt(1) >= 48 && next.charCodeAt(1) <= 57) {
+    if (opt?.type === "string" && next !== undefined && notAnOption(next)) {
       out.push(a.startsWith("--") ? `${a}=${next}` : `${a}${next}`);
       i++;
       continue;
@@ -106,6 +107,13 @@ function joinNegativeValues(args: string[], options: Record<string, { type: "boo
     out.push(a);
   }
   return out;
+}
+
+function notAnOption(arg: string): boolean {
+  if (arg[0] !== "-") return false;
+  if (arg.length === 1) return true;
+  const c = arg.charCodeAt(1);
+  return c !== 45 && !((c >= 65 && c <= 90) || (c >= 97 && c <= 122)); // not `--x`, not `-x`
 }
 
 const commandSubcommands = new Set<string>(["run"]);
@@ -124,6 +132,11 @@ function describeParseError(e: unknown): string {
   if (unknown) return `unknown option '${unknown[1]}' (see 'latchkey help')`;
   const missing = /Option '([^']+)' argument missing/.exec(msg);
   if (missing) return `option '${missing[1]}' needs a value`;
+  const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(msg);
+  if (ambiguous) {
+    const o = ambiguous[1]!;
+    return `option '${o}' is followed by another option instead of its value; a value that starts with '-' is written ${o.startsWith("--") ? `${o}=VALUE` : `${o}VALUE`}`;
+  }
   const first = msg.split(/\.\s/)[0] ?? msg;
   return first.replace(/\.$/, "");
 }

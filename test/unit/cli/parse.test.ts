@@ -38,6 +38,18 @@ describe("negative values", () => {
   });
 
   it("a flag-like value that is not a number is still refused (a forgotten value)", () => {
-    expect(() => parseCommandLine(["--stop-timeout", "--exec", "--", "x"])).toThrow(/ambiguous|needs a value/);
+    expect(() => parseCommandLine(["--stop-timeout", "--exec", "--", "x"])).toThrow(/followed by another option/);
+  });
+});
+
+describe("values that start with a dash but no letter", () => {
+  it.each([["-"], ["- "], ["-é"], ["-.5s"]])("--log-level %j is handed to the option's own check", (v) => {
+    expect(parseCommandLine(["--log-level", v, "--", "x"]).flags["log-level"]).toBe(v);
+  });
+});
+
+describe("an option followed by another option", () => {
+  it.each([[["--grace", "-A", "--", "x"], /option '--grace' is followed by another option instead of its value; .* --grace=VALUE/], [["-u", "-A", "--", "x"], /option '-u' .* -uVALUE/]])("%j: one line saying how to write a dash value", (argv, message) => {
+    expect(() => parseCommandLine(argv)).toThrow(message);
   });
 });
