@@ -2,9 +2,10 @@
  * Finding 5: a `.env` file the app can write (`--dotenv`) is not a way to make root read files
  * or secret managers for it. Its values are plain values; `--dotenv-references` opts in.
  */
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { latchkey } from "../helpers/run.ts";
+import { LATCHKEY } from "../helpers/paths.ts";
+import { latchkey, start } from "../helpers/run.ts";
 import { env, lines, probe, readProbe, tempRoot } from "./inputs-fixtures.ts";
 
 const t = tempRoot("dotenv-refs");
@@ -85,5 +86,31 @@ describe("finding 5: dotenv values are plain values", () => {
     expect(l[0]).toContain(f);
     expect(l[0]).toMatch(/line 3\b/);
     expect(readProbe(out)).toBeNull();
+  });
+
+  it("the watched .env: the app's own edit adding file:// and NAME_FILE makes root read nothing", async () => {
+    const f = dotenvFile("watched.env", "MODE=one\n");
+    const out = t.path("probe-watched");
+    const runs = t.path("runs");
+    // each start appends a line to `runs` and records the env; the app then waits
+    const app = ["/bin/sh", "-c", 'env -0 > "$0"; echo x >> "$1"; exec sleep 30', out, runs];
+    const { proc, done } = start(LATCHKEY, ["--secrets-dir", EMPTY, "--dotenv", f, "--debounce", "100ms", "--stop-timeout", "2s", "--", ...app],
+      { env: env(t.home), timeoutMs: 30_000 });
+    const count = () => (existsSync(runs) ? readFileSync(runs, "utf8").split("\n").filter(Boolean).length : 0);
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(cond()).toBe(true);
+    };
+    await until(() => count() === 1);
+    // the compromised app rewrites its .env (atomically, as an editor would)
+    writeFileSync(`${f}.new`, `MODE=two\nA=file://${target}\nB_FILE=${target}\n`);
+    renameSync(`${f}.new`, f);
+    await until(() => count() === 2 && readProbe(out)?.MODE === "two");
+    const got = readProbe(out)!;
+    proc.kill("SIGTERM");
+    await done;
+    expect(got.A).toBe(`file://${target}`);
+    expect(got.B_FILE).toBe(target);
+    expect(Object.values(got)).not.toContain(SECRET);
   });
 });
