@@ -18,6 +18,7 @@ import { redactor } from "./log/redact.ts";
 import { registerConcerns } from "./register.ts";
 import { prepareLaunch } from "./launch/prepare.ts";
 import { buildChildEnv } from "./env/child-env.ts";
+import { assertExecFits } from "./env/exec-limits.ts";
 import { prepareEnv, type PreparedEnv } from "./env/prepare.ts";
 import { validateSecrets } from "./env/required.ts";
 import { installSsh, sshTarget } from "./ssh/install.ts";
@@ -57,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   // Load secrets and build the app's environment (latchkey's own stays untouched).
   const prepared = await loadSecrets(config, args);
   const env = buildChildEnv(process.env, identity, prepared);
+  assertExecFits(args.command, env); // E2BIG found here, in check too, not at spawn after the gate
   const ssh = sshTarget(identity, config.secrets.sshDir);
   if ((args.subcommand as string) === "check") return (await import("./check/command.ts")).checkCommand({ args, config, prepared, env, identity, ssh, gateConfig });
 
@@ -103,6 +105,7 @@ function configure(args: ParsedArgs): RunConfig {
   const config = loadRunConfig(args, process.env);
   log.level = config.logLevel;
   log.format = config.logFormat;
+  for (const w of config.warnings) log.warn(w);
   setRunSettings(config.settings);
   activePolicies(config.settings); // every policy file read now: a broken one fails a run that uses no reference too
   return config;

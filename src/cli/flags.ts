@@ -21,6 +21,11 @@ export interface FlagDef {
   help: string;
   /** Section heading in help: a key of GROUP_TITLES (add yours with registerGroup). */
   group: string;
+  /**
+   * A whole number in [min, max]: checked when the settings are read, whether or not the
+   * concern that uses it runs (a `--vault-concurrency 0` is wrong even with no vault://).
+   */
+  range?: { min: number; max: number };
 }
 
 export const FLAGS: readonly FlagDef[] = [
@@ -29,7 +34,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: "grace", type: "string", env: "LATCHKEY_GRACE", value: "DURATION", default: "5s", group: "run",
     help: "after the app exits, SIGTERM what is left of its process group, SIGKILL it after DURATION" },
   { name: "stop-timeout", type: "string", env: "LATCHKEY_STOP_TIMEOUT", value: "DURATION", default: "10s", group: "run",
-    help: "after forwarding SIGTERM/SIGINT/SIGQUIT, SIGKILL the app if it is still running after DURATION (0 = never)" },
+    help: "after SIGTERM/SIGINT/SIGQUIT arrives (whatever --rewrite makes of it), SIGKILL the app if it is still running after DURATION (0 = never)" },
   { name: "signal-group", type: "boolean", env: "LATCHKEY_SIGNAL_GROUP", group: "signals",
     help: "forward signals to the app's whole process group, not only the app (like tini -g)" },
   { name: "rewrite", type: "string", multiple: true, env: "LATCHKEY_REWRITE", value: "FROM:TO", group: "signals",

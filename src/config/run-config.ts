@@ -5,7 +5,8 @@
 import type { ParsedArgs } from "../cli/parse.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
 import { applyRewrites, defaultTable, type SignalTable } from "../supervisor/signals.ts";
-import { Settings } from "./settings.ts";
+import { usageError } from "../errors.ts";
+import { misspeltEnvWarnings, Settings } from "./settings.ts";
 import { loadConfigFile, type ConfigFile } from "./file.ts";
 import { setSectionValues } from "./sections.ts";
 import { checkFormat, secretsOptions, type SecretsOptions } from "../env/options.ts";
@@ -28,6 +29,8 @@ export interface RunConfig {
   format: "text" | "json";
   /** The config file read (--config / LATCHKEY_CONFIG), if any. */
   configFile?: string;
+  /** Said once at startup, after the log level is set (misspelt LATCHKEY_* variables). */
+  warnings: string[];
 }
 
 export function loadRunConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): RunConfig {
@@ -39,7 +42,8 @@ export function loadRunConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): RunConf
   const table = defaultTable();
   const rewrites = s.list("rewrite");
   if (rewrites.length) applyRewrites(table, rewrites, s.origin("rewrite")!);
-  const user = s.string("user");
+  const user = runAs(s, env);
+  s.checkRanges();
   return {
     exec: s.boolean("exec"),
     ...(user !== undefined ? { user } : {}),
@@ -55,5 +59,19 @@ export function loadRunConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): RunConf
     secrets: secretsOptions(s),
     format: checkFormat(s),
     ...(path !== undefined ? { configFile: path } : {}),
+    warnings: misspeltEnvWarnings(env),
   };
+}
+
+/**
+ * `--user ""` must not mean "no switch": `--user "$APP_USER"` with the variable unset, or an
+ * empty LATCHKEY_USER, would run the app as root. Every other empty LATCHKEY_* is unset; this
+ * one is refused, wherever it was written.
+ */
+function runAs(s: Settings, env: NodeJS.ProcessEnv): string | undefined {
+  const user = s.string("user");
+  const empty = (where: string) => usageError(`${where}: empty user; name one (e.g. app, 1000 or 1000:1000), or leave the setting out to run the app as latchkey's own user`);
+  if (user !== undefined && user.trim() === "") throw empty(s.origin("user")!.label);
+  if (user === undefined && env.LATCHKEY_USER !== undefined && env.LATCHKEY_USER.trim() === "") throw empty("LATCHKEY_USER");
+  return user;
 }

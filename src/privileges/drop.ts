@@ -20,6 +20,13 @@ export function assertCanBecome(id: Identity): void {
   const uid = process.getuid!();
   const gid = process.getgid!();
   if (uid === id.uid && gid === id.gid && sameSet(process.getgroups!(), id.groups)) return;
+  if (uid !== 0 && uid === id.uid) {
+    // Only root changes groups: a latchkey already running as the user cannot drop the extra
+    // groups it has (nor add missing ones), and the app would run with groups nobody asked for.
+    throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
+      `--user ${id.spec}: latchkey already runs as uid ${uid} but with gid ${gid} and groups ${groupList(process.getgroups!())}, not gid ${id.gid} and groups ${groupList(id.groups)};` +
+        " only root can change groups (start latchkey as root, start it with exactly these groups, or leave out --user)");
+  }
   if (uid !== 0) {
     throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
       `--user ${id.spec}: latchkey runs as uid ${uid}, not root, and cannot switch to uid ${id.uid} gid ${id.gid}` +
@@ -95,6 +102,10 @@ export function keepSignalReach(id: Identity, log: Logger): void {
     return;
   }
   log.warn(`latchkey lacks CAP_KILL and cannot signal the app running as uid ${id.uid}: stop signals will not reach it (add CAP_KILL, or run latchkey as that user)`);
+}
+
+function groupList(g: number[]): string {
+  return [...new Set(g)].sort((a, b) => a - b).join(",") || "none";
 }
 
 function sameSet(a: number[], b: number[]): boolean {

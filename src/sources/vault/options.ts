@@ -140,6 +140,21 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
   };
 }
 
+/**
+ * A Vault token is printable ASCII (`hvs.…`, `s.…`, a batch token). Anything else cannot go in
+ * the X-Vault-Token header: fetch would refuse it and the error read "cannot reach Vault".
+ * Say what is wrong, without the token.
+ */
+function checkToken(token: string, from: string): string {
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) {
+      throw configError(`${from}: the Vault token contains a ${c < 0x20 || c === 0x7f ? "control character" : c === 0x20 ? "space" : "non-ASCII character"}; a token is printable ASCII (check how it was written)`);
+    }
+  }
+  return token;
+}
+
 function skip(s: Settings, env: NodeJS.ProcessEnv): boolean {
   if (s.get("vault-skip-verify")) return s.boolean("vault-skip-verify");
   const v = env.VAULT_SKIP_VERIFY;
@@ -178,9 +193,9 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
       if (tokenFile) {
         const t = readText(tokenFile);
         if (!t) throw configError(`${tokenFile.from}: the token file '${tokenFile.value}' is empty`);
-        return { method, token: t, from: tokenFile.from };
+        return { method, token: checkToken(t, tokenFile.from), from: tokenFile.from };
       }
-      if (tokenEnv) return { method, token: tokenEnv.value.trim(), from: "VAULT_TOKEN" };
+      if (tokenEnv) return { method, token: checkToken(tokenEnv.value.trim(), "VAULT_TOKEN"), from: "VAULT_TOKEN" };
       throw configError(`${methodF!.from}: token auth needs VAULT_TOKEN or --vault-token-file`);
     }
     case "approle": {
@@ -201,7 +216,7 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
       const home = join(env.HOME ?? os().homedir(), ".vault-token");
       try {
         const t = readRegularFile(home, VAULT_FILE_MAX).bytes.toString("utf8").trim();
-        if (t) return { method: "token", token: t, from: home };
+        if (t) return { method: "token", token: checkToken(t, home), from: home };
       } catch {
         // no token helper file
       }
