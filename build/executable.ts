@@ -30,21 +30,13 @@ const root = join(import.meta.dirname, "..");
 
 /**
  * Baked into the executable. FFI for the reaper, posix_spawn and the exec shim; SIGUSR1 is
- * forwarded to the app, not taken by the inspector. The rest keeps a supervisor that polls a
- * provider small for days (issue 15; bench/run aws-soak): with 10 aws-sm:// references polled
- * every second, anonymous memory went 23 -> 44 MB in 90 s and stayed there, in three parts:
- * - --max-semi-space-size=1 (MB): V8 grows the young generation (up to 3 x 16 MB) whenever
- *   much survives a scavenge, and keeps it; 1 MB is the size it starts with, so a start
- *   scavenges no more than before.
- * - --no-opt --no-maglev: the optimizing compilers run on V8's worker threads, and their
- *   scratch memory stayed in those threads' malloc arenas (14 MB in 5 arenas, seen in
- *   /proc/PID/smaps). latchkey's hot paths are system calls and I/O; the interpreter and
- *   Sparkplug serve them.
- * - --optimize-for-size: a lower heap growing factor; the old generation stayed near 15 MB
- *   for 9 MB live without it.
- * Startup CPU with all three is within the noise of without (perf stat, bench/RESULTS.md).
+ * forwarded to the app, not taken by the inspector. --max-semi-space-size=1 (MB): V8 grows
+ * the young generation (up to 3 x 16 MB) whenever much survives a scavenge and keeps it; a
+ * supervisor polling a provider every few seconds ended with ~20 MB of it, empty (issue 15;
+ * bench/run aws-soak). 1 MB is the size V8 starts with: a start scavenges no more than before.
+ * Flags that change V8's flag hash do not belong here (src/watch/poll.ts says why).
  */
-export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1", "--max-semi-space-size=1", "--no-opt", "--no-maglev", "--optimize-for-size"];
+export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1", "--max-semi-space-size=1"];
 
 export interface ExecutableOptions {
   /** Where the bundle, its assets and the executable go. */
