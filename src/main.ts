@@ -136,7 +136,10 @@ export function run(argv: string[]): void {
       const err = isLatchkeyError(e)
         ? e
         : new LatchkeyError("internal", ExitCode.INTERNAL, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      log.error(err.message.split("\n")[0]!, err.code === "internal" ? undefined : { code: err.code });
+      // The logger escapes control characters, so a whole message is one line; an internal
+      // error's stack goes to debug only.
+      if (err.code === "internal") log.error(err.message.split("\n")[0]!);
+      else log.error(err.message, { code: err.code });
       if (err.code === "internal" && e instanceof Error && e.stack) log.debug(e.stack);
       // The app never started (or has exited): revoke the Vault token and leases latchkey obtained.
       void closeSources().finally(() => exitAfterStdout(err.exitCode));
