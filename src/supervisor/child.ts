@@ -7,13 +7,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { SIGNALS } from "../platform/signal-numbers.ts";
 import { ESRCH, libc } from "../platform/libc.ts";
 import { canPosixSpawn, posixSpawn } from "../platform/spawn.ts";
-import { asSignalSender, noNewPrivileges, setInheritable, withAppCoreLimit } from "../platform/boundary.ts";
+import { appCoreLimit, asSignalSender, noNewPrivileges, setInheritable, withAppCoreLimit } from "../platform/boundary.ts";
 import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { SHIM_ARG } from "../launch/shim-arg.ts";
 import { SPEC_FD, type ShimMessage } from "../launch/shim.ts";
 import { log } from "../log/logger.ts";
-import type { LaunchSpec } from "../launch/spec.ts";
+import type { LaunchBoundary, LaunchSpec } from "../launch/spec.ts";
 import { execFailure } from "../launch/resolve.ts";
 import { adoptPid, claimPid, prepareAdoption, releasePid } from "./reaper.ts";
 import { signalName, type SignalName } from "./signals.ts";
@@ -147,18 +147,20 @@ function spawnApp(requested: LaunchSpec): ChildProcess | number {
   // latchkey had it, otherwise it is a background job, as latchkey was.
   const foreground = requested.foreground && startedInForeground();
   const withForeground = foreground === requested.foreground ? requested : { ...requested, foreground };
-  // the death signal is watched from the app's pid: the parent is this process
-  const spec = withForeground.boundary ? { ...withForeground, boundary: { ...withForeground.boundary, parent: process.pid } } : withForeground;
-  const b = spec.boundary;
-  const passFds = b?.passFds ?? [];
+  // The death signal is watched from the app's pid: its parent is this process. The core
+  // limit goes to the shim for every start (hooks too): latchkey's own is 0.
+  const core = withForeground.boundary?.core ?? appCoreLimit();
+  const b: LaunchBoundary = { passFds: [], noNewPrivs: false, ...withForeground.boundary, parent: process.pid, ...(core ? { core } : {}) };
+  const spec: LaunchSpec = { ...withForeground, boundary: b };
+  const passFds = b.passFds;
   // A parent-death signal needs code of ours in the child, after the privilege drop: only the
   // shim runs any. As PID 1 it is moot (latchkey's death ends the PID namespace, the app with it).
-  const deathSignal = b?.deathSignal !== undefined && process.pid !== 1;
+  const deathSignal = b.deathSignal !== undefined && process.pid !== 1;
   const needsShim = spec.identity !== undefined || requested.foreground || deathSignal;
   if (!needsShim) {
     // posix_spawn runs none of our code in the child: no_new_privs goes on latchkey itself,
     // and everything it starts from now on inherits it (it never needs to gain privileges).
-    if (b?.noNewPrivs) noNewPrivileges();
+    if (b.noNewPrivs) noNewPrivileges();
     // Own session and process group (setsid), so --signal-group and the grace kill reach
     // exactly the app's processes.
     if (canPosixSpawn()) {
