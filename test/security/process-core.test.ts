@@ -6,13 +6,13 @@
  * limit and dumpability. Run as uid 65534 (latchkey without --user, the app shares its uid:
  * the attacker is a same-uid process) and as root with --user.
  */
-import { chmodSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LATCHKEY } from "../helpers/paths.ts";
 import { run, start } from "../helpers/run.ts";
 import { tempDir } from "../helpers/processes.ts";
-import { AS_NOBODY, killQuietly, limit, printed } from "./process-helpers.ts";
+import { AS_NOBODY, exited, killQuietly, limit, printed } from "./process-helpers.ts";
 
 const MARKER = "BOOTSTRAP_MARKER_FOR_TEST"; // not LATCHKEY_*: latchkey keeps those from the app
 const started: (number | undefined)[] = [];
@@ -50,6 +50,9 @@ describe.each([
     expect(mine.code).not.toBe(0);
     expect(mine.stderr).toMatch(/Permission denied/);
     expect(limit(proc.pid!, "Max core file size")[0]).toBe("0");
+    // the kernel's mark of a non-dumpable process: its /proc files belong to root, not to its uid
+    expect(statSync(`/proc/${proc.pid}/environ`).uid).toBe(0);
+    expect(statSync(`/proc/${app}/environ`).uid).toBe(65534);
     // the app: its core limit and its dumpability as they were
     expect(limit(app, "Max core file size")[0]).toBe(String(4096 * 512));
     const its = await environAsNobody(app);
@@ -91,7 +94,8 @@ describe("a crash of latchkey writes no core", () => {
     started.push(proc.pid);
     started.push(Number(await printed(proc, "app")));
     proc.kill("SIGSEGV");
-    const r = await done;
+    void done;
+    const r = await exited(proc); // the orphaned app still holds the output pipes
     expect(r.signal).toBe("SIGSEGV");
     const cores = readdirSync(cwd).filter((f) => f.startsWith("core"));
     for (const f of cores) rmSync(join(cwd, f), { force: true });

@@ -50,6 +50,12 @@ export async function diesWithin(pid: number, ms: number): Promise<boolean> {
   return true;
 }
 
+/** The process's exit (not its pipes' close: an orphaned app may hold them open). */
+export function exited(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
+  return new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+}
+
 export function killQuietly(pid: number | undefined): void {
   if (!pid) return;
   try {

@@ -11,8 +11,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LATCHKEY } from "../helpers/paths.ts";
 import { start } from "../helpers/run.ts";
-import { tempDir } from "../helpers/processes.ts";
-import { AS_NOBODY, alive, diesWithin, killQuietly, printed } from "./process-helpers.ts";
+import { sleep, tempDir } from "../helpers/processes.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { AS_NOBODY, alive, diesWithin, exited, killQuietly, printed } from "./process-helpers.ts";
 
 const started: (number | undefined)[] = [];
 afterEach(() => {
@@ -33,7 +34,8 @@ describe("the app SIGKILLs latchkey (uid 65534, not PID 1, no --user: nothing ca
     started.push(proc.pid);
     const app = Number(await printed(proc, "app"));
     started.push(app);
-    const r = await done;
+    void done;
+    const r = await exited(proc);
     expect(r.signal).toBe("SIGKILL"); // the attack itself succeeded: latchkey is gone
     expect(await diesWithin(app, 3000)).toBe(true);
   });
@@ -47,8 +49,40 @@ describe("the app SIGKILLs latchkey (uid 65534, not PID 1, no --user: nothing ca
     started.push(app);
     expect(alive(app)).toBe(true);
     proc.kill("SIGKILL");
-    await done;
+    void done;
+    await exited(proc); // its sleep (and the app, if it lived) hold the output pipes
     expect(await diesWithin(app, 3000)).toBe(true);
+  });
+});
+
+describe("latchkey dies while it starts the app (before or after the exec shim's prctl)", () => {
+  it("--user nobody --parent-death-signal KILL: in 6 attempts no app survives latchkey", async () => {
+    const tag = `30.${process.pid}`; // a sleep argument no other process has
+    const survivors = () => readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8") === `sleep\0${tag}\0` && alive(Number(p));
+      } catch {
+        return false;
+      }
+    });
+    let survived = 0;
+    for (let i = 0; i < 6; i++) {
+      const { proc, done } = start(LATCHKEY, ["--user", "nobody", "--parent-death-signal", "KILL", "--", "sleep", tag],
+        { env: { PATH: process.env.PATH!, HOME: tempDir() } });
+      started.push(proc.pid);
+      // kill latchkey as soon as it has a child (the shim), at a different moment each time
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim()) await sleep(1);
+      await sleep(i * 8);
+      proc.kill("SIGKILL");
+      void done;
+      await exited(proc);
+      await sleep(300);
+      const left = survivors();
+      survived += left.length;
+      left.forEach((p) => killQuietly(Number(p)));
+    }
+    expect(survived).toBe(0);
   });
 });
 

@@ -155,13 +155,15 @@ describe.each([
       const fs = await import("node:fs");
       const euids = () => fs.readdirSync("/proc/self/task").map((t) => fs.readFileSync("/proc/self/task/" + t + "/status", "utf8").match(/^Uid:\\s+(\\d+)\\s+(\\d+)/m)[2]);
       const main = () => fs.readFileSync("/proc/thread-self/status", "utf8").match(/^Uid:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)/m).slice(1).join(",");
+      const caps = () => fs.readFileSync("/proc/thread-self/status", "utf8").match(/^CapEff:\\s+(\\w+)/m)[1];
+      const capsBefore = caps();
       const to = c.setresuidThread(0xffffffff, 65534, 0xffffffff);
       const during = main();
       const others = euids().filter((e) => e === "0").length;
       const back = c.setresuidThread(0xffffffff, 0, 0xffffffff);
-      console.log(JSON.stringify({ to, during, othersStillRoot: others > 0, back, after: main() }));`);
+      console.log(JSON.stringify({ to, during, othersStillRoot: others > 0, back, after: main(), capsBack: caps() === capsBefore }));`);
     expect(out).toEqual(numbered
-      ? { to: 0, during: "0,65534,0", othersStillRoot: true, back: 0, after: "0,0,0" }
-      : { to: -1, during: "0,0,0", othersStillRoot: true, back: -1, after: "0,0,0" });
+      ? { to: 0, during: "0,65534,0", othersStillRoot: true, back: 0, after: "0,0,0", capsBack: true }
+      : { to: -1, during: "0,0,0", othersStillRoot: true, back: -1, after: "0,0,0", capsBack: true });
   });
 });
