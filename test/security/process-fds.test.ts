@@ -35,9 +35,11 @@ function fdsOf(r: RunResult): number[] {
   return m[1]!.split("\n").filter((l) => l !== "").map(Number).sort((a, b) => a - b);
 }
 
-/** latchkey with our descriptors at 3, 7, 30 and 100; the app lists its fds. */
-function withExtraFds(args: string[]): Promise<RunResult> {
-  return start(LATCHKEY, [...args, "--", "sh", "-c", LIST], {
+/** latchkey with our descriptors at 3, 7, 30 and 100; the app lists its fds. `pid1`: as PID 1 of a new PID namespace. */
+function withExtraFds(args: string[], pid1 = false): Promise<RunResult> {
+  const argv = [...args, "--", "sh", "-c", LIST];
+  const [file, full] = pid1 ? ["unshare", ["--pid", "--fork", "--mount-proc", LATCHKEY, ...argv]] : [LATCHKEY, argv];
+  return start(file, full, {
     stdio: stdioWith(EXTRA),
     env: { PATH: process.env.PATH!, HOME: dir },
     timeoutMs: 30_000,
@@ -63,6 +65,17 @@ describe.each([
     expect(fdsOf(r)).toEqual([0, 1, 2, 3, 30]);
     expect(r.stdout).toContain(`fd3=${leaked}\n`);
     expect(r.stdout).toContain(`fd30=${leaked}\n`);
+  });
+});
+
+describe("as PID 1 (unshare --pid --fork --mount-proc)", () => {
+  it.each([[[]], [["--user", "nobody"]], [["--exec"]]])("%j: the app gets 0, 1 and 2 only; --pass-fd 30 adds 30", async (mode) => {
+    const r = await withExtraFds(mode, true);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fdsOf(r)).toEqual([0, 1, 2]);
+    const passed = await withExtraFds([...mode, "--pass-fd", "30"], true);
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(fdsOf(passed)).toEqual([0, 1, 2, 30]);
   });
 });
 
