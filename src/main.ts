@@ -35,6 +35,7 @@ import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
+import { checkPassFds, sealDescriptors, sealSelf } from "./platform/boundary.ts";
 import { undoRuntimeEnvFile } from "./cli/runtime-env-file.ts";
 import { exitAfterStdout, writeStdout } from "./cli/stdout.ts";
 
@@ -47,10 +48,13 @@ export async function main(argv: string[]): Promise<number> {
   if (args.subcommand === "help") return print(usage());
   if (args.subcommand === "version") return print(`latchkey ${VERSION} (node ${process.version})\n`);
   if ((args.subcommand as string) === "health") return (await import("./health/command.ts")).runHealth(args, process.env);
+  sealSelf(); // not dumpable, no core: environ holds bootstrap credentials, and soon the heap holds secrets
   const startup = guardStartup(log, closeSources); // stop signals end startup until the gate takes them
 
   // Parse config.
   const config = configure(args);
+  checkPassFds(config.boundary.passFds, config.settings.origin("pass-fd")?.label ?? "--pass-fd");
+  sealDescriptors(); // nothing latchkey inherited reaches what it starts, but --pass-fd ones, at the app's start
   const gateConfig = loadGateConfig(config.settings, process.env, config);
   const rotationOpts = loadRotationOptions(config.settings);
   const identity = config.user ? (await import("./privileges/identity.ts")).resolveIdentity(config.user) : undefined;
@@ -65,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   // Validate: required secrets, the command, the user switch — all before anything starts.
   validateSecrets(prepared, config.secrets);
   recordInitialLoad(prepared.secrets);
-  const spec = prepareLaunch(args.command, env, identity);
+  const spec = prepareLaunch(args.command, env, identity, config.boundary);
   if (identity) {
     const { assertCanBecome, keepSignalReach } = await import("./privileges/drop.ts");
     assertCanBecome(identity);
