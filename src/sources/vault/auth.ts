@@ -238,6 +238,8 @@ export class TokenKeeper {
         }
       }
     }
+    // Not renewable (any more): it ends at its TTL, and the leases obtained with it too.
+    if (Number.isFinite(this.#expiresAt)) this.events.endsIn?.(Math.max(0, Math.round((this.#expiresAt - Date.now()) / 1000)));
     if (this.auth.method === "token") {
       this.log.warn(this.#tokenFile
         ? "vault: the token cannot be renewed; latchkey keeps reading the token file for a new one"
