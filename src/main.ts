@@ -88,10 +88,14 @@ export async function main(argv: string[]): Promise<number> {
   });
 
   // Run the app: become it, or supervise it (privileges are dropped in the app's process).
-  if (config.exec) return (await import("./launch/exec.ts")).execInto(spec);
-  const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log, rotation.hooks);
-  gate.release(); // supervise has its own signal listeners by now
-  return exited;
+  try {
+    if (config.exec) return (await import("./launch/exec.ts")).execInto(spec);
+    const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log, rotation.hooks);
+    gate.release(); // supervise has its own signal listeners by now
+    return await exited;
+  } catch (e) {
+    throw rotation.abandon(e); // the app never ran: nothing it was meant to read stays behind
+  }
 }
 
 function configure(args: ParsedArgs): RunConfig {

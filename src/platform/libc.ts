@@ -130,6 +130,7 @@ export function loadLibc(numbered: boolean, opts: { errnoVariable?: boolean } = 
   const errno = errnoReader(ffi, lib, opts.errnoVariable !== false);
   const ptr = (b: Buffer) => ffi.getRawPointer(b);
   pointerOf = ptr;
+  loadedFrom = { lib, numbered };
   return {
     ...(numbered ? systemCalls(lib, ptr, fn) : {
       waitid: fn("waitid"), waitpid: fn("waitpid"), prctl: fn("prctl"), setpgid: fn("setpgid"),
@@ -173,6 +174,7 @@ type Direct = Pick<Libc, keyof typeof PORTABLE | "sigprocmask" | "_exit">;
 function systemCalls(lib: FfiLibrary, ptr: (b: Buffer) => bigint, fn: (name: string) => (...a: unknown[]) => never): Direct {
   // Bound now: binding lazily, between a failed call and the errno read, could clobber errno.
   const syscall = lib.getFunction("syscall", SIGNATURES.syscall) as (...a: bigint[]) => bigint;
+  rawSyscall = syscall;
   const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) => Number(syscall(nr, a, b, c, d, e, 0n));
   const I = BigInt;
   return {
@@ -241,4 +243,99 @@ interface FfiModule {
   DynamicLibrary: new (path: string) => FfiLibrary;
   getInt32(ptr: unknown): number;
   getRawPointer(b: Buffer): bigint;
+}
+
+// ---- Descriptor-relative file calls, for src/fileset/ (writing where another user can write) ----
+// Node's fs has no *at() calls; these are them. Nothing here is bound or built until a run
+// writes a file set (--render, SSH secrets): a plain start pays nothing. On x86-64 they go
+// through the syscall(2) binding the start already made; elsewhere each is bound from glibc
+// on its first call.
+
+export interface FileCalls {
+  openat(dirfd: number, name: string, flags: number, mode: number): number;
+  mkdirat(dirfd: number, name: string, mode: number): number;
+  unlinkat(dirfd: number, name: string, flags: number): number;
+  renameat(oldDirfd: number, oldName: string, newDirfd: number, newName: string): number;
+  symlinkat(target: string, dirfd: number, name: string): number;
+  /** The link's bytes into `buf`; the length, or -1. `name` "" reads an O_PATH descriptor's own link. */
+  readlinkat(dirfd: number, name: string, buf: Buffer): number;
+  errno(): number;
+}
+
+export const AT_FDCWD = -100;
+export const AT_REMOVEDIR = 0x200;
+/** Not in Node's fs.constants; the same value on every Linux architecture Node runs on. */
+export const O_PATH = 0o10000000;
+export const O_CLOEXEC = 0o2000000;
+
+const SYS_FILES = { openat: 257n, mkdirat: 258n, unlinkat: 263n, renameat: 264n, symlinkat: 266n, readlinkat: 267n } as const;
+
+const PORTABLE_FILES = {
+  // variadic in C (the mode); passed as a fourth int, as every Linux ABI Node runs on allows
+  openat: { arguments: ["int32", "buffer", "int32", "uint32"], return: "int32" },
+  mkdirat: { arguments: ["int32", "buffer", "uint32"], return: "int32" },
+  unlinkat: { arguments: ["int32", "buffer", "int32"], return: "int32" },
+  renameat: { arguments: ["int32", "buffer", "int32", "buffer"], return: "int32" },
+  symlinkat: { arguments: ["buffer", "int32", "buffer"], return: "int32" },
+  readlinkat: { arguments: ["int32", "buffer", "buffer", "uint64"], return: "int64" },
+} satisfies Record<string, Signature>;
+
+let loadedFrom: { lib: FfiLibrary; numbered: boolean } | undefined;
+let rawSyscall: ((...a: bigint[]) => bigint) | undefined;
+let fileCallsCached: FileCalls | null | undefined;
+
+/** NUL-terminated, as the kernel reads a path. */
+function cString(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+/** The *at() calls, or null when node:ffi is unavailable (callers fail closed: see libcLoadError()). */
+export function fileCalls(): FileCalls | null {
+  if (fileCallsCached !== undefined) return fileCallsCached;
+  const c = libc();
+  if (!c || !loadedFrom) return (fileCallsCached = null);
+  const { lib, numbered } = loadedFrom;
+  const I = BigInt;
+  if (numbered && rawSyscall) {
+    const syscall = rawSyscall;
+    const ptr = pointerOf!;
+    const sys = (nr: bigint, a = 0n, b = 0n, cc = 0n, d = 0n) => Number(syscall(nr, a, b, cc, d, 0n, 0n));
+    fileCallsCached = {
+      openat: (dirfd, name, flags, mode) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.openat, I(dirfd), ptr(n), I(flags), I(mode))); },
+      mkdirat: (dirfd, name, mode) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.mkdirat, I(dirfd), ptr(n), I(mode))); },
+      unlinkat: (dirfd, name, flags) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.unlinkat, I(dirfd), ptr(n), I(flags))); },
+      renameat: (od, on, nd, nn) => {
+        const a = cString(on);
+        const b = cString(nn);
+        return pinned([a, b], () => sys(SYS_FILES.renameat, I(od), ptr(a), I(nd), ptr(b)));
+      },
+      symlinkat: (target, dirfd, name) => {
+        const t = cString(target);
+        const n = cString(name);
+        return pinned([t, n], () => sys(SYS_FILES.symlinkat, ptr(t), I(dirfd), ptr(n)));
+      },
+      readlinkat: (dirfd, name, buf) => {
+        const n = cString(name);
+        return pinned([n, buf], () => sys(SYS_FILES.readlinkat, I(dirfd), ptr(n), ptr(buf), I(buf.length)));
+      },
+      errno: c.errno,
+    };
+    return fileCallsCached;
+  }
+  // Bound now, all of them: binding lazily, between a failed call and its errno read, could clobber errno.
+  const bound = new Map<string, (...a: unknown[]) => number | bigint>();
+  for (const name of Object.keys(PORTABLE_FILES) as (keyof typeof PORTABLE_FILES)[]) {
+    bound.set(name, lib.getFunction(name, PORTABLE_FILES[name]) as (...a: unknown[]) => number | bigint);
+  }
+  const fn = (name: keyof typeof PORTABLE_FILES) => (...a: unknown[]) => Number(bound.get(name)!(...a));
+  fileCallsCached = {
+    openat: (dirfd, name, flags, mode) => fn("openat")(dirfd, cString(name), flags, mode),
+    mkdirat: (dirfd, name, mode) => fn("mkdirat")(dirfd, cString(name), mode),
+    unlinkat: (dirfd, name, flags) => fn("unlinkat")(dirfd, cString(name), flags),
+    renameat: (od, on, nd, nn) => fn("renameat")(od, cString(on), nd, cString(nn)),
+    symlinkat: (target, dirfd, name) => fn("symlinkat")(cString(target), dirfd, cString(name)),
+    readlinkat: (dirfd, name, buf) => fn("readlinkat")(dirfd, cString(name), buf, I(buf.length)),
+    errno: c.errno,
+  };
+  return fileCallsCached;
 }
