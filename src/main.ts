@@ -31,6 +31,7 @@ import { rotationRules } from "./watch/config.ts";
 import { loadRotationOptions } from "./watch/options.ts";
 import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
+import { prepareTemplates } from "./template/index.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 import { undoRuntimeEnvFile } from "./cli/runtime-env-file.ts";
@@ -69,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!config.exec) keepSignalReach(identity, log);
   }
   installSsh(prepared.ssh, ssh); // before the gate: pre-start hooks run as the app user and may need the keys
+  // Templates rendered in memory now: a missing variable fails here, before the gate; written below.
+  const templates = await prepareTemplates(config.settings, { env, prepared, rotation: rotationOpts, ...(identity ? { identity } : {}) });
 
   // Gate: dependencies and pre-start hooks; it holds the stop signals while it runs.
   const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
@@ -85,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     load: pipelineLoader({ secrets: config.secrets, log, ...(identity ? { identity } : {}) }),
     vet: gateVetter(gateConfig, spec, config.supervise.stopTimeout, log),
     exec: config.exec,
+    ...(templates ? { templates } : {}),
   });
 
   // Run the app: become it, or supervise it (privileges are dropped in the app's process).

@@ -1,0 +1,40 @@
+/**
+ * Templates at startup, for main.ts: read, parsed and rendered in memory before the gate, so
+ * that a template error (a missing variable, a syntax error, a forbidden tag) ends the start
+ * with one line before anything runs. The files are written later, where --render writes
+ * (watch/setup.ts), and rotation re-renders them (watch/controller.ts).
+ *
+ * Without templates configured, this module's caller pays one list lookup: the engine and
+ * liquidjs are imported only when a template exists.
+ */
+import type { Settings } from "../config/settings.ts";
+import type { PreparedEnv } from "../env/prepare.ts";
+import type { Identity } from "../privileges/identity.ts";
+import type { RotationOptions } from "../watch/options.ts";
+import { templateSpecs } from "./config.ts";
+import type { RenderedTemplates, TemplateOutputs } from "./outputs.ts";
+
+export interface StartupTemplates {
+  outputs: TemplateOutputs;
+  /** The first render, written by setupRotation. */
+  first: RenderedTemplates;
+}
+
+export async function prepareTemplates(
+  settings: Settings,
+  i: { env: Readonly<Record<string, string>>; prepared: Pick<PreparedEnv, "secrets">; identity?: Identity; rotation: RotationOptions },
+): Promise<StartupTemplates | undefined> {
+  const specs = templateSpecs(settings);
+  if (specs.length === 0) return undefined;
+  const [{ TemplateOutputs, templateScope }, { resolveIdentity }] = await Promise.all([import("./outputs.ts"), import("../privileges/identity.ts")]);
+  const outputs = new TemplateOutputs(specs, {
+    defaultAction: i.rotation.action,
+    resolveOwner: (spec) => resolveIdentity(spec),
+    ...(i.identity ? { identity: i.identity } : {}),
+    ...(i.rotation.render !== undefined ? { renderDir: i.rotation.render } : {}),
+  });
+  // The variables as rotation's SecretSet holds them (watch/pipeline.ts, secretSetFrom).
+  const secrets: Record<string, string> = {};
+  for (const v of i.prepared.secrets) if (v.kind !== "env-file") secrets[v.name] = v.value;
+  return { outputs, first: outputs.render(templateScope({ env: i.env, secrets })) };
+}
