@@ -4,7 +4,7 @@
  * the template's own action; a template cannot read files or run code.
  */
 import { describe, expect, it } from "vitest";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { latchkey, start } from "../../helpers/run.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
@@ -49,6 +49,25 @@ describe("templates (built binary)", () => {
     expect({ uid: st.uid, gid: st.gid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ uid: 65534, gid: 65534, mode: "400" });
     expect(lstatSync(f.dest).isSymbolicLink()).toBe(true); // DEST -> ..data/app.yml: switched as a set
     expect(readdirSync(join(f.d, "conf")).filter((n) => !n.startsWith("..")).sort()).toEqual(["app.yml"]);
+  });
+
+  it("the app user owns DEST's directory and planted DEST -> a root file: the link is replaced, the root file untouched", async () => {
+    if (process.getuid?.() !== 0) return console.log("skipped: needs root (the attacker is another user)");
+    const f = fixture();
+    const conf = join(f.d, "conf");
+    mkdirSync(conf);
+    chownSync(conf, 65534, 65534); // the app's own directory
+    const victim = join(f.d, "victim");
+    writeFileSync(victim, "root-owned\n", { mode: 0o644 });
+    symlinkSync(victim, f.dest);
+    lchownSync(f.dest, 65534, 65534);
+    const r = await latchkey(["--user", "nobody", "--secrets-dir", f.secrets, "--template", `${f.template}=${f.dest}`, "--", "sh", "-c", "exit 0"], { env: { PATH } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("root-owned\n");
+    expect(statSync(victim).uid).toBe(0);
+    expect(readlinkSync(f.dest)).toBe("..data/app.yml");
+    expect(readFileSync(f.dest, "utf8")).toBe(rendered(FX.tplPassword));
   });
 
   it("a missing variable fails before the app starts: exit 78, one line naming template, line and variable, nothing written", async () => {
