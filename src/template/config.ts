@@ -18,7 +18,6 @@ import { registerSection, section } from "../config/sections.ts";
 import { invalid, type Settings } from "../config/settings.ts";
 import { checkKeys, expectObject, expectString, type FieldPath } from "../config/validate.ts";
 import { configError } from "../errors.ts";
-import { fileName } from "../fileset/writer.ts";
 import { parseAction, type Action } from "../watch/options.ts";
 
 export interface TemplateSpec {
@@ -40,6 +39,13 @@ const TEMPLATE_FLAGS: FlagDef[] = [
   { name: "template", type: "string", multiple: true, env: "LATCHKEY_TEMPLATE", value: "SRC=DEST", group: "rotation",
     help: "render the Liquid template SRC with the app's variables into DEST (0400, app user, switched atomically), again when a variable it reads changes (repeatable; owner/mode/action per template in the config file's templates:)" },
 ];
+
+/**
+ * src/fileset/writer.ts's fileName(), which checks again when writing: one file in DEST's
+ * directory, not a name of the `..data` layout. Repeated here so that registering the flag
+ * does not load the writer.
+ */
+const FILE_NAME = /^(?!\.\.)(?!\.$)[A-Za-z0-9_.][A-Za-z0-9_.-]*$/;
 
 const ACTION_HINT = "expected restart, none, or signal:NAME (e.g. signal:HUP)";
 
@@ -93,7 +99,7 @@ function destinationProblem(dest: string): string | null {
   if (!dest.startsWith("/")) return "expected an absolute path";
   if (dest.endsWith("/")) return "expected a file path, not a directory";
   if (dirname(dest) === dest) return "expected a file path, not /";
-  if (!fileName(basename(dest))) return "the file name must be letters, digits, '_', '.', '-' (not starting with '..')";
+  if (!FILE_NAME.test(basename(dest))) return "the file name must be letters, digits, '_', '.', '-' (not starting with '..')";
   if (dest.split("/").some((p) => p === "." || p === "..")) return "expected a path without . or .. components";
   return null;
 }
