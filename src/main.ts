@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     gate.release(); // supervise has its own signal listeners by now
     return await exited;
   } catch (e) {
-    throw rotation.abandon(e); // the app never ran: nothing it was meant to read stays behind
+    throw rotation.abandon(e); // if the app never ran, what --render wrote for it is removed
   }
 }
 

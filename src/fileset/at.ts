@@ -14,8 +14,13 @@ export { O_PATH };
 
 /** A failed operation or a refusal; `errno` is the code ("ENOSPC"), or "REFUSED" for a refusal. */
 export class FileSetError extends Error {
-  constructor(readonly path: string, readonly errno: string, message: string) {
+  readonly path: string;
+  readonly errno: string;
+
+  constructor(path: string, errno: string, message: string) {
     super(message);
+    this.path = path;
+    this.errno = errno;
   }
 
   get refused(): boolean {

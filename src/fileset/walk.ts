@@ -112,14 +112,14 @@ function trustedLink(c: FileCalls, dirfd: number, name: string, here: string): s
   const l = openAt(c, dirfd, name, O_PATH | constants.O_NOFOLLOW | O_CLOEXEC, 0, here);
   try {
     const st = fstat(l, here);
-    if (!st.isSymbolicLink()) throw refuse(here, "not a directory");
+    if (!st.isSymbolicLink()) throw new FileSetError(here, "ENOTDIR", `${here}: not a directory`);
     const dir = fstat(dirfd, here);
     const othersCanWrite = (dir.mode & 0o022) !== 0 && (dir.mode & 0o1000) === 0;
     if (!trusted(st.uid) || !trusted(dir.uid) || othersCanWrite) {
       throw refuse(here, `is a symlink that another user could have planted (link owned by uid ${st.uid}, in a directory owned by uid ${dir.uid}, mode ${(dir.mode & 0o7777).toString(8)}); refusing to follow it: name the real directory`);
     }
     const target = readLinkAt(c, l, "", here);
-    if (target === null) throw refuse(here, "not a directory");
+    if (target === null) throw new FileSetError(here, "ENOTDIR", `${here}: not a directory`);
     return target;
   } finally {
     close(l);

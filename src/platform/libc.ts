@@ -293,14 +293,23 @@ function cString(s: string): Buffer {
 export function fileCalls(): FileCalls | null {
   if (fileCallsCached !== undefined) return fileCallsCached;
   const c = libc();
-  if (!c || !loadedFrom) return (fileCallsCached = null);
-  const { lib, numbered } = loadedFrom;
+  fileCallsCached = c && loadedFrom ? buildFileCalls(loadedFrom.lib, loadedFrom.numbered, c.errno) : null;
+  return fileCallsCached;
+}
+
+/** The calls through syscall(2) when `numbered`, else glibc's: for the test that runs both; callers use fileCalls(). */
+export function loadFileCalls(numbered: boolean): FileCalls {
+  const c = loadLibc(numbered);
+  return buildFileCalls(loadedFrom!.lib, numbered, c.errno);
+}
+
+function buildFileCalls(lib: FfiLibrary, numbered: boolean, errno: () => number): FileCalls {
   const I = BigInt;
   if (numbered && rawSyscall) {
     const syscall = rawSyscall;
     const ptr = pointerOf!;
     const sys = (nr: bigint, a = 0n, b = 0n, cc = 0n, d = 0n) => Number(syscall(nr, a, b, cc, d, 0n, 0n));
-    fileCallsCached = {
+    return {
       openat: (dirfd, name, flags, mode) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.openat, I(dirfd), ptr(n), I(flags), I(mode))); },
       mkdirat: (dirfd, name, mode) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.mkdirat, I(dirfd), ptr(n), I(mode))); },
       unlinkat: (dirfd, name, flags) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.unlinkat, I(dirfd), ptr(n), I(flags))); },
@@ -318,9 +327,8 @@ export function fileCalls(): FileCalls | null {
         const n = cString(name);
         return pinned([n, buf], () => sys(SYS_FILES.readlinkat, I(dirfd), ptr(n), ptr(buf), I(buf.length)));
       },
-      errno: c.errno,
+      errno,
     };
-    return fileCallsCached;
   }
   // Bound now, all of them: binding lazily, between a failed call and its errno read, could clobber errno.
   const bound = new Map<string, (...a: unknown[]) => number | bigint>();
@@ -328,14 +336,13 @@ export function fileCalls(): FileCalls | null {
     bound.set(name, lib.getFunction(name, PORTABLE_FILES[name]) as (...a: unknown[]) => number | bigint);
   }
   const fn = (name: keyof typeof PORTABLE_FILES) => (...a: unknown[]) => Number(bound.get(name)!(...a));
-  fileCallsCached = {
+  return {
     openat: (dirfd, name, flags, mode) => fn("openat")(dirfd, cString(name), flags, mode),
     mkdirat: (dirfd, name, mode) => fn("mkdirat")(dirfd, cString(name), mode),
     unlinkat: (dirfd, name, flags) => fn("unlinkat")(dirfd, cString(name), flags),
     renameat: (od, on, nd, nn) => fn("renameat")(od, cString(on), nd, cString(nn)),
     symlinkat: (target, dirfd, name) => fn("symlinkat")(cString(target), dirfd, cString(name)),
     readlinkat: (dirfd, name, buf) => fn("readlinkat")(dirfd, cString(name), buf, I(buf.length)),
-    errno: c.errno,
+    errno,
   };
-  return fileCallsCached;
 }

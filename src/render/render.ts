@@ -48,7 +48,7 @@ export class Renderer {
 
 function renderError(dir: string, e: unknown): LatchkeyError {
   if (e instanceof FileSetError) {
-    const msg = e.errno === "REFUSED" || e.errno === "ENOSYS" ? `--render: ${e.message}` : `--render: cannot write ${e.path}: ${e.errno}`;
+    const msg = e.errno === "ENOSYS" ? e.message : e.errno === "REFUSED" ? `--render: ${e.message}` : `--render: cannot write ${e.path}: ${e.errno}`;
     return new LatchkeyError("render", e.refused ? ExitCode.NO_PERM : ExitCode.OS, msg);
   }
   const code = (e as NodeJS.ErrnoException).code;

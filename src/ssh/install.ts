@@ -176,7 +176,8 @@ function hashBytes(b: Buffer): string {
 
 function osError(e: unknown, path: string): LatchkeyError {
   if (e instanceof FileSetError) {
-    if (e.errno === "REFUSED" || e.errno === "ENOSYS") return new LatchkeyError("ssh", e.errno === "REFUSED" ? ExitCode.NO_PERM : ExitCode.OS, `cannot install SSH secrets: ${e.message}`);
+    if (e.errno === "ENOSYS") return new LatchkeyError("ssh", ExitCode.OS, e.message);
+    if (e.errno === "REFUSED") return new LatchkeyError("ssh", ExitCode.NO_PERM, `cannot install SSH secrets: ${e.message}`);
     return new LatchkeyError("ssh", e.refused ? ExitCode.NO_PERM : ExitCode.OS,
       `cannot install SSH secret ${e.path}: ${e.errno} (latchkey runs as uid ${process.getuid?.()})`);
   }

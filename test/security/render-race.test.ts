@@ -6,7 +6,7 @@
  * victim to the app (the issue saw it after 1-4 rotations); the victim must stay root's.
  */
 import { spawn } from "node:child_process";
-import { chownSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LATCHKEY } from "../helpers/paths.ts";
@@ -59,7 +59,11 @@ describe("--render in a directory the app owns (finding 1)", () => {
     writeFileSync(racerJs, RACER, { mode: 0o644 });
     const stop = join(d, "stop");
 
-    const app = `trap ':' HUP; while :; do sleep 0.05; done`;
+    const ready = join(d, "ready");
+    writeFileSync(ready, "", { mode: 0o666 });
+    chownSync(ready, APP_UID, APP_UID);
+    // Says so once its HUP trap is set: a HUP before that would end it.
+    const app = `trap ':' HUP; echo ready > ${ready}; while :; do sleep 0.05; done`;
     const run = start(LATCHKEY, ["--log-level", "info", "--user", `${APP_UID}:${APP_UID}`, "--secrets-dir", secrets, "--debounce", "20ms",
       "--on-change", "signal:HUP", "--render", render, "--", "sh", "-c", app], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: 240_000 });
     let stderr = "";
@@ -69,7 +73,7 @@ describe("--render in a directory the app owns (finding 1)", () => {
     let wins = 0;
     let stalled: string | undefined;
     try {
-      await waitFor(() => /app started/.test(stderr), "the app's start", 30_000);
+      await waitFor(() => readFileSync(ready, "utf8") !== "", "the app's start", 30_000);
       for (let i = 1; i <= ROTATIONS; i++) {
         const before = attempts();
         writeFileSync(join(d, "next"), `rot-${i}`); // beside the secrets dir: nothing half-written in it
@@ -96,7 +100,7 @@ describe("--render in a directory the app owns (finding 1)", () => {
       run.proc.kill("SIGTERM");
       await run.done;
     }
-    console.log(`${ROTATIONS} rotations: ${(stderr.match(/cannot render the new secrets/g) ?? []).length} renders refused because of the racer, 0 expected wins; got ${wins}`);
+    console.log(`${ROTATIONS} rotations: ${(stderr.match(/cannot render the new secrets/g) ?? []).length} renders refused because of the racer; racer wins: ${wins} (0 expected)`);
     expect(wins, `the racer took ownership of a root file in ${wins} of ${ROTATIONS} rotations`).toBe(0);
     expect(statSync(victim).uid).toBe(0);
     expect(stalled, "every rotation reached latchkey's render").toBeUndefined();

@@ -23,12 +23,12 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * `link -> target` (as uid 65534), latchkey installs into `sshDir`; prints latchkey's exit
  * code and what became of /root/.ssh.
  */
-async function attack(link: string, target: string, sshDir: string, secrets: string) {
+async function attack(link: string | null, target: string, sshDir: string, secrets: string) {
   const script = [
     "set -e",
     "mount -t tmpfs -o mode=0700 tmpfs /root",
     "mkdir -m 0700 /root/.ssh",
-    `setpriv --reuid ${APP} --regid ${APP} --clear-groups ln -s ${q(target)} ${q(link)}`,
+    link ? `setpriv --reuid ${APP} --regid ${APP} --clear-groups ln -s ${q(target)} ${q(link)}` : "true",
     "set +e",
     `${q(LATCHKEY)} --user ${APP}:${APP} --secrets-dir ${q(secrets)} --ssh-dir ${q(sshDir)} -- true`,
     'echo "rc=$?"',
@@ -68,5 +68,21 @@ describe("--ssh-dir below a directory the app user owns (finding 7)", () => {
     expect(r.rc, r.stderr).toBe("77");
     expect(r.stderr).toMatch(/symlink/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("--ssh-dir naming root's own .ssh (root-owned, in a root-owned directory): refused (77), never chowned", async () => {
+    if (process.getuid!() !== 0) {
+      console.log("skipped: needs root (a private /root); this run is uid %d", process.getuid!());
+      return;
+    }
+    const d = tempDir("latchkey-ssh-rootdir-");
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "ssh_id_ed25519"), SSH_KEY);
+    const r = await attack(null, "", "/root/.ssh", secrets);
+    expect(r.owner).toBe("0:0 mode=700");
+    expect(r.entries).toBe("");
+    expect(r.rc, r.stderr).toBe("77");
+    expect(r.stderr).toContain("/root/.ssh is owned by uid 0 in a directory the app user (uid 65534) does not own; refusing to hand it to uid 65534");
   });
 });
