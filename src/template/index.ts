@@ -14,6 +14,11 @@ import type { RotationOptions } from "../watch/options.ts";
 import { templateSpecs } from "./config.ts";
 import type { RenderedTemplates, TemplateOutputs } from "./outputs.ts";
 
+/** The variables a template sees: every variable of the app's environment, and secrets kept out of it. */
+export function templateScope(set: { env: Readonly<Record<string, string>>; secrets: Readonly<Record<string, string>> }): Record<string, string> {
+  return { ...set.env, ...set.secrets };
+}
+
 export interface StartupTemplates {
   outputs: TemplateOutputs;
   /** The first render, written by setupRotation. */
@@ -26,7 +31,7 @@ export async function prepareTemplates(
 ): Promise<StartupTemplates | undefined> {
   const specs = templateSpecs(settings);
   if (specs.length === 0) return undefined;
-  const [{ TemplateOutputs, templateScope }, { resolveIdentity }] = await Promise.all([import("./outputs.ts"), import("../privileges/identity.ts")]);
+  const [{ TemplateOutputs }, { resolveIdentity }] = await Promise.all([import("./outputs.ts"), import("../privileges/identity.ts")]);
   const outputs = new TemplateOutputs(specs, {
     defaultAction: i.rotation.action,
     resolveOwner: (spec) => resolveIdentity(spec),

@@ -48,11 +48,6 @@ export interface TemplateOptions {
   resolveOwner(spec: string): Owner;
 }
 
-/** The variables a template sees: every variable of the app's environment, and secrets kept out of it. */
-export function templateScope(set: { env: Readonly<Record<string, string>>; secrets: Readonly<Record<string, string>> }): Record<string, string> {
-  return { ...set.env, ...set.secrets };
-}
-
 export class TemplateOutputs {
   readonly outputs: readonly TemplateOutput[];
   readonly #writers = new Map<string, FileSetWriter>();

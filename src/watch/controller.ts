@@ -15,7 +15,7 @@ import type { Logger } from "../log/logger.ts";
 import type { SignalName } from "../supervisor/signals.ts";
 import type { Renderer } from "../render/render.ts";
 import type { RenderedTemplates, TemplateOutputs } from "../template/outputs.ts";
-import { templateScope } from "../template/outputs.ts";
+import { templateScope } from "../template/index.ts";
 import { Debouncer } from "./debounce.ts";
 import { FileWatcher } from "./file-watcher.ts";
 import { fileStamps, stampsDiffer } from "./file-state.ts";

@@ -13,7 +13,8 @@ import type { SecretSet } from "../../../src/watch/secret-set.ts";
 import type { Action, RotationOptions } from "../../../src/watch/options.ts";
 import { Logger } from "../../../src/log/logger.ts";
 import { Redactor } from "../../../src/log/redact.ts";
-import { TemplateOutputs, templateScope } from "../../../src/template/outputs.ts";
+import { TemplateOutputs } from "../../../src/template/outputs.ts";
+import { templateScope } from "../../../src/template/index.ts";
 import type { TemplateSpec } from "../../../src/template/config.ts";
 
 class FakeActuator implements Actuator {
