@@ -354,7 +354,7 @@ export class RotationController {
       if (vetted) this.#d.renderer?.render(candidate.secrets);
       rendered?.commit();
     } catch (e) {
-      this.#d.log.error("cannot write the new secrets' files; the app keeps the last good set", { error: errorText(e) });
+      this.#d.log.error("cannot render the new secrets; the app keeps the last good set", { error: errorText(e) });
       throw e;
     }
     return true;
