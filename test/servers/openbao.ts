@@ -9,8 +9,8 @@
  *   devices only from its config, and the audit log is how a test counts and inspects every
  *   request latchkey makes (`requests()`, `count()`).
  * - `startOpenBao({ raft: true })`: raft storage, initialised and unsealed here with one key
- *   share, so a test can seal it (`seal()`/`unseal()`) or stop and start it again (`restart()`)
- *   for outage tests.
+ *   share, so a test can stop and start it again with its data (`restart()`).
+ * Both can be sealed and unsealed (`seal()`/`unseal()`; the dev server prints its unseal key).
  *
  * The server runs with a temporary HOME: `bao login` and friends write ~/.vault-token there.
  */
@@ -89,7 +89,9 @@ export class OpenBao {
     for (let attempt = 0; attempt < 3; attempt++) {
       this.port = await freePort();
       this.url = `http://127.0.0.1:${this.port}`;
-      const audit = `audit "file" "log" {\n  options {\n    file_path = "${this.auditLog}"\n  }\n}\n`;
+      // A long max lease TTL (default 32 days) so that tests can ask for TTLs past Node's
+      // 24.8-day timer limit.
+      const audit = `max_lease_ttl = "8760h"\naudit "file" "log" {\n  options {\n    file_path = "${this.auditLog}"\n  }\n}\n`;
       let args: string[];
       if (this.#opts.raft) {
         const cluster = await freePort();
@@ -272,7 +274,8 @@ export class OpenBao {
   }
 
   async unseal(): Promise<void> {
-    if (!this.#unsealKey) throw new Error("unseal: only a raft server (startOpenBao({ raft: true })) has an unseal key here");
+    this.#unsealKey ||= /Unseal Key: (\S+)/.exec(this.#stderr)?.[1] ?? "";
+    if (!this.#unsealKey) throw new Error("unseal: no unseal key (the dev server's banner had none)");
     const r = await this.api("PUT", "sys/unseal", { key: this.#unsealKey }, "");
     if (r.status !== 200 || r.body!.sealed) throw new Error(`unseal: ${r.status} ${JSON.stringify(r.body)}`);
     // The node serves once it is active (standby → active takes a moment after unseal).

@@ -255,6 +255,9 @@ describe("dynamic secrets and leases (PostgreSQL)", () => {
     expect(v.count((e) => e.path === "sys/leases/renew")).toBeGreaterThanOrEqual(1);
     expect(pg.roleExists(creds.username)).toBe(true);
     await src.close();
+    expect(v.count((e) => e.path === "auth/token/revoke-self" && !e.error)).toBeGreaterThanOrEqual(1);
+    // Vault revokes the token's leases (DROP ROLE) just after revoke-self answers.
+    for (let i = 0; i < 100 && pg.roleExists(creds.username); i++) await new Promise((r) => setTimeout(r, 100));
     expect(pg.roleExists(creds.username)).toBe(false);
   });
 
