@@ -73,10 +73,21 @@ describe("rotation from Vault (OpenBao on raft, PostgreSQL)", () => {
 
     // Outage 2: Vault sealed (503): the client retries inside one check; still nothing happens to the app.
     await v.policy("rot-read", 'path "secret/data/rot" { capabilities = ["read"] }\npath "secret/metadata/rot" { capabilities = ["read"] }');
+    await sleep(1000); // the policy change behind us: polls succeed again, backoff reset
+    const mark = stderr().length;
     await v.seal();
     await sleep(3000);
     expect(starts(out)).toHaveLength(2);
-    expect(stderr()).toMatch(/503/);
+    // #13 item 7: one request per poll, spaced by the poller's backoff (never more than the
+    // healthy rate: 10 polls in 3 s at 300 ms), no retries inside a poll, and the log names
+    // the reference instead of "the startup deadline".
+    const during = stderr().slice(mark);
+    const failedPolls = [...during.matchAll(/secret check failed.*source=vault/g)].length;
+    expect(failedPolls).toBeGreaterThanOrEqual(1);
+    expect(failedPolls).toBeLessThanOrEqual(10);
+    expect(during).not.toMatch(/temporary failure, retrying/);
+    expect(during).toMatch(/secret check failed.*vault:\/\/secret\/data\/rot.*503/);
+    expect(during).not.toMatch(/startup deadline/);
     await v.unseal();
 
     await waitFor(() => starts(out).length === 3, "one restart after the outages", 30_000);
@@ -113,6 +124,41 @@ describe("rotation from Vault (OpenBao on raft, PostgreSQL)", () => {
     expect(r.code).toBe(143);
     expect(r.stderr).not.toContain(a!.split(":")[1]!);
   });
+  it("dynamic credentials outlive the login token (token max TTL 12 s, lease 60 s): the app is moved onto new ones before Vault revokes the old (#13 item 2)", async () => {
+    await mountDatabase(v, pg, "db2", { app: { ttl: 60, maxTtl: 600 } });
+    await v.policy("db2", 'path "db2/creds/app" { capabilities = ["read"] }');
+    const roleId = await v.appRole("short-token", { token_policies: ["db2"], token_ttl: "12s", token_max_ttl: "12s" });
+    const out = join(tempDir(), "out");
+    const app = `echo "start $$ $DB_USER:$DB_PASS" >> "$OUT"; while :; do sleep 0.05; done`;
+    const { run, stderr } = launch({
+      VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: await v.secretId("short-token"),
+      DB_USER: "vault://db2/creds/app#username", DB_PASS: "vault://db2/creds/app#password",
+    }, out, [], app);
+    await waitFor(() => starts(out).length === 1, "first start");
+    // Every half second for 27 s (more than two token lifetimes): the credentials of the app
+    // running now log in. With Vault revoking a token's leases when it expires, an app left
+    // on the first token's credentials fails this at 12 s.
+    const dead: string[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 27_000) {
+      const cur = starts(out).at(-1)!.split(" ")[2]!;
+      const [user, pass] = cur.split(":");
+      if (!pg.canLogin(user!, pass!)) {
+        // A restart may be under way: the newest start is what counts.
+        await sleep(300);
+        const again = starts(out).at(-1)!.split(" ")[2]!;
+        const [u2, p2] = again.split(":");
+        if (!pg.canLogin(u2!, p2!)) dead.push(`${Math.round((Date.now() - t0) / 1000)}s ${u2}`);
+      }
+      await sleep(500);
+    }
+    expect(dead).toEqual([]);
+    expect(starts(out).length).toBeGreaterThanOrEqual(3);
+    expect(stderr()).toMatch(/max TTL is shorter than the leases/);
+    run.proc.kill("SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
+  }, 60_000);
 });
 
 describe("rotation from AWS Secrets Manager (moto)", () => {
