@@ -54,6 +54,27 @@ describe("vault:// in the built binary", () => {
     expect(env.VAULT_ADDR).toBe(v.url);
   });
 
+  it("BAO_ADDR/BAO_TOKEN (OpenBao's names) work and win over VAULT_*; BAO_TOKEN is not passed to the app (#13 item 10)", async () => {
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: cleanEnv({
+      BAO_ADDR: v.url, BAO_TOKEN: v.rootToken, VAULT_ADDR: "http://127.0.0.1:9", VAULT_TOKEN: "hvs.not-this-one", API_KEY: "vault://secret/data/app#api_key",
+    }) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const env = readProbe(o)!;
+    expect(env.API_KEY).toBe("vault-api-key-v2-77aa");
+    expect(env.BAO_TOKEN).toBeUndefined();
+    expect(env.VAULT_TOKEN).toBeUndefined();
+    expect(env.BAO_ADDR).toBe(v.url);
+  });
+
+  it("a write-only endpoint (405) exits 78, not 75 (#13 item 12)", async () => {
+    const r = await latchkey(["--", "true"], { env: tokenEnv({ X: "vault://auth/token/create" }) });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("vault://auth/token/create");
+    expect(r.stderr).toContain("write-only");
+  });
+
   it("config file: sources and the vault: section (AppRole from files); the token is revoked when the app exits", async () => {
     const roleId = await v.appRole("cfg", { token_policies: ["app"], token_ttl: "10m" });
     writeFileSync(ws.path("role_id"), roleId);
