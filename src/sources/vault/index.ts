@@ -17,11 +17,11 @@ import { redactor } from "../../log/redact.ts";
 import { activePolicies } from "../../policy/active.ts";
 import { checkReference } from "../../policy/policy.ts";
 import { getRunSettings, type FetchedSecret, type Reference, type SecretSource, type SourceContext } from "../source.ts";
-import { authenticate, TokenKeeper, type TokenInfo } from "./auth.ts";
+import { authenticate, TokenKeeper, type LoginMemo, type TokenInfo } from "./auth.ts";
 import { VaultClient, VaultHttpError } from "./client.ts";
 import { LeaseKeeper } from "./leases.ts";
 import { resolveVaultOptions } from "./options.ts";
-import { apiPath, checkParams, encodePath, MountCache, readSecret } from "./read.ts";
+import { apiPath, checkParams, encodePath, kvVersion, MountCache, readSecret } from "./read.ts";
 import { vaultSectionValues } from "./register.ts";
 
 export interface VaultSource extends SecretSource {
@@ -59,13 +59,20 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         `${first.raw}: no Vault credentials: set VAULT_TOKEN or --vault-token-file, or an auth method (--vault-auth approle|kubernetes|jwt with its role)`);
     }
     const c = new VaultClient(opts, ctx.log);
-    info = await authenticate(c, opts.auth, ctx.deadline, ctx.log);
+    const memo: LoginMemo = {};
+    info = await authenticate(c, opts.auth, ctx.deadline, ctx.log, memo);
     client = c;
     log = ctx.log;
     keepLeases = opts.keepLeases;
-    tokens = new TokenKeeper(c, opts.auth, info, ctx.log);
+    const lk = new LeaseKeeper(c, ctx.log);
+    leases = lk;
+    tokens = new TokenKeeper(c, opts.auth, info, ctx.log, memo, {
+      // Vault revokes a token's leases when the token expires: before that, the credentials
+      // the app holds must be read again under the new token (rotation's action follows).
+      newToken: () => lk.tokenReplaced(),
+      endsIn: (sec) => lk.warnIfOutlived(sec),
+    });
     tokens.start();
-    leases = new LeaseKeeper(c, ctx.log);
     return c;
   }
 
@@ -133,6 +140,9 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         throw combineFailures(failed, refs.length);
       }
       for (const s of ok) if (s.lease) leases!.track(s.ref.raw, s.lease);
+      // The app has its secrets: from now on a failed request is reported at once, and the
+      // caller (rotation's poller, with its backoff) decides when to ask again.
+      c.retryUntilDeadline = false;
       return ok;
     },
     async versions(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]> {
@@ -149,12 +159,15 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         const rel = apiPath(ref, path, m).slice(m.path.length + "data/".length);
         try {
           const r = await c.call("GET", `${encodePath(`${m.path}metadata/${rel}`)}`, { deadline: ctx.deadline });
-          const cur = (r?.data as { current_version?: number } | undefined)?.current_version;
-          return cur === undefined ? undefined : String(cur);
+          const d = (r?.data ?? {}) as { current_version?: number; versions?: Record<string, { created_time?: string }> };
+          const cur = d.current_version;
+          return cur === undefined ? undefined : kvVersion(cur, d.versions?.[String(cur)]?.created_time);
         } catch (e) {
           // Reading metadata needs its own grant; without it, rotation re-fetches and compares.
           if (e instanceof VaultHttpError && e.status === 403) return undefined;
-          throw e instanceof VaultHttpError ? new LatchkeyError("vault", ExitCode.TEMP_FAIL, `${ref.raw}: reading metadata failed: ${e.message}`) : e;
+          if (e instanceof VaultHttpError) throw new LatchkeyError("vault", ExitCode.TEMP_FAIL, `${ref.raw}: reading metadata failed: ${e.message}`);
+          if (e instanceof LatchkeyError && !e.message.startsWith(ref.raw)) throw new LatchkeyError(e.code, e.exitCode, `${ref.raw}: ${e.message}`);
+          throw e;
         }
       }));
     },

@@ -7,6 +7,7 @@
 import type { Logger } from "../../log/logger.ts";
 import { leaseEnding } from "../source.ts";
 import type { VaultClient } from "./client.ts";
+import { renewDelay } from "./auth.ts";
 
 interface Tracked {
   /** The references that read this lease (`#username` and `#password` of one read share it). */
@@ -75,14 +76,14 @@ export class LeaseKeeper {
 
   #schedule(t: Tracked): void {
     if (this.#stopped || !t.renewable || t.durationSec <= 0) return;
-    t.timer = setTimeout(() => void this.#renew(t), Math.max(1000, (t.durationSec * 1000 * 2) / 3));
+    t.timer = setTimeout(() => void this.#renew(t), renewDelay(t.durationSec));
     t.timer.unref();
   }
 
   async #renew(t: Tracked): Promise<void> {
     if (t.replaced || this.#stopped) return;
     try {
-      const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000 });
+      const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000, retry: true });
       const got = Number(r?.lease_duration ?? 0);
       t.renewals++;
       if (got < t.durationSec / 2) {
@@ -100,6 +101,33 @@ export class LeaseKeeper {
       this.log.warn("vault: lease renewal failed; the secret must be read again", { reference: [...t.whats].join(" "), error: e instanceof Error ? e.message : String(e) });
       for (const w of t.whats) leaseEnding(w);
     }
+  }
+
+  /**
+   * latchkey now holds another token. Every lease obtained with the old one is revoked by Vault
+   * when that token expires, whatever the lease's own TTL: each is announced as ending, so that
+   * rotation reads it again (new credentials under the new token) and moves the app onto them
+   * while the old token still lives.
+   */
+  tokenReplaced(): void {
+    const live = [...this.#leases.values()].filter((t) => !t.replaced);
+    if (live.length === 0) return;
+    this.log.info("vault: new token; reading the dynamic secrets of the previous token again before it expires", { reference: live.flatMap((t) => [...t.whats]).join(" ") });
+    for (const t of live) {
+      t.healthy = false;
+      for (const w of t.whats) leaseEnding(w);
+    }
+  }
+
+  #warned = false;
+  /** The token ends in `sec` seconds (its max TTL): say so once if a lease held would outlive it. */
+  warnIfOutlived(sec: number): void {
+    if (this.#warned) return;
+    const longer = [...this.#leases.values()].filter((t) => !t.replaced && t.durationSec > sec);
+    if (longer.length === 0) return;
+    this.#warned = true;
+    this.log.warn("vault: the login token's max TTL is shorter than the leases it holds: at each re-login their credentials are replaced and the app restarted (rotation action); give the auth role a token_max_ttl longer than the leases' max TTL, or a periodic token",
+      { tokenEndsInSec: sec, reference: longer.flatMap((t) => [...t.whats]).join(" ") });
   }
 
   async revokeOne(id: string, deadline = Date.now() + 5000): Promise<void> {
