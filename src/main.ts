@@ -31,7 +31,8 @@ import { rotationRules } from "./watch/config.ts";
 import { loadRotationOptions } from "./watch/options.ts";
 import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
-import { prepareTemplates } from "./template/index.ts";
+import { hideTemplateOnly, prepareTemplates } from "./template/index.ts";
+import { templateOnly } from "./template/config.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 import { undoRuntimeEnvFile } from "./cli/runtime-env-file.ts";
@@ -56,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // Load secrets and build the app's environment (latchkey's own stays untouched).
   const prepared = await loadSecrets(config, args);
-  const env = buildChildEnv(process.env, identity, prepared);
+  const env = hideTemplateOnly(buildChildEnv(process.env, identity, prepared), templateOnly(config.settings));
   const ssh = sshTarget(identity, config.secrets.sshDir);
   if ((args.subcommand as string) === "check") return (await import("./check/command.ts")).checkCommand({ args, config, prepared, env, identity, ssh, gateConfig });
 
@@ -85,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     spec, supervise: config.supervise, opts: rotationOpts, log, rules: rotationRules(),
     ...(identity ? { identity } : {}),
     initial: secretSetFrom(prepared, env, config.secrets, log),
-    load: pipelineLoader({ secrets: config.secrets, log, ...(identity ? { identity } : {}) }),
+    load: pipelineLoader({ secrets: config.secrets, log, hide: templateOnly(config.settings), ...(identity ? { identity } : {}) }),
     vet: gateVetter(gateConfig, spec, config.supervise.stopTimeout, log),
     exec: config.exec,
     ...(templates ? { templates } : {}),

@@ -36,6 +36,8 @@ export interface TemplateSpec {
 }
 
 const TEMPLATE_FLAGS: FlagDef[] = [
+  { name: "template-only", type: "string", multiple: true, env: "LATCHKEY_TEMPLATE_ONLY", value: "NAME", group: "rotation",
+    help: "keep variable NAME out of the app's environment: only templates see it (a private key the app reads from its file; repeatable)" },
   { name: "template", type: "string", multiple: true, env: "LATCHKEY_TEMPLATE", value: "SRC=DEST", group: "rotation",
     help: "render the Liquid template SRC with the app's variables into DEST (0400, app user, switched atomically), again when a variable it reads changes (repeatable; owner/mode/action per template in the config file's templates:)" },
 ];
@@ -118,6 +120,14 @@ export function parseMode(raw: unknown): number | null {
   const mode = parseInt(digits, 8);
   if (mode > 0o777 || (mode & 0o022) !== 0) return null;
   return mode;
+}
+
+/** --template-only: variables templates see and the app's environment does not. */
+export function templateOnly(s: Settings): string[] {
+  const names = s.list("template-only");
+  const origin = s.origin("template-only");
+  for (const n of names) if (origin && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw invalid(origin, n, "expected a variable name");
+  return names;
 }
 
 /** Every configured template: the flag's (and env var's) first, then the config file's; one destination once. */

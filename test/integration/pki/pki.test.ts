@@ -52,6 +52,7 @@ function setup(ttl: string) {
     `  TLS_CERT: "${ref("certificate")}"`,
     `  TLS_KEY: "${ref("private_key")}"`,
     `  TLS_CHAIN: "${ref("ca_chain")}"`,
+    "templateOnly: [TLS_KEY]      # the key reaches its file only, not the app's environment",
     "templates:",
     `  - { source: ${tpl("crt.liquid", "{{ TLS_CERT }}\n")}, destination: ${tls}/tls.crt, mode: "0444", action: signal:HUP }`,
     `  - { source: ${tpl("key.liquid", "{{ TLS_KEY }}\n")}, destination: ${tls}/tls.key, action: signal:HUP }`,
@@ -72,11 +73,11 @@ describe.skipIf(why !== "")("PKI certificates from OpenBao (built binary)", () =
   it("one issue call: certificate, key and chain as one file set, key 0400 owned by the app user; the chain verifies against the CA", async () => {
     const f = setup("10m");
     const before = issues();
-    const r = await latchkey(["--config", f.config, "--user", "nobody", "--", "sh", "-c", `cat "$TLS_DIR/tls.key" > /dev/null && echo read-as-app > "$OUT"`],
+    const r = await latchkey(["--config", f.config, "--user", "nobody", "--", "sh", "-c", `cat "$TLS_DIR/tls.key" > /dev/null && echo "read-as-app key-in-env:\${TLS_KEY:-no} cert-in-env:\${TLS_CERT:+yes}" > "$OUT"`],
       { env: { PATH, VAULT_ADDR: b.url, VAULT_TOKEN: token, TLS_DIR: f.tls, OUT: f.out } });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(readFileSync(f.out, "utf8")).toBe("read-as-app\n");
+    expect(readFileSync(f.out, "utf8")).toBe("read-as-app key-in-env:no cert-in-env:yes\n");
     await sleep(100); // the audit log is written after the answer
     expect(issues() - before).toBe(1); // three references, one write
     const key = statSync(join(f.tls, "tls.key"));

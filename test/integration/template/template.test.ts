@@ -70,6 +70,21 @@ describe("templates (built binary)", () => {
     expect(readFileSync(f.dest, "utf8")).toBe(rendered(FX.tplPassword));
   });
 
+  it("--template-only keeps a variable out of the app's environment; naming one no template reads stops the start (78)", async () => {
+    const f = fixture();
+    const app = `echo "env:\${API_KEY:-none}" > "$OUT"; cat "$DEST" >> "$OUT"`;
+    const r = await latchkey(["--secrets-dir", f.secrets, "--template", `${f.template}=${f.dest}`, "--template-only", "API_KEY", "--", "sh", "-c", app],
+      { env: { PATH, OUT: f.out, DEST: f.dest } });
+    expect(r.code).toBe(0);
+    expect(readFileSync(f.out, "utf8")).toBe(`env:none\n${rendered(FX.tplPassword)}`);
+    const g = fixture("user: {{ DB_USER }}\n");
+    const bad = await latchkey(["--secrets-dir", g.secrets, "--template", `${g.template}=${g.dest}`, "--template-only", "API_KEY", "--", "sh", "-c", `touch "$MARK"`],
+      { env: { PATH, MARK: g.marker } });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toMatch(/^latchkey: error: --template-only: no template reads API_KEY: kept out of the app's environment, it would reach nothing/);
+    expect(existsSync(g.marker)).toBe(false);
+  });
+
   it("a missing variable fails before the app starts: exit 78, one line naming template, line and variable, nothing written", async () => {
     const f = fixture("user: {{ DB_USER }}\npassword: {{ DB_PASSWRD }}\n");
     const r = await latchkey(["--secrets-dir", f.secrets, "--template", `${f.template}=${f.dest}`, "--", "sh", "-c", `touch "$MARK"`],

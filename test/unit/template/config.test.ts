@@ -8,7 +8,7 @@ import { setSectionValues } from "../../../src/config/sections.ts";
 import { Settings } from "../../../src/config/settings.ts";
 import { registerSecretFlags } from "../../../src/env/flags.ts";
 import { registerRotationFlags } from "../../../src/watch/flags.ts";
-import { parseMode, registerTemplates, templateSpecs } from "../../../src/template/config.ts";
+import { parseMode, registerTemplates, templateOnly, templateSpecs } from "../../../src/template/config.ts";
 
 registerSecretFlags();
 registerRotationFlags();
@@ -92,5 +92,10 @@ describe("template configuration", () => {
     expect(parseMode(440)).toBe(0o440);
     expect(parseMode("600")).toBe(0o600);
     for (const bad of ["0666", "0620", "4755", "0800", "rw", 288, -1, "", true]) expect(parseMode(bad)).toBeNull();
+  });
+
+  it("--template-only takes variable names", () => {
+    expect(templateOnly(new Settings({ flags: { "template-only": ["TLS_KEY", "DB_PASSWORD"] }, env: {} }))).toEqual(["TLS_KEY", "DB_PASSWORD"]);
+    fails(() => templateOnly(new Settings({ flags: { "template-only": ["tls-key"] }, env: {} })), /^--template-only: invalid value 'tls-key': expected a variable name/, 64);
   });
 });
