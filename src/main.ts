@@ -33,6 +33,8 @@ import { rotationRules } from "./watch/config.ts";
 import { loadRotationOptions } from "./watch/options.ts";
 import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
+import { hideTemplateOnly, prepareTemplates } from "./template/index.ts";
+import { templateOnly } from "./template/config.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
 import { checkPassFds, sealDescriptors, sealSelf } from "./platform/boundary.ts";
@@ -61,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // Load secrets and build the app's environment (latchkey's own stays untouched).
   const prepared = await loadSecrets(config, args);
-  const env = buildChildEnv(process.env, identity, prepared);
+  const env = hideTemplateOnly(buildChildEnv(process.env, identity, prepared), templateOnly(config.settings));
   assertExecFits(args.command, env); // E2BIG found here, in check too, not at spawn after the gate
   const ssh = sshTarget(identity, config.secrets.sshDir);
   if ((args.subcommand as string) === "check") return (await import("./check/command.ts")).checkCommand({ args, config, prepared, env, identity, ssh, gateConfig });
@@ -76,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!config.exec) keepSignalReach(identity, log);
   }
   installSsh(prepared.ssh, ssh); // before the gate: pre-start hooks run as the app user and may need the keys
+  // Templates rendered in memory now: a missing variable fails here, before the gate; written below.
+  const templates = await prepareTemplates(config.settings, { env, prepared, rotation: rotationOpts, ...(identity ? { identity } : {}) });
 
   // Gate: dependencies and pre-start hooks; it holds the stop signals while it runs.
   const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
@@ -89,9 +93,10 @@ export async function main(argv: string[]): Promise<number> {
     spec, supervise: config.supervise, opts: rotationOpts, log, rules: rotationRules(),
     ...(identity ? { identity } : {}),
     initial: secretSetFrom(prepared, env, config.secrets, log),
-    load: pipelineLoader({ secrets: config.secrets, log, ...(identity ? { identity } : {}) }),
+    load: pipelineLoader({ secrets: config.secrets, log, hide: templateOnly(config.settings), ...(identity ? { identity } : {}) }),
     vet: gateVetter(gateConfig, spec, config.supervise.stopTimeout, log),
     exec: config.exec,
+    ...(templates ? { templates } : {}),
   });
 
   // Run the app: become it, or supervise it (privileges are dropped in the app's process).

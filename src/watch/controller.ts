@@ -14,6 +14,8 @@ import { onLeaseEnding } from "../sources/source.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SignalName } from "../supervisor/signals.ts";
 import type { Renderer } from "../render/render.ts";
+import type { RenderedTemplates, TemplateOutputs } from "../template/outputs.ts";
+import { templateScope } from "../template/index.ts";
 import { Debouncer } from "./debounce.ts";
 import { FileWatcher } from "./file-watcher.ts";
 import { fileStamps, stampsDiffer } from "./file-state.ts";
@@ -40,6 +42,8 @@ export interface ControllerDeps {
   log: Logger;
   rules?: ActionRules;
   renderer?: Renderer;
+  /** Templates: re-rendered for each changed set; a template whose output changed runs its own action. */
+  templates?: TemplateOutputs;
   /** Last check of a changed set before acting (the startup gate); throws to reject it. */
   vet?: (set: SecretSet, signal: AbortSignal) => Promise<void>;
 }
@@ -302,9 +306,26 @@ export class RotationController {
 
   async #act(candidate: SecretSet, diff: ContentDiff, reason: string): Promise<void> {
     const names = touched(diff);
-    const action = this.#actionFor(names, candidate);
-    const info = { reason, changed: names.join(","), action: formatAction(action) };
+    // Templates first, in memory: a template the new set breaks (a variable removed) rejects
+    // the set as a failed validation would, before anything is applied.
+    let rendered: RenderedTemplates | undefined;
+    if (this.#d.templates) {
+      try {
+        rendered = this.#d.templates.render(templateScope(candidate));
+      } catch (e) {
+        rotationStatus.rejected++;
+        rotationStatus.lastError = errorText(e);
+        this.#d.log.warn("new secrets rejected by a template; the app keeps running on the last good set", { reason, changed: names.join(","), error: errorText(e) });
+        throw e;
+      }
+    }
+    const { action, signals } = this.#actionFor(names, candidate, rendered);
+    const info = {
+      reason, changed: names.join(","), action: action.kind === "signal" ? signals.map((s) => `signal:${s}`).join(",") : formatAction(action),
+      ...(rendered?.changed.length ? { templates: rendered.changed.map((t) => t.destination).join(",") } : {}),
+    };
     if (action.kind === "none") {
+      if (rendered?.changed.length) await this.#applyFiles(candidate, rendered, info, false);
       this.#d.log.warn("secrets changed; action is none, the app keeps its environment", info);
       rotationStatus.unapplied = [...new Set([...rotationStatus.unapplied, ...names])].sort();
       this.#d.actuator.setEnv(candidate.env);
@@ -322,17 +343,11 @@ export class RotationController {
       }
       if (this.#closed || this.#d.actuator.stopping) return;
     }
-    if (this.#d.renderer) {
-      try {
-        this.#d.renderer.render(candidate.secrets);
-      } catch (e) {
-        this.#d.log.error("cannot render the new secrets; the app keeps the last good set", { error: errorText(e) });
-        throw e;
-      }
-    }
+    if (!(await this.#applyFiles(candidate, rendered, info, true))) return;
     if (action.kind === "signal") {
       this.#d.actuator.setEnv(candidate.env);
-      if (this.#d.actuator.signal(action.signal, info)) rotationStatus.signals++;
+      // Each distinct signal once (two templates may ask for HUP and USR2), in the order asked.
+      for (const sig of signals) if (this.#d.actuator.signal(sig, info)) rotationStatus.signals++;
       this.#adopt(candidate);
       return;
     }
@@ -344,15 +359,56 @@ export class RotationController {
     }
   }
 
-  /** restart beats a signal beats none; per-variable rules beat per-source rules beat the flag. */
-  #actionFor(names: string[], set: SecretSet): Action {
+  /**
+   * Writes what the new set changes on disk (--render files, the templates whose output
+   * changed), before the action. `vetted` false (action none): the templates only. Returns
+   * false when latchkey started stopping meanwhile.
+   */
+  async #applyFiles(candidate: SecretSet, rendered: RenderedTemplates | undefined, info: Record<string, string>, vetted: boolean): Promise<boolean> {
+    if (!vetted && this.#d.vet) {
+      try {
+        await this.#d.vet(candidate, this.#signal());
+      } catch (e) {
+        rotationStatus.rejected++;
+        rotationStatus.lastError = errorText(e);
+        this.#d.log.warn("new secrets rejected by the startup gate; the app keeps running on the last good set", { ...info, error: errorText(e) });
+        throw e;
+      }
+      if (this.#closed || this.#d.actuator.stopping) return false;
+    }
+    try {
+      if (vetted) this.#d.renderer?.render(candidate.secrets);
+      rendered?.commit();
+    } catch (e) {
+      this.#d.log.error("cannot render the new secrets; the app keeps the last good set", { error: errorText(e) });
+      throw e;
+    }
+    return true;
+  }
+
+  /**
+   * restart beats a signal beats none. A variable's action: its own rule (rotation.actions),
+   * else, when a template reads it, nothing of its own (the templates whose output changed
+   * bring theirs), else its source's rule, else --on-change.
+   */
+  #actionFor(names: string[], set: SecretSet, rendered?: RenderedTemplates): { action: Action; signals: SignalName[] } {
     const rules = this.#d.rules;
-    const actions = names.map((n) => {
+    const actions: Action[] = [];
+    for (const n of names) {
       const bare = n.startsWith("secret:") ? n.slice(7) : n;
-      const src = set.origins?.[bare] ?? this.#last.origins?.[bare];
-      return rules?.byName?.[bare] ?? (src ? rules?.bySource?.[src] : undefined) ?? this.#d.opts.action;
-    });
-    return actions.find((a) => a.kind === "restart") ?? actions.find((a) => a.kind === "signal") ?? { kind: "none" };
+      const own = rules?.byName?.[bare];
+      if (own) actions.push(own);
+      else if (rendered?.reads.has(bare)) continue;
+      else {
+        const src = set.origins?.[bare] ?? this.#last.origins?.[bare];
+        actions.push((src ? rules?.bySource?.[src] : undefined) ?? this.#d.opts.action);
+      }
+    }
+    for (const t of rendered?.changed ?? []) actions.push(t.action);
+    const restart = actions.find((a) => a.kind === "restart");
+    if (restart) return { action: restart, signals: [] };
+    const signals = [...new Set(actions.flatMap((a) => (a.kind === "signal" ? [a.signal] : [])))];
+    return signals.length > 0 ? { action: { kind: "signal", signal: signals[0]! }, signals } : { action: { kind: "none" }, signals: [] };
   }
 
   #adopt(set: SecretSet): void {

@@ -23,6 +23,7 @@ import { LeaseKeeper } from "./leases.ts";
 import { resolveVaultOptions } from "./options.ts";
 import { apiPath, checkParams, encodePath, kvVersion, MountCache, readSecret } from "./read.ts";
 import { vaultSectionValues } from "./register.ts";
+import { isWriteLease, isWriteReference, writeBody, writeKey, writeSecret } from "./write.ts";
 
 export interface VaultSource extends SecretSource {
   /** For tests and benchmarks: the client (request counter) once fetch has run. */
@@ -109,14 +110,25 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       const results = await Promise.allSettled(refs.map(async (ref) => {
         const path = ref.locator.replace(/^\/+|\/+$/g, "");
         if (path === "") throw new LatchkeyError("reference", ExitCode.CONFIG, `${ref.raw}: empty Vault path`);
-        const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
-        const version = checkParams(ref, m);
-        const api = apiPath(ref, path, m);
-        if (policies.length) checkReference(policies, ref, [path, api]);
-        const key = `${api}?${version ?? ""}`;
+        let key: string;
+        let start: () => Promise<FetchedSecret>;
+        if (isWriteReference(ref)) {
+          // A write (pki/issue/ROLE...): no mount lookup, the path is the API path (write.ts).
+          const body = writeBody(ref);
+          if (policies.length) checkReference(policies, ref, [path]);
+          key = writeKey(path, body);
+          start = () => writeSecret(c, ref, path, body, ctx.deadline, pols);
+        } else {
+          const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
+          const version = checkParams(ref, m);
+          const api = apiPath(ref, path, m);
+          if (policies.length) checkReference(policies, ref, [path, api]);
+          key = `${api}?${version ?? ""}`;
+          start = () => readSecret(c, ref, api, m, version, ctx.deadline, pols);
+        }
         let read = reads.get(key);
         if (!read) {
-          read = readSecret(c, ref, api, m, version, ctx.deadline, pols);
+          read = start();
           reads.set(key, read);
         }
         let got: FetchedSecret;
@@ -136,10 +148,10 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       if (failed.length) {
         // Leases obtained for the successful reads are useless now: the app will not start.
-        for (const id of new Set(ok.flatMap((s) => (s.lease ? [s.lease.id] : [])))) await leases?.revokeOne(id).catch(() => undefined);
+        for (const id of new Set(ok.flatMap((s) => (s.lease && !isWriteLease(s.lease.id) ? [s.lease.id] : [])))) await leases?.revokeOne(id).catch(() => undefined);
         throw combineFailures(failed, refs.length);
       }
-      for (const s of ok) if (s.lease) leases!.track(s.ref.raw, s.lease);
+      for (const s of ok) if (s.lease && !isWriteLease(s.lease.id)) leases!.track(s.ref.raw, s.lease);
       // The app has its secrets: from now on a failed request is reported at once, and the
       // caller (rotation's poller, with its backoff) decides when to ask again.
       c.retryUntilDeadline = false;
@@ -150,6 +162,8 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       const c = client ?? (await ensureClient(ctx, refs[0]!));
       const pols = tokens?.info.policies ?? info?.policies ?? [];
       return Promise.all(refs.map(async (ref) => {
+        // A write has no version to ask for: it is held until its stand-in lease ends (write.ts).
+        if (isWriteReference(ref)) return undefined;
         const path = ref.locator.replace(/^\/+|\/+$/g, "");
         const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
         const version = checkParams(ref, m);
