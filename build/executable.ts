@@ -92,9 +92,9 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   // it compiles the executable's as they are stored: wrapped in their module function.
   const assetBundles = [mainBundle, healthBundle, ...sideBundles.map((s) => s.file)];
   for (const b of [bundle, ...assetBundles]) {
-    const text = readFileSync(b, "latin1");
+    const text = asciiOnly(readFileSync(b, "utf8"));
     if (/[^\x00-\x7f]/.test(text)) throw new Error(`build: ${b} is not ASCII (was esbuild's charset changed?)`);
-    if (b !== bundle) writeFileSync(b, wrapBundle(text), "latin1");
+    writeFileSync(b, b !== bundle ? wrapBundle(text) : text, "latin1");
   }
 
   // The AWS SDK outside the main script: a start without aws-sm:// references does not even
@@ -184,12 +184,16 @@ function smokeTest(exe: string, dir: string): void {
   }
   // The probe of a closed port fails, as it should; only its verdict on the cache matters.
   const health = spawnSync(exe, ["health", "--timeout", "1s", "tcp://127.0.0.1:1"], { encoding: "utf8", env });
-  // A config file: the yaml side bundle is compiled too.
+  // A config file and a template: the yaml and liquidjs side bundles are compiled too.
   const tmp = mkdtempSync(join(dir, ".smoke-"));
   let check;
   try {
     writeFileSync(join(tmp, "latchkey.yaml"), "logLevel: warn\n");
-    check = spawnSync(exe, ["check", "--config", join(tmp, "latchkey.yaml"), "--secrets-dir", tmp], { encoding: "utf8", env });
+    writeFileSync(join(tmp, "t.liquid"), "{{ SMOKE }}\n");
+    const sides = spawnSync(exe, ["check", "--config", join(tmp, "latchkey.yaml"), "--secrets-dir", tmp], { encoding: "utf8", env });
+    const tpl = spawnSync(exe, ["--secrets-dir", tmp, "--template", `${join(tmp, "t.liquid")}=${join(tmp, "out", "t")}`, "--exec", "--", "/bin/sh", "-c", "exit 0"],
+      { encoding: "utf8", env: { ...env, SMOKE: "1" } });
+    check = { stderr: sides.stderr + tpl.stderr };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -214,4 +218,14 @@ function smokeTestAws(exe: string): void {
   if (!r.stderr.includes(`code cache: ${AWS_SDK.bundle}: accepted`)) {
     throw new Error(`build: the executable does not accept the code cache of ${AWS_SDK.bundle} (${r.stderr.trim().split("\n").find((l) => l.includes(AWS_SDK.bundle)) ?? "no verdict"})`);
   }
+}
+
+/**
+ * esbuild escapes non-ASCII characters in strings but leaves them in regular expression literals
+ * (liquidjs's `/[àáâãäå]/g`). A \uXXXX escape means the same code unit in a string, a regular
+ * expression (a surrogate pair too, with or without the u flag) and an identifier, and esbuild's
+ * minified output has no comments where it would differ.
+ */
+function asciiOnly(text: string): string {
+  return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

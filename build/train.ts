@@ -15,7 +15,7 @@ import { HEALTH, MAIN, SIDE } from "../src/sea-assets.ts";
 
 /** Trains the caches src/sea-main.ts loads, beside `loader` (with the bundles); returns their paths. */
 export async function trainCodeCaches(loader: string, runtimeFlags: string[]): Promise<string[]> {
-  // Every side bundle is used by some run below (yaml: the config file), so each gets a cache.
+  // Every side bundle is used by some run below (yaml: the config file; liquidjs: the template), so each gets a cache.
   const caches = [MAIN, HEALTH, ...Object.values(SIDE)].map((b) => join(dirname(loader), b.cache));
   for (const c of caches) rmSync(c, { force: true });
   const dir = mkdtempSync(join(tmpdir(), "latchkey-train-"));
@@ -30,6 +30,8 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[]): P
     writeFileSync(join(dir, "dev.env"), "EXTRA=1\n");
     const config = join(dir, "latchkey.yaml");
     writeFileSync(config, "logLevel: warn\ngrace: 2s\nrequire: [DB_PASSWORD]\nexpand: [app.json=json]\n");
+    const template = join(dir, "app.yml.liquid");
+    writeFileSync(template, "db:\n  password: {{ DB_PASSWORD | json }}\n{% if EXTRA %}  extra: {{ EXTRA }}{% endif %}\n");
     const truePath = ["/bin/true", "/usr/bin/true"].find((p) => existsSync(p)) ?? "true";
     const url = `http://127.0.0.1:${port}/health`;
     const runs: { args: string[]; env?: Record<string, string> }[] = [
@@ -39,6 +41,8 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[]): P
         env: { PG_PASSWORD_FILE: join(dir, "pg"), DB_URL: `file://${join(dir, "pg")}` },
       },
       { args: ["--", truePath] },
+      // A template (liquidjs), rendered into a file set.
+      { args: ["--secrets-dir", secrets, "--dotenv", join(dir, "dev.env"), "--template", `${template}=${join(dir, "out", "app.yml")}`, "--", truePath] },
       { args: ["--exec", "--", truePath] },
       { args: ["--exec", "--secrets-dir", secrets, "--", truePath] },
       { args: ["check", "--secrets-dir", secrets] },

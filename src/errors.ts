@@ -56,7 +56,7 @@ export const EXIT_CODE_TABLE: readonly ExitCodeDoc[] = [
   { code: ExitCode.OS, name: "OS", meaning: "the operating system refused something latchkey needs" },
   { code: ExitCode.TEMP_FAIL, name: "TEMP_FAIL", meaning: "a secret manager could not be reached or returned an error" },
   { code: ExitCode.NO_PERM, name: "NO_PERM", meaning: "not permitted: privilege drop refused or unverified, policy denied, unreadable file" },
-  { code: ExitCode.CONFIG, name: "CONFIG", meaning: "bad configuration file or value" },
+  { code: ExitCode.CONFIG, name: "CONFIG", meaning: "bad configuration file or value; a --template that does not render (syntax, unknown filter, missing variable, file inclusion)" },
   { code: ExitCode.NOT_EXECUTABLE, name: "NOT_EXECUTABLE", meaning: "COMMAND exists but is not executable" },
   { code: ExitCode.NOT_FOUND, name: "NOT_FOUND", meaning: "COMMAND not found" },
   { code: 128, name: "128+n", meaning: "the app died of signal n (e.g. 143 = SIGTERM, 137 = SIGKILL)" },

@@ -33,8 +33,11 @@ import { rotationRules } from "./watch/config.ts";
 import { loadRotationOptions } from "./watch/options.ts";
 import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
+import { hideTemplateOnly, prepareTemplates } from "./template/index.ts";
+import { templateOnly } from "./template/config.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
+import { checkPassFds, sealDescriptors, sealSelf } from "./platform/boundary.ts";
 import { undoRuntimeEnvFile } from "./cli/runtime-env-file.ts";
 import { exitAfterStdout, writeStdout } from "./cli/stdout.ts";
 
@@ -47,17 +50,20 @@ export async function main(argv: string[]): Promise<number> {
   if (args.subcommand === "help") return print(usage());
   if (args.subcommand === "version") return print(`latchkey ${VERSION} (node ${process.version})\n`);
   if ((args.subcommand as string) === "health") return (await import("./health/command.ts")).runHealth(args, process.env);
+  sealSelf(); // not dumpable, no core: environ holds bootstrap credentials, and soon the heap holds secrets
   const startup = guardStartup(log, closeSources); // stop signals end startup until the gate takes them
 
   // Parse config.
   const config = configure(args);
+  checkPassFds(config.boundary.passFds, config.settings.origin("pass-fd")?.label ?? "--pass-fd");
+  sealDescriptors(); // nothing latchkey inherited reaches what it starts, but --pass-fd ones, at the app's start
   const gateConfig = loadGateConfig(config.settings, process.env, config);
   const rotationOpts = loadRotationOptions(config.settings);
   const identity = config.user ? (await import("./privileges/identity.ts")).resolveIdentity(config.user) : undefined;
 
   // Load secrets and build the app's environment (latchkey's own stays untouched).
   const prepared = await loadSecrets(config, args);
-  const env = buildChildEnv(process.env, identity, prepared);
+  const env = hideTemplateOnly(buildChildEnv(process.env, identity, prepared), templateOnly(config.settings));
   assertExecFits(args.command, env); // E2BIG found here, in check too, not at spawn after the gate
   const ssh = sshTarget(identity, config.secrets.sshDir);
   if ((args.subcommand as string) === "check") return (await import("./check/command.ts")).checkCommand({ args, config, prepared, env, identity, ssh, gateConfig });
@@ -65,13 +71,15 @@ export async function main(argv: string[]): Promise<number> {
   // Validate: required secrets, the command, the user switch — all before anything starts.
   validateSecrets(prepared, config.secrets);
   recordInitialLoad(prepared.secrets);
-  const spec = prepareLaunch(args.command, env, identity);
+  const spec = prepareLaunch(args.command, env, identity, config.boundary);
   if (identity) {
     const { assertCanBecome, keepSignalReach } = await import("./privileges/drop.ts");
     assertCanBecome(identity);
     if (!config.exec) keepSignalReach(identity, log);
   }
   installSsh(prepared.ssh, ssh); // before the gate: pre-start hooks run as the app user and may need the keys
+  // Templates rendered in memory now: a missing variable fails here, before the gate; written below.
+  const templates = await prepareTemplates(config.settings, { env, prepared, rotation: rotationOpts, ...(identity ? { identity } : {}) });
 
   // Gate: dependencies and pre-start hooks; it holds the stop signals while it runs.
   const stages = gateStages(gateConfig, spec, config.supervise.stopTimeout);
@@ -85,9 +93,10 @@ export async function main(argv: string[]): Promise<number> {
     spec, supervise: config.supervise, opts: rotationOpts, log, rules: rotationRules(),
     ...(identity ? { identity } : {}),
     initial: secretSetFrom(prepared, env, config.secrets, log),
-    load: pipelineLoader({ secrets: config.secrets, log, ...(identity ? { identity } : {}) }),
+    load: pipelineLoader({ secrets: config.secrets, log, hide: templateOnly(config.settings), ...(identity ? { identity } : {}) }),
     vet: gateVetter(gateConfig, spec, config.supervise.stopTimeout, log),
     exec: config.exec,
+    ...(templates ? { templates } : {}),
   });
 
   // Run the app: become it, or supervise it (privileges are dropped in the app's process).
@@ -136,7 +145,10 @@ export function run(argv: string[]): void {
       const err = isLatchkeyError(e)
         ? e
         : new LatchkeyError("internal", ExitCode.INTERNAL, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      log.error(err.message.split("\n")[0]!, err.code === "internal" ? undefined : { code: err.code });
+      // The logger escapes control characters, so a whole message is one line; an internal
+      // error's stack goes to debug only.
+      if (err.code === "internal") log.error(err.message.split("\n")[0]!);
+      else log.error(err.message, { code: err.code });
       if (err.code === "internal" && e instanceof Error && e.stack) log.debug(e.stack);
       // The app never started (or has exited): revoke the Vault token and leases latchkey obtained.
       void closeSources().finally(() => exitAfterStdout(err.exitCode));

@@ -11,6 +11,7 @@ import { decorateSources } from "./sources/source.ts";
 import { registerRotationSection } from "./watch/config.ts";
 import { registerRotationFlags } from "./watch/flags.ts";
 import { cachingSource } from "./watch/source-cache.ts";
+import { registerTemplates } from "./template/config.ts";
 
 let done = false;
 export function registerConcerns(): void {
@@ -21,5 +22,6 @@ export function registerConcerns(): void {
   registerBuiltinSchemes();
   registerRotationFlags();
   registerRotationSection();
+  registerTemplates();
   decorateSources(cachingSource); // reloads fetch only what changed; leased secrets are not re-minted
 }

@@ -19,6 +19,9 @@ export const MAIN: BundleAssets = { bundle: "latchkey-main.cjs", cache: "latchke
  */
 export const SIDE: Readonly<Record<string, BundleAssets>> = {
   yaml: { bundle: "yaml.cjs", cache: "yaml.codecache" },
+  // Templates (src/template/engine.ts): ~190 KB of Liquid interpreter that a start without
+  // --template never reads or compiles.
+  liquidjs: { bundle: "liquidjs.cjs", cache: "liquidjs.codecache" },
 };
 
 /**

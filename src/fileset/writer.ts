@@ -58,9 +58,12 @@ export const DATA = "..data";
 const DATA_TMP = "..data_tmp";
 const SET = /^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.[0-9a-f]+$/;
 
-/** A name that is one file in DIR: no "/", no NUL, not "." or "..", not hidden (the layout's own names start with ".."). */
+/**
+ * A name that is one file in DIR: no "/", no NUL, not "." or "..", nothing starting with ".."
+ * (the layout's own names). One leading dot is allowed: templates write `.pgpass`.
+ */
 export function fileName(name: string): boolean {
-  return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name);
+  return /^(?!\.\.)(?!\.$)[A-Za-z0-9_.][A-Za-z0-9_.-]*$/.test(name);
 }
 
 export class FileSetWriter {

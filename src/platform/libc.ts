@@ -23,6 +23,13 @@ export interface Libc {
   /** fcntl(fd, cmd, int): variadic in C; called with one int argument (F_GETFD/F_SETFD). */
   fcntl(fd: number, cmd: number, arg: number): number;
   errno(): number;
+  // --- the process boundary between latchkey and the app (platform/boundary.ts) ---
+  /** prlimit64(2): `next`/`old` are struct rlimit64 (two u64: soft, hard) or null. */
+  prlimit(pid: number, resource: number, next: Buffer | null, old: Buffer | null): number;
+  /** close_range(2); -1 on kernels before 5.9/5.11 and off x86-64 (callers fall back on any failure). */
+  closeRange(first: number, last: number, flags: number): number;
+  /** setresuid(2) as the bare system call: the calling thread's ids only (glibc's changes every thread). */
+  setresuidThread(ruid: number, euid: number, suid: number): number;
 }
 
 export const P_ALL = 0;
@@ -38,6 +45,12 @@ export const SIG_BLOCK = 0;
 export const SIG_UNBLOCK = 1;
 export const SIG_SETMASK = 2;
 export const ECHILD = 10;
+// the process boundary (platform/boundary.ts)
+export const PR_SET_DUMPABLE = 4;
+export const PR_GET_DUMPABLE = 3;
+export const PR_SET_NO_NEW_PRIVS = 38;
+export const RLIMIT_CORE = 4;
+export const CLOSE_RANGE_CLOEXEC = 4;
 export const ESRCH = 3;
 
 type Signature = { arguments: string[]; return: string };
@@ -79,6 +92,18 @@ const SIGNATURES = {
  */
 const SYS = { rt_sigprocmask: 14n, fcntl: 72n, wait4: 61n, kill: 62n, setpgid: 109n, getpgrp: 111n, prctl: 157n, waitid: 247n, exit_group: 231n } as const;
 
+/** The process boundary's system calls (platform/boundary.ts): x86-64 numbers, kept apart from SYS. */
+const SYS_BOUNDARY = { setresuid: 117n, prlimit64: 302n, close_range: 436n } as const;
+/**
+ * The same on other architectures, from glibc: prlimit only. close_range (glibc 2.34) is
+ * missing from the 2.28 the runtime supports, and a missing symbol fails the whole load, so
+ * there closeRange fails (-1) and boundary.ts walks /proc/self/fd; setresuidThread has no
+ * glibc function (glibc's setresuid changes every thread) and fails too.
+ */
+const PORTABLE_BOUNDARY = {
+  prlimit: { arguments: ["int32", "int32", "uint64", "uint64"], return: "int32" },
+} satisfies Record<string, Signature>;
+
 /** The same calls bound one by one from glibc, on other architectures (dist/latchkey.cjs on an arm64 Node). */
 const PORTABLE = {
   waitid: { arguments: ["int32", "uint32", "buffer", "int32"], return: "int32" },
@@ -114,7 +139,7 @@ export function loadLibc(numbered: boolean, opts: { errnoVariable?: boolean } = 
   const ffi = process.getBuiltinModule("node:ffi") as unknown as FfiModule | undefined;
   if (!ffi) throw new Error("node:ffi is not available in this Node");
   const lib = new ffi.DynamicLibrary("libc.so.6");
-  const signatures: Record<string, Signature> = numbered ? SIGNATURES : { ...SIGNATURES, ...PORTABLE };
+  const signatures: Record<string, Signature> = numbered ? SIGNATURES : { ...SIGNATURES, ...PORTABLE, ...PORTABLE_BOUNDARY };
   // A missing symbol fails here, as a whole, not at some later call (dlsym is cheap).
   for (const name of Object.keys(signatures)) lib.getSymbol(name);
   // Each function is bound on its first call: most runs call only a few.
@@ -138,6 +163,7 @@ export function loadLibc(numbered: boolean, opts: { errnoVariable?: boolean } = 
     }),
     posix_spawn: (pid, path, fileActions, attr, argv, envp) => pinned([pid, path, attr, argv, envp], () =>
       Number(BigInt.asIntN(32, fn("posix_spawn")(ptr(pid), ptr(path), fileActions, ptr(attr), ptr(argv), ptr(envp), 0n) as bigint))),
+    ...(numbered ? boundaryCalls(ptr) : portableBoundary(ptr, fn)),
     setresuid: fn("setresuid"),
     signal: fn("signal"),
     tcgetpgrp: fn("tcgetpgrp"),
@@ -193,6 +219,31 @@ function systemCalls(lib: FfiLibrary, ptr: (b: Buffer) => bigint, fn: (name: str
       sys(SYS.exit_group, I(code & 0xff));
       throw new Error("exit_group returned"); // cannot happen
     },
+  };
+}
+
+type Boundary = Pick<Libc, "prlimit" | "closeRange" | "setresuidThread">;
+
+function boundaryCalls(ptr: (b: Buffer) => bigint): Boundary {
+  const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n) => Number(rawSyscall!(nr, a, b, c, d, 0n, 0n)) // systemCalls' binding: a second costs ~0.07 ms a start;
+  const I = BigInt;
+  const U32 = (n: number) => I(n >>> 0);
+  return {
+    prlimit: (pid, resource, next, old) => pinned([next, old].filter((b): b is Buffer => b !== null), () =>
+      sys(SYS_BOUNDARY.prlimit64, I(pid), I(resource), next ? ptr(next) : 0n, old ? ptr(old) : 0n)),
+    closeRange: (first, last, flags) => sys(SYS_BOUNDARY.close_range, U32(first), U32(last), I(flags)),
+    setresuidThread: (ruid, euid, suid) => sys(SYS_BOUNDARY.setresuid, U32(ruid), U32(euid), U32(suid)),
+  };
+}
+
+function portableBoundary(ptr: (b: Buffer) => bigint, fn: (name: string) => (...a: unknown[]) => never): Boundary {
+  // callers fall back on any failure of these, whatever errno says
+  const unavailable = () => -1;
+  return {
+    prlimit: (pid, resource, next, old) => pinned([next, old].filter((b): b is Buffer => b !== null), () =>
+      fn("prlimit")(pid, resource, next ? ptr(next) : 0n, old ? ptr(old) : 0n)),
+    closeRange: unavailable,
+    setresuidThread: unavailable,
   };
 }
 

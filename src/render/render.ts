@@ -14,7 +14,7 @@ export type { Owner };
 
 /** A variable name is a safe file name; anything else (/, .., NUL, a leading dot) is refused. */
 export function renderableName(name: string): boolean {
-  return fileName(name);
+  return fileName(name) && !name.startsWith("."); // variable names are never hidden files
 }
 
 export class Renderer {

@@ -14,6 +14,8 @@ import { onLeaseEnding } from "../sources/source.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SignalName } from "../supervisor/signals.ts";
 import type { Renderer } from "../render/render.ts";
+import type { RenderedTemplates, TemplateOutputs } from "../template/outputs.ts";
+import { templateScope } from "../template/index.ts";
 import { Debouncer } from "./debounce.ts";
 import { FileWatcher } from "./file-watcher.ts";
 import { fileStamps, stampsDiffer } from "./file-state.ts";
@@ -40,6 +42,8 @@ export interface ControllerDeps {
   log: Logger;
   rules?: ActionRules;
   renderer?: Renderer;
+  /** Templates: re-rendered for each changed set; a template whose output changed runs its own action. */
+  templates?: TemplateOutputs;
   /** Last check of a changed set before acting (the startup gate); throws to reject it. */
   vet?: (set: SecretSet, signal: AbortSignal) => Promise<void>;
 }
@@ -63,6 +67,9 @@ export class RotationController {
   #closed = false;
   /** Names of the last hints, for the log line of the look they cause. */
   #hintReason = "files";
+  #hintReasons = new Set<string>();
+  /** Polls waiting for the outcome of the look their hint causes. */
+  #lookWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #retries = 0;
   #retryTimer: NodeJS.Timeout | null = null;
   #offLease: (() => void) | null = null;
@@ -75,10 +82,7 @@ export class RotationController {
     this.#stamps = new Map(); // taken at start(): its first look catches what changed before
     this.#debouncer = new Debouncer({ wait: deps.opts.debounce, maxWait: deps.opts.debounceMax }, () => this.#requestLook(this.#hintReason));
     this.#watcher = new FileWatcher({
-      onHint: () => {
-        this.#hintReason = "file event";
-        this.#debouncer.trigger();
-      },
+      onHint: () => this.#hint("file event"),
       onError: (message, path) => deps.log.warn("cannot watch a secret path; relying on polling for it", { path, error: message }),
     });
     rotationStatus.enabled = true;
@@ -91,13 +95,12 @@ export class RotationController {
     this.#watcher.watch(this.#last.files);
     // Anything that changed between the startup load and the watches being armed (the app
     // may already be running, and a busy machine widens the gap) is caught by one look now.
-    this.#hintReason = "start";
-    this.#debouncer.trigger();
+    this.#hint("start");
     this.#syncPollers();
     this.#armLease();
     this.#offLease = onLeaseEnding((ref) => {
       this.#d.log.info("a leased secret must be read again", { ref });
-      this.#requestLook("lease expiry");
+      this.#hint("lease expiry");
     });
     this.#d.log.debug("watching secrets", { paths: this.#last.files.length, inotify: this.#watcher.watched.length, pollMs: this.#d.opts.pollInterval, remote: [...(this.#last.remote?.keys() ?? [])].join(",") });
   }
@@ -110,6 +113,7 @@ export class RotationController {
 
   close(): void {
     this.#closed = true;
+    for (const w of this.#lookWaiters.splice(0)) w.resolve();
     this.#abortController?.abort();
     this.#watcher.close();
     this.#debouncer.stop();
@@ -164,10 +168,30 @@ export class RotationController {
     if (reason) await this.#look(reason);
   }
 
+  /**
+   * A provider that reports a new version is a hint like a file event: it goes through the
+   * debouncer, so that several secrets rotated one after the other (a deploy writing them one
+   * by one, polled in between) become one action. The poll itself succeeded; a failed look
+   * after it is retried by #scheduleRetry.
+   */
   async #pollRemote(scheme: string): Promise<void> {
     const check = this.#last.remote?.get(scheme);
     if (!check) return;
-    if (await check(this.#signal())) await this.#look(`${scheme} version`);
+    if (!(await check(this.#signal()))) return;
+    // Wait for the look the hint causes: its failure is this poll's failure, so the poller
+    // backs off (a provider that answers versions but refuses values is polled no faster
+    // than one that is down), and no second poll runs meanwhile.
+    const done = new Promise<void>((resolve, reject) => this.#lookWaiters.push({ resolve, reject }));
+    this.#hint(`${scheme} version`);
+    await done;
+  }
+
+  /** Every detection path (file events, provider versions, lease ends, the first look) lands here. */
+  #hint(reason: string): void {
+    if (!this.#debouncer.pending) this.#hintReasons.clear();
+    this.#hintReasons.add(reason);
+    this.#hintReason = [...this.#hintReasons].join(", ");
+    this.#debouncer.trigger();
   }
 
   #reportPoll(key: string, o: PollOutcome): void {
@@ -189,18 +213,24 @@ export class RotationController {
     // Re-read at two thirds of the remaining lease (Vault Agent renews at a similar point),
     // leaving a third for retries if the provider is slow or down.
     const ms = Math.max(1000, Math.floor(((at - Date.now()) * 2) / 3));
-    this.#leaseTimer = setTimeout(() => this.#requestLook("lease expiry"), Math.min(ms, 2 ** 31 - 1));
+    this.#leaseTimer = setTimeout(() => this.#hint("lease expiry"), Math.min(ms, 2 ** 31 - 1));
     this.#leaseTimer.unref?.();
   }
 
   // --- decision ----------------------------------------------------------------------------
 
   #requestLook(reason: string): void {
+    const waiters = this.#lookWaiters.splice(0);
     this.#look(reason).then(
       () => {
         this.#retries = 0;
+        for (const w of waiters) w.resolve();
       },
-      () => this.#scheduleRetry(),
+      (e: unknown) => {
+        // A poll waiting on this look reports the failure and backs off itself.
+        if (waiters.length > 0) for (const w of waiters) w.reject(e);
+        else this.#scheduleRetry();
+      },
     );
   }
 
@@ -276,9 +306,26 @@ export class RotationController {
 
   async #act(candidate: SecretSet, diff: ContentDiff, reason: string): Promise<void> {
     const names = touched(diff);
-    const action = this.#actionFor(names, candidate);
-    const info = { reason, changed: names.join(","), action: formatAction(action) };
+    // Templates first, in memory: a template the new set breaks (a variable removed) rejects
+    // the set as a failed validation would, before anything is applied.
+    let rendered: RenderedTemplates | undefined;
+    if (this.#d.templates) {
+      try {
+        rendered = this.#d.templates.render(templateScope(candidate));
+      } catch (e) {
+        rotationStatus.rejected++;
+        rotationStatus.lastError = errorText(e);
+        this.#d.log.warn("new secrets rejected by a template; the app keeps running on the last good set", { reason, changed: names.join(","), error: errorText(e) });
+        throw e;
+      }
+    }
+    const { action, signals } = this.#actionFor(names, candidate, rendered);
+    const info = {
+      reason, changed: names.join(","), action: action.kind === "signal" ? signals.map((s) => `signal:${s}`).join(",") : formatAction(action),
+      ...(rendered?.changed.length ? { templates: rendered.changed.map((t) => t.destination).join(",") } : {}),
+    };
     if (action.kind === "none") {
+      if (rendered?.changed.length) await this.#applyFiles(candidate, rendered, info, false);
       this.#d.log.warn("secrets changed; action is none, the app keeps its environment", info);
       rotationStatus.unapplied = [...new Set([...rotationStatus.unapplied, ...names])].sort();
       this.#d.actuator.setEnv(candidate.env);
@@ -296,17 +343,11 @@ export class RotationController {
       }
       if (this.#closed || this.#d.actuator.stopping) return;
     }
-    if (this.#d.renderer) {
-      try {
-        this.#d.renderer.render(candidate.secrets);
-      } catch (e) {
-        this.#d.log.error("cannot render the new secrets; the app keeps the last good set", { error: errorText(e) });
-        throw e;
-      }
-    }
+    if (!(await this.#applyFiles(candidate, rendered, info, true))) return;
     if (action.kind === "signal") {
       this.#d.actuator.setEnv(candidate.env);
-      if (this.#d.actuator.signal(action.signal, info)) rotationStatus.signals++;
+      // Each distinct signal once (two templates may ask for HUP and USR2), in the order asked.
+      for (const sig of signals) if (this.#d.actuator.signal(sig, info)) rotationStatus.signals++;
       this.#adopt(candidate);
       return;
     }
@@ -318,15 +359,56 @@ export class RotationController {
     }
   }
 
-  /** restart beats a signal beats none; per-variable rules beat per-source rules beat the flag. */
-  #actionFor(names: string[], set: SecretSet): Action {
+  /**
+   * Writes what the new set changes on disk (--render files, the templates whose output
+   * changed), before the action. `vetted` false (action none): the templates only. Returns
+   * false when latchkey started stopping meanwhile.
+   */
+  async #applyFiles(candidate: SecretSet, rendered: RenderedTemplates | undefined, info: Record<string, string>, vetted: boolean): Promise<boolean> {
+    if (!vetted && this.#d.vet) {
+      try {
+        await this.#d.vet(candidate, this.#signal());
+      } catch (e) {
+        rotationStatus.rejected++;
+        rotationStatus.lastError = errorText(e);
+        this.#d.log.warn("new secrets rejected by the startup gate; the app keeps running on the last good set", { ...info, error: errorText(e) });
+        throw e;
+      }
+      if (this.#closed || this.#d.actuator.stopping) return false;
+    }
+    try {
+      if (vetted) this.#d.renderer?.render(candidate.secrets);
+      rendered?.commit();
+    } catch (e) {
+      this.#d.log.error("cannot render the new secrets; the app keeps the last good set", { error: errorText(e) });
+      throw e;
+    }
+    return true;
+  }
+
+  /**
+   * restart beats a signal beats none. A variable's action: its own rule (rotation.actions),
+   * else, when a template reads it, nothing of its own (the templates whose output changed
+   * bring theirs), else its source's rule, else --on-change.
+   */
+  #actionFor(names: string[], set: SecretSet, rendered?: RenderedTemplates): { action: Action; signals: SignalName[] } {
     const rules = this.#d.rules;
-    const actions = names.map((n) => {
+    const actions: Action[] = [];
+    for (const n of names) {
       const bare = n.startsWith("secret:") ? n.slice(7) : n;
-      const src = set.origins?.[bare] ?? this.#last.origins?.[bare];
-      return rules?.byName?.[bare] ?? (src ? rules?.bySource?.[src] : undefined) ?? this.#d.opts.action;
-    });
-    return actions.find((a) => a.kind === "restart") ?? actions.find((a) => a.kind === "signal") ?? { kind: "none" };
+      const own = rules?.byName?.[bare];
+      if (own) actions.push(own);
+      else if (rendered?.reads.has(bare)) continue;
+      else {
+        const src = set.origins?.[bare] ?? this.#last.origins?.[bare];
+        actions.push((src ? rules?.bySource?.[src] : undefined) ?? this.#d.opts.action);
+      }
+    }
+    for (const t of rendered?.changed ?? []) actions.push(t.action);
+    const restart = actions.find((a) => a.kind === "restart");
+    if (restart) return { action: restart, signals: [] };
+    const signals = [...new Set(actions.flatMap((a) => (a.kind === "signal" ? [a.signal] : [])))];
+    return signals.length > 0 ? { action: { kind: "signal", signal: signals[0]! }, signals } : { action: { kind: "none" }, signals: [] };
   }
 
   #adopt(set: SecretSet): void {

@@ -81,6 +81,8 @@ export interface PipelineDeps {
   secrets: SecretsOptions;
   identity?: Identity;
   log: Logger;
+  /** --template-only: variables kept out of the app's environment (templates see them). */
+  hide?: readonly string[];
 }
 
 /**
@@ -96,6 +98,7 @@ export function pipelineLoader(d: PipelineDeps): LoadSecretSet {
       const prepared = await prepareEnv(process.env, d.secrets, d.log);
       validateSecrets(prepared, d.secrets);
       const env = buildChildEnv(process.env, d.identity, prepared);
+      for (const n of d.hide ?? []) delete env[n];
       set = secretSetFrom(prepared, env, d.secrets, d.log);
     } catch (e) {
       for (const s of schemes.length ? schemes : ["file"]) recordSecretLoad(s, false, e instanceof Error ? e.message : String(e));

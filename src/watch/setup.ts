@@ -12,6 +12,7 @@ import { Runner } from "../supervisor/runner.ts";
 import type { SignalName } from "../supervisor/signals.ts";
 import { Renderer } from "../render/render.ts";
 import { RotationController } from "./controller.ts";
+import type { StartupTemplates } from "../template/index.ts";
 import type { RotationOptions } from "./options.ts";
 import type { ActionRules, LoadSecretSet, SecretSet } from "./secret-set.ts";
 
@@ -34,7 +35,9 @@ export interface RotationInputs {
   load: LoadSecretSet | null;
   rules?: ActionRules;
   vet?: (set: SecretSet, signal: AbortSignal) => Promise<void>;
-  /** --exec: latchkey is gone once the app starts; only --render applies. */
+  /** Templates rendered at startup (template/index.ts): written here, re-rendered by the controller. */
+  templates?: StartupTemplates;
+  /** --exec: latchkey is gone once the app starts; only --render and templates apply. */
   exec?: boolean;
   log: Logger;
 }
@@ -49,10 +52,19 @@ export function setupRotation(i: RotationInputs): RotationWiring {
   }
   const renderer = i.opts.render ? new Renderer(i.opts.render, i.identity) : undefined;
   if (renderer && i.initial) renderer.render(i.initial.secrets);
+  try {
+    i.templates?.first.commit();
+  } catch (e) {
+    renderer?.remove();
+    throw e;
+  }
   let started = false;
   // A start that fails after rendering (the app cannot be executed...) leaves no secret files.
   const abandon = (e: unknown) => {
-    if (!started) renderer?.remove();
+    if (!started) {
+      renderer?.remove();
+      i.templates?.outputs.remove();
+    }
     return e;
   };
   const runner = new Runner(i.spec, { ...i.supervise, restartSplay: i.opts.restartSplay, restartOnExit: i.opts.restartOnExit }, i.log);
@@ -61,6 +73,7 @@ export function setupRotation(i: RotationInputs): RotationWiring {
         opts: i.opts, load: i.load, actuator: runner, log: i.log,
         ...(i.rules ? { rules: i.rules } : {}),
         ...(renderer ? { renderer } : {}),
+        ...(i.templates ? { templates: i.templates.outputs } : {}),
         ...(i.vet ? { vet: i.vet } : {}),
       })
     : null;

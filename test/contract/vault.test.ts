@@ -1,5 +1,5 @@
 import { describeSourceContract } from "./source-contract.ts";
-import { TestVault } from "../servers/vault/server.ts";
+import { startOpenBao, type OpenBao } from "../servers/openbao.ts";
 import { createVaultSource } from "../../src/sources/vault/index.ts";
 import { registerVaultFlags } from "../../src/sources/vault/flags.ts";
 import { registerPolicyFlags } from "../../src/policy/flags.ts";
@@ -7,13 +7,13 @@ import { Settings } from "../../src/config/settings.ts";
 
 registerVaultFlags();
 registerPolicyFlags();
-let v: TestVault;
-describeSourceContract("vault:// (test Vault server, KV v2)", async () => {
-  v = await new TestVault().start();
+let v: OpenBao;
+describeSourceContract("vault:// (OpenBao, KV v2)", async () => {
+  v = await startOpenBao();
   const env = { VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken };
   return {
     put: async (name, value) => {
-      v.namespace("").kvPut("secret", `contract/${name}`, { value });
+      await v.kvPut(`contract/${name}`, { value });
       return `vault://secret/data/contract/${name}`;
     },
     missing: () => "vault://secret/data/contract/does-not-exist",

@@ -94,4 +94,13 @@ describe("log lines escape control characters (issue #12, finding 13)", () => {
       expect(RAW.test(r.stderr.replaceAll("\n", "")), `${fmt}: a raw control character in stderr`).toBe(false);
     }
   });
+
+  it("an error message quoting a path with a newline: the whole message, escaped, on one line", async () => {
+    const missing = join(tmp(), "first\nsecond-half-of-the-name");
+    const r = await latchkey(["--file-vars", "X", "--", "true"], { env: cleanEnv({ HOME: tmp(), X_FILE: missing }) });
+    expect(r.code).toBe(66);
+    expect(lines(r.stderr)).toHaveLength(1);
+    // cut at the newline, the operator would read a path that does not exist
+    expect(r.stderr).toContain("first\\nsecond-half-of-the-name");
+  });
 });

@@ -27,8 +27,13 @@ const OPEN = constants.O_RDONLY | constants.O_NONBLOCK;
  * says what it is) or EFBIG (over the size limit). Callers turn it into their own message.
  */
 export class FileReadError extends Error {
-  constructor(readonly code: string, message: string, readonly size?: number) {
+  readonly code: string;
+  readonly size: number | undefined;
+
+  constructor(code: string, message: string, size?: number) {
     super(message);
+    this.code = code;
+    this.size = size;
   }
 }
 

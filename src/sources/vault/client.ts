@@ -32,6 +32,13 @@ export interface CallOptions {
   token?: string;
   deadline: number;
   signal?: AbortSignal;
+  /**
+   * Retry what Vault says is temporary until the deadline (default: the client's
+   * `retryUntilDeadline`). Off for rotation's polls: each failed poll is one request, and the
+   * poller's own backoff spaces them (retrying inside each poll multiplied the request rate
+   * during an outage).
+   */
+  retry?: boolean;
 }
 
 const TLS_CODES = new Set([
@@ -52,6 +59,8 @@ export class VaultClient {
   readonly #queue: (() => void)[] = [];
   /** Requests sent (attempts included), for benchmarks and tests. */
   requests = 0;
+  /** Startup retries until its deadline; the source turns this off once the app has its secrets. */
+  retryUntilDeadline = true;
 
   constructor(opts: VaultOptions, log: Logger) {
     this.opts = opts;
@@ -73,6 +82,7 @@ export class VaultClient {
     const token = o.token ?? (o.auth === false ? "" : this.token);
     if (token) headers["x-vault-token"] = token;
     if (this.opts.namespace) headers["x-vault-namespace"] = this.opts.namespace;
+    const retry = o.retry ?? this.retryUntilDeadline;
     let attempt = 0;
     for (;;) {
       attempt++;
@@ -93,13 +103,15 @@ export class VaultClient {
         }
         if (!RETRY_NET.has(code)) throw new LatchkeyError("vault", ExitCode.TEMP_FAIL, `cannot reach Vault at ${this.opts.addr} for '${path}': ${code || (e as Error).message}`);
         why = `cannot reach Vault at ${this.opts.addr}: ${code}`;
+        if (!retry) throw new LatchkeyError("vault", ExitCode.TEMP_FAIL, why);
         await this.#backoff(attempt, o.deadline, path, why);
         continue;
       }
       if (reply.status >= 200 && reply.status < 300) return reply.json;
+      if (reply.json === null && reply.text !== undefined && reply.status >= 400 && reply.status < 500 && reply.status !== 429) throw this.#notVault(path, reply.status, reply.text);
       const errors = Array.isArray(reply.json?.errors) ? (reply.json!.errors as unknown[]).map(String) : [];
       const err = new VaultHttpError(reply.status, errors, reply.json, path);
-      if (!RETRY_STATUS.has(reply.status)) throw err;
+      if (!RETRY_STATUS.has(reply.status) || !retry) throw err;
       why = `Vault at ${this.opts.addr} answered ${err.message}`;
       this.#log.debug("vault: temporary failure, retrying", { path, status: reply.status, attempt });
       await this.#backoff(attempt, o.deadline, path, why);
@@ -116,6 +128,20 @@ export class VaultClient {
 
   #gaveUp(path: string, why: string): LatchkeyError {
     return new LatchkeyError("vault", ExitCode.TEMP_FAIL, `gave up reading '${path}' at the startup deadline: ${why}`);
+  }
+
+  /**
+   * A 4xx whose body is not Vault's JSON: the address does not lead to Vault's API (most often
+   * http:// to a TLS listener, which answers "Client sent an HTTP request to an HTTPS server").
+   * The server's reason is shown, reduced to printable ASCII and cut short: it is text from the
+   * network, not ours.
+   */
+  #notVault(path: string, status: number, text: string): LatchkeyError {
+    const reason = text.replace(/[^\x20-\x7e]+/g, " ").replace(/\s+/g, " ").trim().slice(0, 160);
+    const hint = /https server|tls|ssl/i.test(reason) && this.opts.addr.startsWith("http:")
+      ? ": the server speaks TLS, use an https:// address"
+      : ": is the address Vault's (scheme, host, port)?";
+    return new LatchkeyError("vault", ExitCode.CONFIG, `${this.opts.addr} answered '${path}' with ${status} and no Vault reply ("${reason}")${hint}`);
   }
 
   #tlsError(e: NodeJS.ErrnoException): LatchkeyError {

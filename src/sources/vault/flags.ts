@@ -51,7 +51,7 @@ export const VAULT_FLAGS: readonly FlagDef[] = [
  * the app's environment unless asked to pass them (a leaked bootstrap credential is worse than
  * a leaked secret: it opens every secret the role can read).
  */
-export const VAULT_BOOTSTRAP_ENV: readonly string[] = ["VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"];
+export const VAULT_BOOTSTRAP_ENV: readonly string[] = ["VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID", "BAO_TOKEN", "BAO_ROLE_ID", "BAO_SECRET_ID"];
 
 let registered = false;
 export function registerVaultFlags(): void {

@@ -17,12 +17,13 @@ import { redactor } from "../../log/redact.ts";
 import { activePolicies } from "../../policy/active.ts";
 import { checkReference } from "../../policy/policy.ts";
 import { getRunSettings, type FetchedSecret, type Reference, type SecretSource, type SourceContext } from "../source.ts";
-import { authenticate, TokenKeeper, type TokenInfo } from "./auth.ts";
+import { authenticate, TokenKeeper, type LoginMemo, type TokenInfo } from "./auth.ts";
 import { VaultClient, VaultHttpError } from "./client.ts";
 import { LeaseKeeper } from "./leases.ts";
 import { resolveVaultOptions } from "./options.ts";
-import { apiPath, checkParams, encodePath, MountCache, readSecret } from "./read.ts";
+import { apiPath, checkParams, encodePath, kvVersion, MountCache, readSecret } from "./read.ts";
 import { vaultSectionValues } from "./register.ts";
+import { isWriteLease, isWriteReference, writeBody, writeKey, writeSecret } from "./write.ts";
 
 export interface VaultSource extends SecretSource {
   /** For tests and benchmarks: the client (request counter) once fetch has run. */
@@ -59,13 +60,20 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         `${first.raw}: no Vault credentials: set VAULT_TOKEN or --vault-token-file, or an auth method (--vault-auth approle|kubernetes|jwt with its role)`);
     }
     const c = new VaultClient(opts, ctx.log);
-    info = await authenticate(c, opts.auth, ctx.deadline, ctx.log);
+    const memo: LoginMemo = {};
+    info = await authenticate(c, opts.auth, ctx.deadline, ctx.log, memo);
     client = c;
     log = ctx.log;
     keepLeases = opts.keepLeases;
-    tokens = new TokenKeeper(c, opts.auth, info, ctx.log);
+    const lk = new LeaseKeeper(c, ctx.log);
+    leases = lk;
+    tokens = new TokenKeeper(c, opts.auth, info, ctx.log, memo, {
+      // Vault revokes a token's leases when the token expires: before that, the credentials
+      // the app holds must be read again under the new token (rotation's action follows).
+      newToken: () => lk.tokenReplaced(),
+      endsIn: (sec) => lk.warnIfOutlived(sec),
+    });
     tokens.start();
-    leases = new LeaseKeeper(c, ctx.log);
     return c;
   }
 
@@ -102,14 +110,25 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       const results = await Promise.allSettled(refs.map(async (ref) => {
         const path = ref.locator.replace(/^\/+|\/+$/g, "");
         if (path === "") throw new LatchkeyError("reference", ExitCode.CONFIG, `${ref.raw}: empty Vault path`);
-        const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
-        const version = checkParams(ref, m);
-        const api = apiPath(ref, path, m);
-        if (policies.length) checkReference(policies, ref, [path, api]);
-        const key = `${api}?${version ?? ""}`;
+        let key: string;
+        let start: () => Promise<FetchedSecret>;
+        if (isWriteReference(ref)) {
+          // A write (pki/issue/ROLE...): no mount lookup, the path is the API path (write.ts).
+          const body = writeBody(ref);
+          if (policies.length) checkReference(policies, ref, [path]);
+          key = writeKey(path, body);
+          start = () => writeSecret(c, ref, path, body, ctx.deadline, pols);
+        } else {
+          const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
+          const version = checkParams(ref, m);
+          const api = apiPath(ref, path, m);
+          if (policies.length) checkReference(policies, ref, [path, api]);
+          key = `${api}?${version ?? ""}`;
+          start = () => readSecret(c, ref, api, m, version, ctx.deadline, pols);
+        }
         let read = reads.get(key);
         if (!read) {
-          read = readSecret(c, ref, api, m, version, ctx.deadline, pols);
+          read = start();
           reads.set(key, read);
         }
         let got: FetchedSecret;
@@ -129,10 +148,13 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       if (failed.length) {
         // Leases obtained for the successful reads are useless now: the app will not start.
-        for (const id of new Set(ok.flatMap((s) => (s.lease ? [s.lease.id] : [])))) await leases?.revokeOne(id).catch(() => undefined);
+        for (const id of new Set(ok.flatMap((s) => (s.lease && !isWriteLease(s.lease.id) ? [s.lease.id] : [])))) await leases?.revokeOne(id).catch(() => undefined);
         throw combineFailures(failed, refs.length);
       }
-      for (const s of ok) if (s.lease) leases!.track(s.ref.raw, s.lease);
+      for (const s of ok) if (s.lease && !isWriteLease(s.lease.id)) leases!.track(s.ref.raw, s.lease);
+      // The app has its secrets: from now on a failed request is reported at once, and the
+      // caller (rotation's poller, with its backoff) decides when to ask again.
+      c.retryUntilDeadline = false;
       return ok;
     },
     async versions(refs: readonly Reference[], ctx: SourceContext): Promise<(string | undefined)[]> {
@@ -140,6 +162,8 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       const c = client ?? (await ensureClient(ctx, refs[0]!));
       const pols = tokens?.info.policies ?? info?.policies ?? [];
       return Promise.all(refs.map(async (ref) => {
+        // A write has no version to ask for: it is held until its stand-in lease ends (write.ts).
+        if (isWriteReference(ref)) return undefined;
         const path = ref.locator.replace(/^\/+|\/+$/g, "");
         const m = await mounts.lookup(c, path, ctx.deadline, pols, ref);
         const version = checkParams(ref, m);
@@ -149,12 +173,15 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         const rel = apiPath(ref, path, m).slice(m.path.length + "data/".length);
         try {
           const r = await c.call("GET", `${encodePath(`${m.path}metadata/${rel}`)}`, { deadline: ctx.deadline });
-          const cur = (r?.data as { current_version?: number } | undefined)?.current_version;
-          return cur === undefined ? undefined : String(cur);
+          const d = (r?.data ?? {}) as { current_version?: number; versions?: Record<string, { created_time?: string }> };
+          const cur = d.current_version;
+          return cur === undefined ? undefined : kvVersion(cur, d.versions?.[String(cur)]?.created_time);
         } catch (e) {
           // Reading metadata needs its own grant; without it, rotation re-fetches and compares.
           if (e instanceof VaultHttpError && e.status === 403) return undefined;
-          throw e instanceof VaultHttpError ? new LatchkeyError("vault", ExitCode.TEMP_FAIL, `${ref.raw}: reading metadata failed: ${e.message}`) : e;
+          if (e instanceof VaultHttpError) throw new LatchkeyError("vault", ExitCode.TEMP_FAIL, `${ref.raw}: reading metadata failed: ${e.message}`);
+          if (e instanceof LatchkeyError && !e.message.startsWith(ref.raw)) throw new LatchkeyError(e.code, e.exitCode, `${ref.raw}: ${e.message}`);
+          throw e;
         }
       }));
     },

@@ -7,6 +7,7 @@
 import type { Logger } from "../../log/logger.ts";
 import { leaseEnding } from "../source.ts";
 import type { VaultClient } from "./client.ts";
+import { renewDelay, temporary } from "./auth.ts";
 
 interface Tracked {
   /** The references that read this lease (`#username` and `#password` of one read share it). */
@@ -16,6 +17,9 @@ interface Tracked {
   renewable: boolean;
   timer: NodeJS.Timeout | null;
   renewals: number;
+  /** Consecutive temporary renewal failures, and when the lease ends (ms since epoch). */
+  failures: number;
+  endsAt: number;
   healthy: boolean;
   replaced: boolean;
 }
@@ -50,7 +54,7 @@ export class LeaseKeeper {
       same.whats.add(what);
       return;
     }
-    const t: Tracked = { whats: new Set([what]), ...lease, timer: null, renewals: 0, healthy: lease.renewable, replaced: false };
+    const t: Tracked = { whats: new Set([what]), ...lease, timer: null, renewals: 0, failures: 0, endsAt: Date.now() + lease.durationSec * 1000, healthy: lease.renewable, replaced: false };
     this.#leases.set(lease.id, t);
     this.#schedule(t);
   }
@@ -73,18 +77,20 @@ export class LeaseKeeper {
     return this.#leases.get(id)?.renewals ?? 0;
   }
 
-  #schedule(t: Tracked): void {
+  #schedule(t: Tracked, ms = renewDelay(t.durationSec)): void {
     if (this.#stopped || !t.renewable || t.durationSec <= 0) return;
-    t.timer = setTimeout(() => void this.#renew(t), Math.max(1000, (t.durationSec * 1000 * 2) / 3));
+    t.timer = setTimeout(() => void this.#renew(t), ms);
     t.timer.unref();
   }
 
   async #renew(t: Tracked): Promise<void> {
     if (t.replaced || this.#stopped) return;
     try {
-      const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000 });
+      const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000, retry: false });
       const got = Number(r?.lease_duration ?? 0);
       t.renewals++;
+      t.failures = 0;
+      t.endsAt = Date.now() + got * 1000;
       if (got < t.durationSec / 2) {
         this.log.warn("vault: lease nears its max TTL and will not be extended; the secret must be read again", { reference: [...t.whats].join(" "), ttl: got });
         t.durationSec = got;
@@ -96,10 +102,48 @@ export class LeaseKeeper {
       t.durationSec = got;
       this.#schedule(t);
     } catch (e) {
+      // Vault down or sealed: try again (one request per attempt, 1 s doubling) while a sixth
+      // of the lease would remain, then have it read again.
+      if (temporary(e)) {
+        t.failures++;
+        const ms = Math.min(300_000, 1000 * 2 ** Math.min(t.failures - 1, 20));
+        if (Date.now() + ms < t.endsAt - (t.durationSec * 1000) / 6) {
+          this.log.warn("vault: lease renewal failed; retrying", { reference: [...t.whats].join(" "), retryInMs: ms, error: e instanceof Error ? e.message : String(e) });
+          this.#schedule(t, ms);
+          return;
+        }
+      }
       t.healthy = false;
       this.log.warn("vault: lease renewal failed; the secret must be read again", { reference: [...t.whats].join(" "), error: e instanceof Error ? e.message : String(e) });
       for (const w of t.whats) leaseEnding(w);
     }
+  }
+
+  /**
+   * latchkey now holds another token. Every lease obtained with the old one is revoked by Vault
+   * when that token expires, whatever the lease's own TTL: each is announced as ending, so that
+   * rotation reads it again (new credentials under the new token) and moves the app onto them
+   * while the old token still lives.
+   */
+  tokenReplaced(): void {
+    const live = [...this.#leases.values()].filter((t) => !t.replaced);
+    if (live.length === 0) return;
+    this.log.info("vault: new token; reading the dynamic secrets of the previous token again before it expires", { reference: live.flatMap((t) => [...t.whats]).join(" ") });
+    for (const t of live) {
+      t.healthy = false;
+      for (const w of t.whats) leaseEnding(w);
+    }
+  }
+
+  #warned = false;
+  /** The token ends in `sec` seconds (its max TTL): say so once if a lease held would outlive it. */
+  warnIfOutlived(sec: number): void {
+    if (this.#warned) return;
+    const longer = [...this.#leases.values()].filter((t) => !t.replaced && t.durationSec > sec);
+    if (longer.length === 0) return;
+    this.#warned = true;
+    this.log.warn("vault: the login token's max TTL is shorter than the leases it holds: at each re-login their credentials are replaced and the app restarted (rotation action); give the auth role a token_max_ttl longer than the leases' max TTL, or a periodic token",
+      { tokenEndsInSec: sec, reference: longer.flatMap((t) => [...t.whats]).join(" ") });
   }
 
   async revokeOne(id: string, deadline = Date.now() + 5000): Promise<void> {

@@ -34,10 +34,40 @@ export interface TlsOptions {
   skipVerify: boolean;
 }
 
+/**
+ * How latchkey logs in. Credentials given as files keep their path (`file`, `roleIdFile`,
+ * `secretIdFile`, `jwtFile`): they are read again at each login, so that an orchestrator or a
+ * Vault Agent sink can deliver a fresh one while latchkey runs.
+ */
 export type AuthConfig =
-  | { method: "token"; token: string; from: string }
-  | { method: "approle"; mount: string; roleId: string; secretId?: string; wrapped: boolean; from: string }
+  | { method: "token"; token: string; file?: string; from: string }
+  | { method: "approle"; mount: string; roleId: string; roleIdFile?: string; secretId?: string; secretIdFile?: string; wrapped: boolean; from: string }
   | { method: "kubernetes" | "jwt"; mount: string; role: string; jwtFile: string; from: string };
+
+/**
+ * One credential file, trimmed; `from` names the option for the message. Used at startup and
+ * again at each login (the files can change while latchkey runs).
+ */
+export function readCredentialFile(path: string, from: string): string {
+  try {
+    return readRegularFile(path, VAULT_FILE_MAX).bytes.toString("utf8").trim();
+  } catch (e) {
+    throw configError(`${from}: cannot read '${path}': ${e instanceof FileReadError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}`);
+  }
+}
+
+/**
+ * OpenBao's CLI reads BAO_* first and VAULT_* as its fallback; latchkey does the same, so a
+ * BAO_* variable wins over its VAULT_* twin.
+ */
+export function envPick(env: NodeJS.ProcessEnv, vaultName: string): { value: string; from: string } | undefined {
+  const bao = vaultName.replace(/^VAULT_/, "BAO_");
+  for (const n of [bao, vaultName]) {
+    const v = env[n];
+    if (v !== undefined && v !== "") return { value: v, from: n };
+  }
+  return undefined;
+}
 
 export interface VaultOptions {
   addr: string;
@@ -55,7 +85,7 @@ interface Found {
 }
 
 /**
- * Precedence: flag ← LATCHKEY_VAULT_* ← VAULT_* ← config file `vault:` section ← default.
+ * Precedence: flag ← LATCHKEY_VAULT_* ← BAO_* ← VAULT_* ← config file `vault:` section ← default.
  * `section` maps flag names to the section's values (see register.ts).
  */
 export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Logger, section: Record<string, string | boolean> = {}): VaultOptions {
@@ -65,7 +95,8 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
       const v = s.string(flag);
       if (v !== undefined && v !== "") return { value: v, from: o.label };
     }
-    if (envName && env[envName] !== undefined && env[envName] !== "") return { value: env[envName]!, from: envName };
+    const e = envName ? envPick(env, envName) : undefined;
+    if (e) return e;
     const sv = section[flag];
     if (typeof sv === "string" && sv !== "") return { value: sv, from: `config vault: (${flag})` };
     const d = s.string(flag);
@@ -113,7 +144,7 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
   const certF = pick("vault-client-cert", "VAULT_CLIENT_CERT");
   const keyF = pick("vault-client-key", "VAULT_CLIENT_KEY");
   if (!!certF !== !!keyF) throw configError(`${(certF ?? keyF)!.from}: a client certificate needs both --vault-client-cert and --vault-client-key`);
-  const skipVerify = skip(s, env) || (!s.get("vault-skip-verify") && env.VAULT_SKIP_VERIFY === undefined && section["vault-skip-verify"] === true);
+  const skipVerify = skip(s, env) || (!s.get("vault-skip-verify") && envPick(env, "VAULT_SKIP_VERIFY") === undefined && section["vault-skip-verify"] === true);
   if (skipVerify) log.warn("TLS verification of Vault's certificate is disabled (VAULT_SKIP_VERIFY / --vault-skip-verify): never do this in production");
   const serverName = pick("vault-tls-server-name", "VAULT_TLS_SERVER_NAME");
   const tls: TlsOptions = {
@@ -145,7 +176,7 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
  * the X-Vault-Token header: fetch would refuse it and the error read "cannot reach Vault".
  * Say what is wrong, without the token.
  */
-function checkToken(token: string, from: string): string {
+export function checkToken(token: string, from: string): string {
   for (let i = 0; i < token.length; i++) {
     const c = token.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) {
@@ -157,12 +188,12 @@ function checkToken(token: string, from: string): string {
 
 function skip(s: Settings, env: NodeJS.ProcessEnv): boolean {
   if (s.get("vault-skip-verify")) return s.boolean("vault-skip-verify");
-  const v = env.VAULT_SKIP_VERIFY;
-  if (v === undefined || v === "") return false;
-  const t = v.trim().toLowerCase();
+  const f = envPick(env, "VAULT_SKIP_VERIFY");
+  if (!f) return false;
+  const t = f.value.trim().toLowerCase();
   if (["1", "true", "yes", "on"].includes(t)) return true;
   if (["0", "false", "no", "off"].includes(t)) return false;
-  throw configError(`VAULT_SKIP_VERIFY: invalid value '${v}': expected true or false`);
+  throw configError(`${f.from}: invalid value '${f.value}': expected true or false`);
 }
 
 function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Found | undefined, bool: (f: string) => boolean): AuthConfig | null {
@@ -170,16 +201,12 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
   if (methodF && !(AUTH_METHODS as readonly string[]).includes(methodF.value)) {
     throw bad(methodF.from, `invalid value '${methodF.value}': expected one of: ${AUTH_METHODS.join(", ")}`);
   }
-  const readText = (f: Found): string => {
-    try {
-      return readRegularFile(f.value, VAULT_FILE_MAX).bytes.toString("utf8").trim();
-    } catch (e) {
-      throw configError(`${f.from}: cannot read '${f.value}': ${e instanceof FileReadError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}`);
-    }
-  };
+  const readText = (f: Found): string => readCredentialFile(f.value, f.from);
   const tokenFile = pick("vault-token-file");
-  const tokenEnv = env.VAULT_TOKEN ? { value: env.VAULT_TOKEN, from: "VAULT_TOKEN" } : undefined;
-  const roleIdF = pick("vault-role-id", "VAULT_ROLE_ID") ?? (pick("vault-role-id-file") ? { value: readText(pick("vault-role-id-file")!), from: pick("vault-role-id-file")!.from } : undefined);
+  const tokenEnv = envPick(env, "VAULT_TOKEN");
+  const roleIdFileF = pick("vault-role-id-file");
+  const roleIdGiven = pick("vault-role-id", "VAULT_ROLE_ID");
+  const roleIdF = roleIdGiven ?? (roleIdFileF ? { value: readText(roleIdFileF), from: roleIdFileF.from } : undefined);
   const role = pick("vault-role", "VAULT_ROLE");
   let method = methodF?.value as AuthMethod | undefined;
   if (!method) {
@@ -193,16 +220,21 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
       if (tokenFile) {
         const t = readText(tokenFile);
         if (!t) throw configError(`${tokenFile.from}: the token file '${tokenFile.value}' is empty`);
-        return { method, token: checkToken(t, tokenFile.from), from: tokenFile.from };
+        return { method, token: checkToken(t, tokenFile.from), file: tokenFile.value, from: tokenFile.from };
       }
-      if (tokenEnv) return { method, token: checkToken(tokenEnv.value.trim(), "VAULT_TOKEN"), from: "VAULT_TOKEN" };
+      if (tokenEnv) return { method, token: checkToken(tokenEnv.value.trim(), tokenEnv.from), from: tokenEnv.from };
       throw configError(`${methodF!.from}: token auth needs VAULT_TOKEN or --vault-token-file`);
     }
     case "approle": {
       if (!roleIdF) throw configError("AppRole auth needs a role_id: --vault-role-id, --vault-role-id-file or VAULT_ROLE_ID");
       const sidFile = pick("vault-secret-id-file");
-      const secretId = sidFile ? readText(sidFile) : env.VAULT_SECRET_ID;
-      return { method, mount: mount ?? "approle", roleId: roleIdF.value, ...(secretId ? { secretId } : {}), wrapped: bool("vault-secret-id-wrapped"), from: roleIdF.from };
+      const secretId = sidFile ? readText(sidFile) : envPick(env, "VAULT_SECRET_ID")?.value;
+      const roleIdFile = roleIdGiven ? undefined : roleIdFileF?.value;
+      return {
+        method, mount: mount ?? "approle", roleId: roleIdF.value, ...(roleIdFile ? { roleIdFile } : {}),
+        ...(secretId ? { secretId } : {}), ...(sidFile ? { secretIdFile: sidFile.value } : {}),
+        wrapped: bool("vault-secret-id-wrapped"), from: roleIdF.from,
+      };
     }
     case "kubernetes":
     case "jwt": {

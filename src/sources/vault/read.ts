@@ -46,6 +46,7 @@ export class MountCache {
     try {
       r = await c.call("GET", `sys/internal/ui/mounts/${encodePath(path)}`, { deadline });
     } catch (e) {
+      if (e instanceof VaultHttpError && e.status === 403 && !(await tokenValid(c, deadline))) throw tokenGone(ref);
       if (e instanceof VaultHttpError && (e.status === 403 || e.status === 400 || e.status === 404)) {
         throw new LatchkeyError("vault-denied", ExitCode.NO_PERM,
           `${ref.raw}: Vault found no secrets engine at '${path}' that this token may use (${e.status}): ` +
@@ -88,17 +89,47 @@ export function checkParams(ref: Reference, m: MountInfo): number | undefined {
   return Number(v);
 }
 
+/**
+ * A 403 means either "not granted" or "this token is no longer valid" (expired, revoked):
+ * Vault answers both alike. lookup-self (in Vault's default policy) tells them apart.
+ */
+export async function tokenValid(c: VaultClient, deadline: number): Promise<boolean> {
+  try {
+    await c.call("GET", "auth/token/lookup-self", { deadline, retry: false });
+    return true;
+  } catch (e) {
+    return !(e instanceof VaultHttpError && e.status === 403);
+  }
+}
+
+function tokenGone(ref: Reference): LatchkeyError {
+  return new LatchkeyError("vault-auth", ExitCode.NO_PERM,
+    `${ref.raw}: Vault refused latchkey's token (403) and refuses lookup-self too: the token expired or was revoked (not a missing grant)`);
+}
+
+/**
+ * A KV v2 version as rotation compares it: the number and the time it was written. A path
+ * whose metadata was deleted starts again at version 1, so the number alone would not show a
+ * secret deleted and written again with a new value.
+ */
+export function kvVersion(n: number, createdTime: string | undefined): string {
+  return createdTime ? `${n}@${createdTime}` : String(n);
+}
+
 export async function readSecret(c: VaultClient, ref: Reference, api: string, m: MountInfo, version: number | undefined, deadline: number, policies: string[]): Promise<FetchedSecret> {
   let r: Record<string, unknown> | null;
   try {
     r = await c.call("GET", `${encodePath(api)}${version ? `?version=${version}` : ""}`, { deadline });
   } catch (e) {
+    if (e instanceof VaultHttpError && e.status === 403 && !(await tokenValid(c, deadline))) throw tokenGone(ref);
     throw explain(e, ref, api, version, policies);
   }
   if (m.kv === 2) {
-    const d = (r?.data ?? {}) as { data?: Record<string, unknown> | null; metadata?: { version?: number } };
+    const d = (r?.data ?? {}) as { data?: Record<string, unknown> | null; metadata?: { version?: number; created_time?: string } };
     if (!d.data) throw new LatchkeyError("vault-missing", ExitCode.NO_INPUT, `${ref.raw}: '${api}' holds no data`);
-    return { ref, value: Buffer.from(JSON.stringify(d.data), "utf8"), ...(d.metadata?.version !== undefined ? { version: String(d.metadata.version) } : {}) };
+    // A pinned ref's version is its pin (what versions() answers for it).
+    const v = version !== undefined ? String(version) : d.metadata?.version !== undefined ? kvVersion(d.metadata.version, d.metadata.created_time) : undefined;
+    return { ref, value: Buffer.from(JSON.stringify(d.data), "utf8"), ...(v !== undefined ? { version: v } : {}) };
   }
   const data = (r?.data ?? null) as Record<string, unknown> | null;
   if (!data) throw new LatchkeyError("vault-missing", ExitCode.NO_INPUT, `${ref.raw}: '${api}' returned no data`);
@@ -120,6 +151,12 @@ function explain(e: unknown, ref: Reference, api: string, version: number | unde
   if (e.status === 403) {
     return new LatchkeyError("vault-denied", ExitCode.NO_PERM,
       `${ref.raw}: permission denied reading '${api}' (403): the token's policies (${policies.join(", ") || "none"}) do not grant 'read' on this path`);
+  }
+  if (e.status === 405) {
+    // A write-only endpoint (auth/token/create, pki/issue/..., sys/tools/random): no retry
+    // will make it readable, the reference is wrong.
+    return new LatchkeyError("reference", ExitCode.CONFIG,
+      `${ref.raw}: Vault does not allow reading '${api}' (405 unsupported operation): it is a write-only endpoint, not a secret to read`);
   }
   if (e.status === 404) {
     const meta = ((e.reply?.data ?? null) as { metadata?: { deletion_time?: string; destroyed?: boolean; version?: number } } | null)?.metadata;

@@ -1,34 +1,39 @@
 /**
- * The built binary with vault:// references against the test Vault server on 127.0.0.1:
- * references in env values and in the config file, the `vault:` config section, AppRole from
- * files, scrubbing of VAULT_TOKEN, policy files, partial failure, token and lease revocation
- * when the supervised app exits, leases kept in exec mode.
+ * The built binary with vault:// references against OpenBao on 127.0.0.1 (PostgreSQL behind
+ * its database engine): references in env values and in the config file, the `vault:` config
+ * section, AppRole from files, scrubbing of VAULT_TOKEN, policy files, partial failure, token
+ * and lease revocation when the supervised app exits, leases kept in exec mode. The last block
+ * uses the hand-written server for what OpenBao cannot do on demand: sealed for an exact time,
+ * a slow answer on every request (to see concurrency), TLS with generated certificates.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, writeFileSync } from "node:fs";
 import { latchkey } from "../../helpers/run.ts";
+import { waitFor } from "../../helpers/processes.ts";
 import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
 import { TestVault } from "../../servers/vault/server.ts";
 import { makePki } from "../../servers/vault/certs.ts";
+import { startOpenBao, type OpenBao } from "../../servers/openbao.ts";
+import { mountDatabase, startPostgres, type Postgres } from "../../servers/postgres.ts";
 
 const ws = workspace("vault");
-let v: TestVault;
+let v: OpenBao;
+let pg: Postgres;
 let n = 0;
 const out = () => ws.path("out", `p${++n}`);
 
 beforeAll(async () => {
-  v = await new TestVault().start();
-  const root = v.namespace("");
-  root.mountKv("kv1", 1);
-  root.mountDatabase("database", { app: { defaultTtl: 300, maxTtl: 3600 } });
-  root.kvPut("secret", "app", { api_key: "vault-api-key-1f2e", password: "vault-db-pass-9a8b" });
-  root.kvPut("secret", "app", { api_key: "vault-api-key-v2-77aa", password: "vault-db-pass-9a8b" });
-  root.kvPut("kv1", "legacy", { token: "kv1-token-value-55" });
-  for (let i = 0; i < 20; i++) root.kvPut("secret", `batch/s${i}`, { v: `batch-value-${i}-zz` });
-  root.putPolicy("app", [{ path: "secret/data/app", capabilities: ["read"] }, { path: "database/creds/app", capabilities: ["read"] }]);
-});
+  [v, pg] = await Promise.all([startOpenBao(), startPostgres()]);
+  await v.enable("mounts", "kv1", "kv", { options: { version: "1" } });
+  await mountDatabase(v, pg, "database", { app: { ttl: 300, maxTtl: 3600 } });
+  await v.kvPut("app", { api_key: "vault-api-key-1f2e", password: "vault-db-pass-9a8b" });
+  await v.kvPut("app", { api_key: "vault-api-key-v2-77aa", password: "vault-db-pass-9a8b" });
+  await v.must("POST", "kv1/legacy", { token: "kv1-token-value-55" });
+  for (let i = 0; i < 20; i++) await v.kvPut(`batch/s${i}`, { v: `batch-value-${i}-zz` });
+  await v.policy("app", 'path "secret/data/app" { capabilities = ["read"] }\npath "database/creds/app" { capabilities = ["read"] }');
+}, 60_000);
 afterAll(async () => {
-  await v.stop();
+  await Promise.all([v?.stop(), pg?.stop()]);
 });
 
 const tokenEnv = (extra: Record<string, string> = {}) => cleanEnv({ VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken, ...extra });
@@ -49,48 +54,93 @@ describe("vault:// in the built binary", () => {
     expect(env.VAULT_ADDR).toBe(v.url);
   });
 
+  it("BAO_ADDR/BAO_TOKEN (OpenBao's names) work and win over VAULT_*; BAO_TOKEN is not passed to the app (#13 item 10)", async () => {
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: cleanEnv({
+      BAO_ADDR: v.url, BAO_TOKEN: v.rootToken, VAULT_ADDR: "http://127.0.0.1:9", VAULT_TOKEN: "hvs.not-this-one", API_KEY: "vault://secret/data/app#api_key",
+    }) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const env = readProbe(o)!;
+    expect(env.API_KEY).toBe("vault-api-key-v2-77aa");
+    expect(env.BAO_TOKEN).toBeUndefined();
+    expect(env.VAULT_TOKEN).toBeUndefined();
+    expect(env.BAO_ADDR).toBe(v.url);
+  });
+
+  it("a write-only endpoint (405) exits 78, not 75 (#13 item 12)", async () => {
+    const r = await latchkey(["--", "true"], { env: tokenEnv({ X: "vault://auth/token/create" }) });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("vault://auth/token/create");
+    expect(r.stderr).toContain("write-only");
+  });
+
+  it("http:// to OpenBao's TLS listener shows the server's reason and says to use https:// (78) (#13 item 9)", async () => {
+    const tls = await startOpenBao({ tls: true });
+    try {
+      const plain = tls.url.replace("https://", "http://");
+      const r = await latchkey(["--", "true"], { env: cleanEnv({ VAULT_ADDR: plain, VAULT_TOKEN: tls.rootToken, X: "vault://secret/app#k" }) });
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain("vault://secret/app#k");
+      expect(r.stderr).toContain("Client sent an HTTP request to an HTTPS server");
+      expect(r.stderr).toContain("use an https:// address");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      await tls.kvPut("app", { k: "over-real-tls" });
+      const o = out();
+      const ok = await latchkey(["--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: tls.url, VAULT_CACERT: tls.caFile, VAULT_TOKEN: tls.rootToken, X: "vault://secret/app#k" }) });
+      expect(ok.stderr).toBe("");
+      expect(readProbe(o)!.X).toBe("over-real-tls");
+    } finally {
+      await tls.stop();
+    }
+  });
+
+  it("'#key' on a secret that is not JSON says what asked for JSON: the '#key', not --expand (#13 item 8)", async () => {
+    writeFileSync(ws.path("plain"), "plain-text-secret-value\n");
+    const r = await latchkey(["--", "true"], { env: cleanEnv({ X: `file://${ws.path("plain")}#user` }) });
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("#user");
+    expect(r.stderr).not.toContain("--expand");
+    expect(r.stderr).not.toContain("plain-text-secret-value");
+  });
+
   it("config file: sources and the vault: section (AppRole from files); the token is revoked when the app exits", async () => {
-    const root = v.namespace("");
-    const { roleId } = root.addAppRole("cfg", { policies: ["app"], tokenTtl: 600 });
+    const roleId = await v.appRole("cfg", { token_policies: ["app"], token_ttl: "10m" });
     writeFileSync(ws.path("role_id"), roleId);
-    writeFileSync(ws.path("secret_id"), root.newSecretId("cfg"));
+    writeFileSync(ws.path("secret_id"), await v.secretId("cfg"));
     writeFileSync(ws.path("cfg.yaml"), [
       "vault:", `  address: ${v.url}`, "  auth:", "    method: approle", `    roleIdFile: ${ws.path("role_id")}`, `    secretIdFile: ${ws.path("secret_id")}`,
       "sources:", "  DB_PASSWORD: vault://secret/app#password", "",
     ].join("\n"));
-    const before = new Set(root.tokens.keys());
     const o = out();
     const r = await latchkey(["--config", ws.path("cfg.yaml"), "--", ...probe(o)], { env: cleanEnv() });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(readProbe(o)!.DB_PASSWORD).toBe("vault-db-pass-9a8b");
-    const logins = v.count((q) => q.path === "/v1/auth/approle/login" && q.status === 200);
-    expect(logins).toBeGreaterThan(0);
-    // Every token latchkey created was revoked (revoke-self) once the supervised app exited.
-    expect([...root.tokens.keys()].filter((t) => !before.has(t))).toEqual([]);
-    expect(v.count((q) => q.path === "/v1/auth/token/revoke-self")).toBeGreaterThan(0);
+    expect(v.count((q) => q.path === "auth/approle/login" && !q.error)).toBe(1);
+    // The token latchkey created was revoked (revoke-self) once the supervised app exited.
+    expect(v.count((q) => q.path === "auth/token/revoke-self" && !q.error)).toBe(1);
+    const accessors = (await v.must("GET", "auth/token/accessors?list=true"))!.data.keys as string[];
+    const live = await Promise.all(accessors.map(async (a) => (await v.must("POST", "auth/token/lookup-accessor", { accessor: a }))!.data.display_name as string));
+    expect(live.filter((d) => d.startsWith("approle"))).toEqual([]);
   });
 
   it("dynamic credentials: the lease is revoked when the supervised app exits, kept in exec mode", async () => {
-    const root = v.namespace("");
-    const { roleId } = root.addAppRole("dyn", { policies: ["app"], tokenTtl: 600 });
+    const roleId = await v.appRole("dyn", { token_policies: ["app"], token_ttl: "10m" });
     const env = (sid: string) => cleanEnv({ VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: sid, DB_USER: "vault://database/creds/app#username" });
-    const leasesBefore = new Set(root.leases.keys());
     const o = out();
-    const r = await latchkey(["--", ...probe(o)], { env: env(root.newSecretId("dyn")) });
+    const r = await latchkey(["--", ...probe(o)], { env: env(await v.secretId("dyn")) });
     expect(r.code).toBe(0);
-    expect(readProbe(o)!.DB_USER).toMatch(/^v-token-app-/);
+    const user = readProbe(o)!.DB_USER!;
+    expect(user).toMatch(/^v-approle-app-/);
     expect(readProbe(o)!.VAULT_SECRET_ID).toBeUndefined();
-    const supervised = [...root.leases.values()].filter((l) => !leasesBefore.has(l.id));
-    expect(supervised).toHaveLength(1);
-    expect(supervised[0]!.revoked).toBe(true);
+    // Revoked with latchkey's token: Vault drops the role (its lease revocation runs just after revoke-self answers).
+    await waitFor(() => !pg.roleExists(user), `role ${user} dropped`, 10_000);
 
     const o2 = out();
-    const r2 = await latchkey(["--exec", "--", ...probe(o2)], { env: env(root.newSecretId("dyn")) });
+    const r2 = await latchkey(["--exec", "--", ...probe(o2)], { env: env(await v.secretId("dyn")) });
     expect(r2.code).toBe(0);
-    const exec = [...root.leases.values()].filter((l) => !leasesBefore.has(l.id) && l.id !== supervised[0]!.id);
-    expect(exec).toHaveLength(1);
-    expect(exec[0]!.revoked).toBe(false);
+    expect(pg.roleExists(readProbe(o2)!.DB_USER!)).toBe(true);
   });
 
   it("partial failure (19 of 20 readable): the app never starts and the missing path is named", async () => {
@@ -106,13 +156,13 @@ describe("vault:// in the built binary", () => {
   });
 
   it("403 names the path and the token's policies (exit 77)", async () => {
-    const t = v.namespace("").createToken({ policies: ["default", "app"], ttl: 600 });
+    const t = await v.token({ policies: ["default", "app"], ttl: "10m" });
     const o = out();
-    const r = await latchkey(["--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: v.url, VAULT_TOKEN: t.id, X: "vault://secret/data/batch/s1#v" }) });
+    const r = await latchkey(["--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: v.url, VAULT_TOKEN: t, X: "vault://secret/data/batch/s1#v" }) });
     expect(r.code).toBe(77);
     expect(r.stderr).toContain("secret/data/batch/s1");
-    expect(r.stderr).toContain("default, app");
-    expect(r.stderr).not.toContain(t.id);
+    expect(r.stderr).toContain("app, default");
+    expect(r.stderr).not.toContain(t);
     expect(existsSync(o)).toBe(false);
   });
 
@@ -124,7 +174,7 @@ describe("vault:// in the built binary", () => {
     expect(r.stderr).toContain("secret/data/payments/**");
     expect(r.stderr).toContain(ws.path("policy.yaml"));
     expect(existsSync(o)).toBe(false);
-    expect(v.count((q) => q.path === "/v1/secret/data/app" && q.status === 200)).toBeGreaterThan(0); // from earlier tests only
+    expect(v.count((q) => q.path === "secret/data/app")).toBeGreaterThan(0); // from earlier tests only
   });
 
   it("LATCHKEY_POLICY with an unlisted scheme denies aws-sm:// before any network", async () => {
@@ -147,7 +197,7 @@ describe("vault:// in the built binary", () => {
   });
 
   it("malformed and unknown references fail before any request", async () => {
-    const before = v.requests.length;
+    const before = v.count();
     const r = await latchkey(["--", "true"], { env: tokenEnv({ X: "vault://secret/app?version=abc" }) });
     expect(r.code).toBe(78);
     expect(r.stderr).toContain("invalid version 'abc'");
@@ -158,8 +208,55 @@ describe("vault:// in the built binary", () => {
     expect(r3.code).toBe(78);
     expect(r3.stderr).toContain("malformed reference");
     // The version check needs the mount (KV v1 has none), so only the first may have talked to Vault.
-    expect(v.requests.length - before).toBeLessThanOrEqual(2);
+    await new Promise((res) => setTimeout(res, 100)); // the audit log is written after the answer
+    expect(v.count() - before).toBeLessThanOrEqual(3);
   });
+
+  it("--expand fans a whole Vault secret out into variables; check lists them without values", async () => {
+    const o = out();
+    const r = await latchkey(["--expand", "APP=json", "--", ...probe(o)], { env: tokenEnv({ APP: "vault://secret/app" }) });
+    expect(r.stderr).toBe("");
+    const env = readProbe(o)!;
+    expect(env.APP_API_KEY).toBe("vault-api-key-v2-77aa");
+    expect(env.APP_PASSWORD).toBe("vault-db-pass-9a8b");
+    // #13 item 8: the variable that held the reference does not reach the app as the raw locator.
+    expect(env.APP).toBeUndefined();
+    const c = await latchkey(["check", "--expand", "APP=json"], { env: tokenEnv({ APP: "vault://secret/app" }) });
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain("APP_API_KEY");
+    expect(c.stdout).toContain("vault://secret/app");
+    expect(c.stdout + c.stderr).not.toContain("vault-api-key-v2-77aa");
+  });
+  it("--vault-token-file: the token comes from the file, is not passed to the app, and (not latchkey's) is not revoked", async () => {
+    writeFileSync(ws.path("token"), `${v.rootToken}\n`);
+    const revokes = v.count((q) => q.path === "auth/token/revoke-self");
+    const ways: Array<{ flags: string[]; env: Record<string, string> }> = [
+      { flags: ["--vault-token-file", ws.path("token")], env: {} },
+      { flags: [], env: { LATCHKEY_VAULT_TOKEN_FILE: ws.path("token") } },
+    ];
+    for (const how of ways) {
+      const o = out();
+      const r = await latchkey([...how.flags, "--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: v.url, API_KEY: "vault://secret/data/app#api_key", ...how.env }) });
+      expect(r.code, r.stderr).toBe(0);
+      const env = readProbe(o)!;
+      expect(env.API_KEY).toBe("vault-api-key-v2-77aa");
+      expect(Object.values(env)).not.toContain(v.rootToken);
+    }
+    expect(v.count((q) => q.path === "auth/token/revoke-self")).toBe(revokes);
+  });
+});
+
+describe("vault:// in the built binary, faults from the hand-written server", () => {
+  let v: TestVault;
+  beforeAll(async () => {
+    v = await new TestVault().start();
+    v.namespace("").kvPut("secret", "app", { api_key: "vault-api-key-v2-77aa" });
+    for (let i = 0; i < 20; i++) v.namespace("").kvPut("secret", `batch/s${i}`, { v: `batch-value-${i}-zz` });
+  });
+  afterAll(async () => {
+    await v.stop();
+  });
+  const tokenEnv = (extra: Record<string, string> = {}) => cleanEnv({ VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken, ...extra });
 
   it("sealed at startup: retried until unsealed, then the app starts", async () => {
     v.sealed = true;
@@ -195,19 +292,6 @@ describe("vault:// in the built binary", () => {
     }
   });
 
-  it("--expand fans a whole Vault secret out into variables; check lists them without values", async () => {
-    const o = out();
-    const r = await latchkey(["--expand", "APP=json", "--", ...probe(o)], { env: tokenEnv({ APP: "vault://secret/app" }) });
-    expect(r.stderr).toBe("");
-    const env = readProbe(o)!;
-    expect(env.APP_API_KEY).toBe("vault-api-key-v2-77aa");
-    expect(env.APP_PASSWORD).toBe("vault-db-pass-9a8b");
-    const c = await latchkey(["check", "--expand", "APP=json"], { env: tokenEnv({ APP: "vault://secret/app" }) });
-    expect(c.code).toBe(0);
-    expect(c.stdout).toContain("APP_API_KEY");
-    expect(c.stdout).toContain("vault://secret/app");
-    expect(c.stdout + c.stderr).not.toContain("vault-api-key-v2-77aa");
-  });
   it("reads many paths concurrently, never more than --vault-concurrency at a time", async () => {
     const refs: Record<string, string> = {};
     for (let i = 0; i < 20; i++) refs[`S${i}`] = `vault://secret/batch/s${i}#v`;
@@ -225,23 +309,5 @@ describe("vault:// in the built binary", () => {
     } finally {
       v.latencyMs = 0;
     }
-  });
-
-  it("--vault-token-file: the token comes from the file, is not passed to the app, and (not latchkey's) is not revoked", async () => {
-    writeFileSync(ws.path("token"), `${v.rootToken}\n`);
-    const revokes = v.count((q) => q.path === "/v1/auth/token/revoke-self");
-    const ways: Array<{ flags: string[]; env: Record<string, string> }> = [
-      { flags: ["--vault-token-file", ws.path("token")], env: {} },
-      { flags: [], env: { LATCHKEY_VAULT_TOKEN_FILE: ws.path("token") } },
-    ];
-    for (const how of ways) {
-      const o = out();
-      const r = await latchkey([...how.flags, "--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: v.url, API_KEY: "vault://secret/data/app#api_key", ...how.env }) });
-      expect(r.code, r.stderr).toBe(0);
-      const env = readProbe(o)!;
-      expect(env.API_KEY).toBe("vault-api-key-v2-77aa");
-      expect(Object.values(env)).not.toContain(v.rootToken);
-    }
-    expect(v.count((q) => q.path === "/v1/auth/token/revoke-self")).toBe(revokes);
   });
 });

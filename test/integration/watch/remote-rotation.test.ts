@@ -1,7 +1,8 @@
 /**
- * Rotation of secrets held by managers, end to end: the built binary polling the test Vault
- * server (KV v2 new versions, sealed for many poll intervals) and moto (PutSecretValue,
- * UpdateSecretVersionStage). The app records each start and the value it got.
+ * Rotation of secrets held by managers, end to end: the built binary polling OpenBao (KV v2
+ * new versions, sealed for many poll intervals; dynamic PostgreSQL credentials at their max
+ * TTL) and moto (PutSecretValue, UpdateSecretVersionStage). The app records each start and
+ * the value it got.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync } from "node:fs";
@@ -10,7 +11,8 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import { start } from "../../helpers/run.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
 import { lines, sleep, tempDir, waitFor } from "../../helpers/processes.ts";
-import { TestVault } from "../../servers/vault/server.ts";
+import { startOpenBao, type OpenBao } from "../../servers/openbao.ts";
+import { mountDatabase, startPostgres, type Postgres } from "../../servers/postgres.ts";
 import { motoEnv, startMoto, type Moto } from "../../servers/aws/moto.ts";
 
 const APP = `echo "start $$ $API_KEY" >> "$OUT"; while :; do sleep 0.05; done`;
@@ -27,21 +29,20 @@ function launch(env: Record<string, string>, out: string, extra: string[] = [], 
   return { run, stderr: () => stderr };
 }
 
-describe("rotation from Vault (test server)", () => {
-  let v: TestVault;
+describe("rotation from Vault (OpenBao, PostgreSQL)", () => {
+  let v: OpenBao;
+  let pg: Postgres;
   beforeAll(async () => {
-    v = await new TestVault().start();
-  });
+    [v, pg] = await Promise.all([startOpenBao(), startPostgres()]);
+  }, 60_000);
   afterAll(async () => {
-    await v.stop();
+    await Promise.all([v?.stop(), pg?.stop()]);
   });
 
   it("KV v2 new version → one restart; a change of another key → none; outages → 0 restarts with backoff, recovery → one restart", async () => {
-    const ns = v.namespace("");
-    ns.putPolicy("rot-read", [{ path: "secret/data/rot", capabilities: ["read"] }]);
-    ns.putPolicy("token-self", [{ path: "auth/token/lookup-self", capabilities: ["read"] }, { path: "auth/token/renew-self", capabilities: ["update"] }]);
-    const token = ns.createToken({ policies: ["rot-read", "token-self"], ttl: 3600 }).id;
-    ns.kvPut("secret", "rot", { api_key: "vk-one-value", user: "svc" });
+    await v.policy("rot-read", 'path "secret/data/rot" { capabilities = ["read"] }\npath "secret/metadata/rot" { capabilities = ["read"] }');
+    const token = await v.token({ policies: ["rot-read"], ttl: "1h" });
+    await v.kvPut("rot", { api_key: "vk-one-value", user: "svc" });
     const out = join(tempDir(), "out");
     const { run, stderr } = launch({ VAULT_ADDR: v.url, VAULT_TOKEN: token, API_KEY: "vault://secret/data/rot#api_key" }, out, ["--log-level", "debug"]);
     await waitFor(() => starts(out).length === 1, "first start").catch((e) => {
@@ -49,19 +50,19 @@ describe("rotation from Vault (test server)", () => {
     });
     expect(starts(out)[0]).toMatch(/ vk-one-value$/);
 
-    ns.kvPut("secret", "rot", { api_key: "vk-two-value", user: "svc" });
+    await v.kvPut("rot", { api_key: "vk-two-value", user: "svc" });
     await waitFor(() => starts(out).length === 2, "restart after a new KV version");
     expect(starts(out)[1]).toMatch(/ vk-two-value$/);
 
     // A new version in which the selected key is unchanged: nothing the app uses changed.
-    ns.kvPut("secret", "rot", { api_key: "vk-two-value", user: "svc-2" });
+    await v.kvPut("rot", { api_key: "vk-two-value", user: "svc-2" });
     await sleep(2000);
     expect(starts(out)).toHaveLength(2);
 
     // Outage 1: the token loses read access (403, not retried by the client): rotation's own
     // backoff, logged at each attempt with its growing delay.
-    ns.putPolicy("rot-read", []);
-    ns.kvPut("secret", "rot", { api_key: "vk-three-value", user: "svc-2" });
+    await v.policy("rot-read", 'path "secret/data/nothing" { capabilities = ["read"] }');
+    await v.kvPut("rot", { api_key: "vk-three-value", user: "svc-2" });
     await sleep(5000); // ~16 poll intervals
     expect(starts(out)).toHaveLength(2);
     const pid = Number(starts(out)[1]!.split(" ")[1]);
@@ -71,12 +72,22 @@ describe("rotation from Vault (test server)", () => {
     expect(Math.max(...delays)).toBeGreaterThan(600); // grew past the 300 ms interval
 
     // Outage 2: Vault sealed (503): the client retries inside one check; still nothing happens to the app.
-    ns.putPolicy("rot-read", [{ path: "secret/data/rot", capabilities: ["read"] }]);
-    v.sealed = true;
-    await sleep(3000);
+    await v.policy("rot-read", 'path "secret/data/rot" { capabilities = ["read"] }\npath "secret/metadata/rot" { capabilities = ["read"] }');
+    const mark = stderr().length;
+    await v.seal();
+    await sleep(4000);
     expect(starts(out)).toHaveLength(2);
-    expect(stderr()).toMatch(/vault: temporary failure, retrying.*status=503/);
-    v.sealed = false;
+    // #13 item 7: one request per poll, spaced by the poller's backoff (never more than the
+    // healthy rate: 13 polls in 4 s at 300 ms), no retries inside a poll, and the log names
+    // the reference instead of "the startup deadline".
+    const during = stderr().slice(mark);
+    const failedPolls = [...during.matchAll(/secret check failed.*source=vault/g)].length;
+    expect(failedPolls).toBeGreaterThanOrEqual(1);
+    expect(failedPolls).toBeLessThanOrEqual(13);
+    expect(during).not.toMatch(/temporary failure, retrying/);
+    expect(during).toMatch(/secret check failed.*vault:\/\/secret\/data\/rot.*503/);
+    expect(during).not.toMatch(/startup deadline/);
+    await v.unseal();
 
     await waitFor(() => starts(out).length === 3, "one restart after the outages", 30_000);
     await sleep(1500);
@@ -89,29 +100,81 @@ describe("rotation from Vault (test server)", () => {
     expect(r.stderr).not.toMatch(/vk-(one|two|three)-value/);
   });
   it("dynamic secret: kept while its lease is renewed (no new credentials per poll); re-read and restarted when the lease reaches its max TTL", async () => {
-    const ns = v.namespace("");
     // Renewed every 4 s (two thirds of 6 s), Vault stops extending it near 20 s. A renewal
     // that a very loaded machine delays past the lease's end also ends it: same outcome.
-    ns.mountDatabase("database", { app: { defaultTtl: 6, maxTtl: 20 } });
+    await mountDatabase(v, pg, "database", { app: { ttl: 6, maxTtl: 20 } });
     const out = join(tempDir(), "out");
-    const app = `echo "start $$ $DB_PASS" >> "$OUT"; while :; do sleep 0.05; done`;
-    const { run, stderr } = launch({ VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken, DB_PASS: "vault://database/creds/app#password" }, out, ["--log-level", "debug"], app);
+    const app = `echo "start $$ $DB_USER:$DB_PASS" >> "$OUT"; while :; do sleep 0.05; done`;
+    const { run, stderr } = launch({ VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken, DB_USER: "vault://database/creds/app#username", DB_PASS: "vault://database/creds/app#password" }, out, ["--log-level", "debug"], app);
     await waitFor(() => starts(out).length === 1, "first start");
     await sleep(6000); // ~20 polls and a renewal
     expect(starts(out)).toHaveLength(1);
-    expect(ns.leases.size).toBe(1);
+    expect(v.count((e) => e.path === "database/creds/app")).toBe(1);
     // Polls asked for the lease's state only: no reload while it was healthy.
     expect(stderr()).not.toMatch(/cannot tell a version|provider reports a new version/);
     await waitFor(() => starts(out).length === 2, "restart once the lease reached its max TTL", 40_000);
     expect(stderr()).toMatch(/lease nears its max TTL|lease renewal failed/);
     const [a, b] = starts(out).map((l) => l.split(" ")[2]);
     expect(a).not.toBe(b);
-    expect(ns.leases.size).toBe(2); // one lease per generation of the app, none per poll
+    expect(v.count((e) => e.path === "database/creds/app")).toBe(2); // one lease per generation of the app, none per poll
+    expect(pg.canLogin(b!.split(":")[0]!, b!.split(":")[1]!)).toBe(true);
     run.proc.kill("SIGTERM");
     const r = await run.done;
     expect(r.code).toBe(143);
-    expect(r.stderr).not.toContain(a!);
+    expect(r.stderr).not.toContain(a!.split(":")[1]!);
   });
+  it("--debounce applies to provider polls too: a new KV version acts only after the quiet time (#13 item 11)", async () => {
+    await v.kvPut("deb", { k: "deb-one-value" });
+    const out = join(tempDir(), "out");
+    const app = `echo "start $$ $K" >> "$OUT"; while :; do sleep 0.05; done`;
+    const { run } = launch({ VAULT_ADDR: v.url, VAULT_TOKEN: v.rootToken, K: "vault://secret/deb#k" }, out, ["--debounce", "2500ms"], app);
+    await waitFor(() => starts(out).length === 1, "first start");
+    await sleep(3000); // the start-up look (debounced as well) is behind us
+    await v.kvPut("deb", { k: "deb-two-value" });
+    const t0 = Date.now();
+    await waitFor(() => starts(out).length === 2, "restart after a new KV version", 20_000);
+    // A poll sees the change within ~330 ms; the action waits for 2.5 s of quiet after it.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2400);
+    expect(starts(out)[1]).toMatch(/ deb-two-value$/);
+    run.proc.kill("SIGTERM");
+    expect((await run.done).code).toBe(143);
+  });
+
+  it("dynamic credentials outlive the login token (token max TTL 12 s, lease 60 s): the app is moved onto new ones before Vault revokes the old (#13 item 2)", async () => {
+    await mountDatabase(v, pg, "db2", { app: { ttl: 60, maxTtl: 600 } });
+    await v.policy("db2", 'path "db2/creds/app" { capabilities = ["read"] }');
+    const roleId = await v.appRole("short-token", { token_policies: ["db2"], token_ttl: "12s", token_max_ttl: "12s" });
+    const out = join(tempDir(), "out");
+    const app = `echo "start $$ $DB_USER:$DB_PASS" >> "$OUT"; while :; do sleep 0.05; done`;
+    const { run, stderr } = launch({
+      VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: await v.secretId("short-token"),
+      DB_USER: "vault://db2/creds/app#username", DB_PASS: "vault://db2/creds/app#password",
+    }, out, [], app);
+    await waitFor(() => starts(out).length === 1, "first start");
+    // Every half second for 27 s (more than two token lifetimes): the credentials of the app
+    // running now log in. With Vault revoking a token's leases when it expires, an app left
+    // on the first token's credentials fails this at 12 s.
+    const dead: string[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 27_000) {
+      const cur = starts(out).at(-1)!.split(" ")[2]!;
+      const [user, pass] = cur.split(":");
+      if (!pg.canLogin(user!, pass!)) {
+        // A restart may be under way: the newest start is what counts.
+        await sleep(300);
+        const again = starts(out).at(-1)!.split(" ")[2]!;
+        const [u2, p2] = again.split(":");
+        if (!pg.canLogin(u2!, p2!)) dead.push(`${Math.round((Date.now() - t0) / 1000)}s ${u2}`);
+      }
+      await sleep(500);
+    }
+    expect(dead).toEqual([]);
+    expect(starts(out).length).toBeGreaterThanOrEqual(3);
+    expect(stderr()).toMatch(/max TTL is shorter than the leases/);
+    run.proc.kill("SIGTERM");
+    const r = await run.done;
+    expect(r.code).toBe(143);
+  }, 60_000);
 });
 
 describe("rotation from AWS Secrets Manager (moto)", () => {

@@ -59,6 +59,6 @@ describe("bootstrap credentials", () => {
     expect(AWS_BOOTSTRAP_ENV).toContain("AWS_SECRET_ACCESS_KEY");
     expect(AWS_BOOTSTRAP_ENV).not.toContain("AWS_REGION");
     expect(AWS_BOOTSTRAP_ENV).not.toContain("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    expect(VAULT_BOOTSTRAP_ENV).toEqual(["VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"]);
+    expect(VAULT_BOOTSTRAP_ENV).toEqual(["VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID", "BAO_TOKEN", "BAO_ROLE_ID", "BAO_SECRET_ID"]);
   });
 });
