@@ -106,12 +106,15 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   for (const s of sideBundles) assets[basename(s.file)] = s.file;
   if (o.awsSdk !== false) {
     const awsSdk = join(o.dir, AWS_SDK.bundle);
+    const lazy = lazyZlibCrc32();
     await build({
       ...esm,
       stdin: { contents: `export { ${AWS_SDK.uses.join(", ")} } from "@aws-sdk/client-secrets-manager";`, resolveDir: root, loader: "js" },
       mainFields: ["module", "main"],
+      plugins: [lazy.plugin],
       outfile: awsSdk,
     });
+    if (lazy.replaced() !== 1) throw new Error("build: @smithy/core's Crc32Node.js was not found (did the SDK move it?); update lazyZlibCrc32");
     // The ES modules load some built-ins late, by import() (node:http when the first request
     // needs an agent): the bundle runs as a plain script, where require does that job.
     const text = readFileSync(awsSdk, "latin1").replace(/\bimport\("(node:[a-z_/]+)"\)/g, 'Promise.resolve(require("$1"))');
@@ -228,4 +231,35 @@ function smokeTestAws(exe: string): void {
  */
 function asciiOnly(text: string): string {
   return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * @smithy/core's CRC32 checksum (S3's, unused by Secrets Manager) loads node:zlib when its
+ * module is evaluated, which the SDK's checksum index does on the first aws-sm:// reference:
+ * ~2-5 ms of compiling zlib for nothing (profile in bench/RESULTS.md, aws-start). The same
+ * class, with zlib loaded on its first use (Node 26 always has zlib.crc32).
+ */
+function lazyZlibCrc32(): { plugin: Plugin; replaced(): number } {
+  let n = 0;
+  const plugin: Plugin = {
+    name: "lazy-zlib-crc32",
+    setup(b) {
+      b.onLoad({ filter: /@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]checksum[\\/]crc32[\\/]Crc32Node\.js$/ }, () => {
+        n++;
+        return {
+          loader: "js",
+          contents: `let crc32;
+export class Crc32Node {
+  digestLength = 4;
+  value = 0;
+  update(data) { crc32 ??= require("node:zlib").crc32; this.value = crc32(data, this.value); }
+  digestSync() { return this.value >>> 0; }
+  async digest() { const out = new Uint8Array(4); new DataView(out.buffer).setUint32(0, this.digestSync(), false); return out; }
+  reset() { this.value = 0; }
+}`,
+        };
+      });
+    },
+  };
+  return { plugin, replaced: () => n };
 }
