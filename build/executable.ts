@@ -16,7 +16,7 @@ import { build, type Plugin } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { trainCodeCaches, type Runtime } from "./train.ts";
+import { DETERMINISTIC, trainCodeCaches, type Runtime } from "./train.ts";
 import { ARCH, type Arch, unpackLibraries } from "./debs.ts";
 import { HEALTH, MAIN, SIDE, wrapBundle } from "../src/sea-assets.ts";
 
@@ -135,7 +135,7 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   try {
     // The target's own runtime makes the blob: the code cache in it is V8's for that
     // architecture (an x64-made one would be rejected on arm64, and compiled at every start).
-    execFileSync(runtime.path, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...runtime.env } });
+    execFileSync(runtime.path, [...DETERMINISTIC, "--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...runtime.env } });
   } finally {
     rmSync(seaConfig);
     rmSync(base);

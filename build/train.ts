@@ -13,6 +13,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { HEALTH, MAIN, SIDE } from "../src/sea-assets.ts";
 
+/**
+ * V8 flags for the training runs only: without them two builds of one commit give different
+ * caches (concurrent compilation and GC timing decide what is compiled when, and a random seed
+ * orders what is serialized). V8 leaves exactly these two out of the flag hash a code cache is
+ * checked against ("to allow predictable code caching"), so the shipped executable, started
+ * without them, still accepts the caches (the build's smoke test checks it).
+ */
+export const DETERMINISTIC = ["--predictable", "--random-seed=1"];
+
 /** A Node runtime to train with: the target's own (a code cache is V8's for one architecture). */
 export interface Runtime {
   path: string;
@@ -61,7 +70,7 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[], ru
     ];
     for (const r of runs) {
       // Not spawnSync: the HTTP server above answers from this process's event loop.
-      const res = await runOnce(runtime.path, [...runtimeFlags, loader, ...r.args], {
+      const res = await runOnce(runtime.path, [...runtimeFlags, ...DETERMINISTIC, loader, ...r.args], {
         PATH: process.env.PATH ?? "/usr/bin:/bin", ...runtime.env, ...r.env, LATCHKEY_CODE_CACHE_TRAIN: "1",
       });
       if (res.status !== 0) {
