@@ -149,7 +149,9 @@ for (const arch of ["x64", "arm64"] as const) {
         expect(r.stderr).not.toContain(values.api);
         expect(r.code, r.stderr).toBe(3);
         const f = facts(r.stdout);
-        expect(f.pid1).toMatch(/^\/opt\/latchkey\/bin\/latchkey /);
+        // Under qemu-user (binfmt_misc, P flag) /proc/1/cmdline starts with the emulator.
+        const emulator = arch === "arm64" && process.arch !== "arm64" ? String.raw`/usr/libexec/qemu-binfmt/\S+ /opt/latchkey/bin/latchkey ` : "";
+        expect(f.pid1).toMatch(new RegExp(`^${emulator}/opt/latchkey/bin/latchkey --user app `));
         expect(f.id).toBe("1001:1001:1001,1002");
         expect(f.user).toBe("app");
         expect(f.db).toBe(fp(values.db));
@@ -207,7 +209,8 @@ describe.skipIf(!!unavailable("x64"))("example app on a glibc base without libat
   });
 
   it("the self-contained latchkey runs the Python app as PID 1, on the image's libc", async () => {
-    const r = await docker(["run", "--rm", "--label", LABEL, "-v", `${secretsDir}:/run/secrets:ro`, tag, "python3", "-c", [
+    // The example's config requires API_KEY too: a plain value is enough here.
+    const r = await docker(["run", "--rm", "--label", LABEL, "-v", `${secretsDir}:/run/secrets:ro`, "-e", "API_KEY=example-not-secret", tag, "python3", "-c", [
       "import os, hashlib",
       "maps = open('/proc/self/maps').read()",
       "libc = sorted({l.split()[-1] for l in maps.splitlines() if 'libc.so' in l})",
