@@ -4,7 +4,7 @@
  * the shared libraries the docs list.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -39,10 +39,16 @@ async function layerFiles(image: string): Promise<{ layers: Array<Array<{ path: 
 }
 
 describe.skipIf(!status.ok)("the latchkey image (repository Dockerfile)", () => {
-  it("holds only /latchkey and /LICENSE (licenses of latchkey, Node and the bundled dependencies), within the size targets", async () => {
+  it("holds only /opt/latchkey (self-contained), /latchkey (the single executable) and /LICENSE (licenses of latchkey, Node and the bundled dependencies), within the size targets", async () => {
     const { layers, dir } = await layerFiles(IMAGES.latchkey);
-    const files = layers.flat().map((f) => f.path).sort();
-    expect(files).toEqual(["LICENSE", "latchkey"]);
+    const files = layers.flat().map((f) => f.path).filter((p) => !p.endsWith("/")).sort();
+    expect(files.filter((p) => !p.startsWith("opt/latchkey/"))).toEqual(["LICENSE", "latchkey"]);
+    expect(files.filter((p) => p.startsWith("opt/latchkey/"))).toEqual([
+      "opt/latchkey/LICENSE", "opt/latchkey/bin/latchkey",
+      "opt/latchkey/lib/PACKAGES", "opt/latchkey/lib/ld-linux-x86-64.so.2", "opt/latchkey/lib/libatomic.so.1", "opt/latchkey/lib/libc.so.6",
+      "opt/latchkey/lib/libdl.so.2", "opt/latchkey/lib/libgcc_s.so.1", "opt/latchkey/lib/libm.so.6", "opt/latchkey/lib/libpthread.so.0",
+      "opt/latchkey/lib/libstdc++.so.6", "opt/latchkey/share/doc/gcc-12-base/copyright", "opt/latchkey/share/doc/libc6/copyright",
+    ]);
 
     const fs = join(dir, "fs");
     mkdirSync(fs);
@@ -63,6 +69,13 @@ describe.skipIf(!status.ok)("the latchkey image (repository Dockerfile)", () => 
     expect(size).toBeGreaterThan(20 * 2 ** 20); // a real runtime, not a stub
     expect(size).toBeLessThanOrEqual(120 * 2 ** 20);
     expect(gz).toBeLessThanOrEqual(45 * 2 ** 20);
+    // The tree's executable looks for its loader and libraries in the tree only.
+    const elf = execFileSync("readelf", ["-l", "-d", join(fs, "opt/latchkey/bin/latchkey")], { encoding: "utf8" });
+    expect(elf).toContain("[Requesting program interpreter: /opt/latchkey/lib/ld-linux-x86-64.so.2]");
+    expect(elf).toMatch(/\(RUNPATH\)\s+Library runpath: \[\/opt\/latchkey\/lib\]/);
+    const libs = readdirSync(join(fs, "opt/latchkey/lib")).reduce((n, f) => n + statSync(join(fs, "opt/latchkey/lib", f)).size, 0);
+    console.log(`/opt/latchkey/lib: ${(libs / 2 ** 20).toFixed(1)} MiB`);
+    expect(libs).toBeLessThanOrEqual(6 * 2 ** 20);
   });
 
   it("keeps build secrets out of every layer (npm ci got the CA bundle as a build secret)", async () => {
