@@ -11,9 +11,10 @@
  * secret from a host name (the container's /etc/hosts) over TLS, while nothing of its loader
  * or libraries reaches the app. Plus, on x64, the example app image with libatomic removed.
  */
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -228,4 +229,50 @@ describe.skipIf(!!unavailable("x64"))("example app on a glibc base without libat
     expect(f.ld_vars).toBe("0");
     expect(f.db).toBe(fp(values.db));
   });
+});
+
+// docs/readme/docker.md "Publishing a multi-arch image", run as written against a registry on
+// 127.0.0.1 (Debian's docker-registry; Docker allows plain HTTP to a loopback registry).
+const REGISTRY = ["/usr/bin/docker-registry", "/usr/bin/registry"].find((f) => existsSync(f));
+const publishWhy = unavailable("x64") || unavailable("arm64") || (REGISTRY ? "" : "no docker-registry here (scripts/setup-system test installs it)");
+if (publishWhy && status.ok) console.log(`SKIPPED ${FILE} (multi-arch publish): ${publishWhy}`);
+describe.skipIf(!!publishWhy)("a multi-arch latchkey image: two pushes and a manifest list", () => {
+  let registry: ChildProcess | null = null;
+  let dir = "";
+  let repo = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "lk-registry-"));
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    writeFileSync(join(dir, "config.yml"), `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+    registry = spawn(REGISTRY!, ["serve", join(dir, "config.yml")], { stdio: "ignore" });
+    repo = `127.0.0.1:${port}/latchkey`;
+    await waitFor("the registry", 30_000, async () => ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok ? true : undefined));
+  }, 60_000);
+  afterAll(async () => {
+    if (registry?.pid) process.kill(registry.pid, "SIGTERM");
+    if (repo) {
+      await docker(["rmi", `${repo}:t-amd64`, `${repo}:t-arm64`, `${repo}:t`]);
+      await docker(["manifest", "rm", `${repo}:t`]);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("docker manifest create/push: one tag, each platform pulls its own image", async () => {
+    for (const [arch, image] of [["amd64", ARCH.x64.image], ["arm64", ARCH.arm64.image]] as const) {
+      await dockerOk(["tag", image, `${repo}:t-${arch}`]);
+      await dockerOk(["push", "-q", `${repo}:t-${arch}`], { timeoutMs: 300_000 });
+    }
+    await dockerOk(["manifest", "create", "--insecure", `${repo}:t`, `${repo}:t-amd64`, `${repo}:t-arm64`]);
+    await dockerOk(["manifest", "push", "--insecure", `${repo}:t`]);
+    const list = JSON.parse(await dockerOk(["manifest", "inspect", "--insecure", `${repo}:t`])) as { manifests: { platform: { architecture: string; os: string } }[] };
+    expect(list.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`).sort()).toEqual(["linux/amd64", "linux/arm64"]);
+    await dockerOk(["rmi", `${repo}:t-arm64`]);
+    await dockerOk(["pull", "-q", "--platform", "linux/arm64", `${repo}:t`], { timeoutMs: 300_000 });
+    expect(await dockerOk(["image", "inspect", "-f", "{{.Architecture}}", `${repo}:t`])).toBe("arm64");
+  }, 600_000);
 });
