@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.ts";
-import { docker, dockerAvailable, dockerOk, IMAGES, LABEL, uniqueName, useDockerCleanup } from "./helpers/docker.ts";
+import { debianMirror, docker, dockerAvailable, dockerOk, IMAGES, LABEL, uniqueName, useDockerCleanup } from "./helpers/docker.ts";
 
 const status = dockerAvailable("test/docker/image.test.ts");
 useDockerCleanup(status.ok);
@@ -96,7 +96,7 @@ describe.skipIf(!status.ok)("the latchkey image (repository Dockerfile)", () => 
 
   it("its test stage (typecheck and unit tests inside the build image) passes", async () => {
     const r = await docker(["build", "-q", "--target", "test", "--label", LABEL,
-      "--build-arg", "BUILD_BASE=latchkey-local/node-build:bookworm",
+      "--build-arg", "BUILD_BASE=latchkey-local/node-build:bookworm", "--build-arg", `DEBIAN_MIRROR=${debianMirror()}`,
       ...(statSync("/etc/ssl/certs/ca-certificates.crt", { throwIfNoEntry: false }) ? ["--secret", "id=ca,src=/etc/ssl/certs/ca-certificates.crt"] : []),
       ROOT], { timeoutMs: 900_000 });
     if (r.code !== 0) throw new Error(`docker build --target test failed (${r.code}):\n${r.stderr.slice(-4000)}`);
