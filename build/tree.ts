@@ -4,7 +4,7 @@
  * architecture (glibc without libatomic, musl, busybox, distroless static, scratch):
  *
  *   /opt/latchkey/bin/latchkey        ELF interpreter /opt/latchkey/lib/ld-linux-*.so.*,
- *                                     RUNPATH /opt/latchkey/lib
+ *                                     RPATH /opt/latchkey/lib
  *   /opt/latchkey/lib/…               glibc's loader, libc, libm, libdl, libpthread, libstdc++,
  *                                     libgcc_s, libatomic (Debian's, build/debs.ts) + PACKAGES
  *   /opt/latchkey/share/doc/…         their copyright files; LICENSE: latchkey's and its bundle's
@@ -14,7 +14,7 @@
  * interpreter path in an ELF file cannot be relative to the file at all. Nothing reaches the
  * app: the paths live in latchkey's own ELF headers, not in LD_LIBRARY_PATH or a preload, so
  * the app (exec'd by path) loads its own interpreter and the image's libc. The libraries are
- * found by their sonames under RUNPATH, and dlopen("libc.so.6") by src/platform/libc.ts
+ * found by their sonames under RPATH, and dlopen("libc.so.6") by src/platform/libc.ts
  * returns the libc already loaded (same soname).
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -44,8 +44,12 @@ export function makeTree(o: TreeOptions): string {
   for (const d of ["bin", "lib", "share/doc/libc6", "share/doc/gcc-12-base"]) mkdirSync(join(top, d), { recursive: true });
   const exe = join(top, "bin", "latchkey");
   copyFileSync(o.exe, exe);
-  // RUNPATH (patchelf's default), not RPATH: either works for the executable's own NEEDED.
-  execFileSync("patchelf", ["--set-interpreter", `${PREFIX}/lib/${ARCH[o.arch].loader}`, "--set-rpath", `${PREFIX}/lib`, exe]);
+  // DT_RPATH (--force-rpath), not patchelf's default DT_RUNPATH: glibc searches an RPATH
+  // before LD_LIBRARY_PATH and a RUNPATH after it, so with a RUNPATH an image that sets
+  // LD_LIBRARY_PATH (CUDA, Oracle client images) made the tree's loader take the image's
+  // libc.so.6 (seen: "error while loading shared libraries: /badlib/libc.so.6", the test's
+  // stand-in); a mixed glibc does not start, or worse, half works.
+  execFileSync("patchelf", ["--set-interpreter", `${PREFIX}/lib/${ARCH[o.arch].loader}`, "--force-rpath", "--set-rpath", `${PREFIX}/lib`, exe]);
   chmodSync(exe, 0o755);
   for (const name of libraryNames(o.arch)) {
     const to = join(top, "lib", name);

@@ -74,6 +74,10 @@ async function buildImage(arch: Arch, root: Root, tag: string): Promise<void> {
     writeFileSync(join(fs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1001:1001:app:/app:/bin/sh\n");
     writeFileSync(join(fs, "etc/group"), "root:x:0:\napp:x:1001:\napp-data:x:1002:app\n");
     copyFileSync(join(ROOT, "test/docker/fixtures/portable/app.sh"), join(fs, "app/app.sh"));
+    // An image's LD_LIBRARY_PATH (CUDA and Oracle client images set one) naming a libc.so.6
+    // that latchkey's loader must not take: here not even an ELF file.
+    mkdirSync(join(fs, "badlib"));
+    writeFileSync(join(fs, "badlib/libc.so.6"), "not a library\n");
     execFileSync("tar", ["-C", fs, "--numeric-owner", "--owner=0", "--group=0", "-cf", join(ctx, "rootfs.tar"), "."]);
     rmSync(fs, { recursive: true });
     writeFileSync(join(ctx, "Dockerfile"), [
@@ -165,6 +169,13 @@ for (const arch of ["x64", "arm64"] as const) {
           // The image's own libc, not /opt/latchkey/lib/libc.so.6.
           expect(f.libc).toMatch(/^\/lib\/[a-z0-9_]+-linux-gnu\/libc\.so\.6$/);
         }
+      }, 180_000);
+
+      it("starts with an LD_LIBRARY_PATH in the image's environment, and passes it on to the app untouched", async () => {
+        const r = await docker(["run", "--rm", "--label", LABEL, "--platform", ARCH[arch].platform, "-e", "LD_LIBRARY_PATH=/badlib",
+          tag, "--", "/bin/sh", "-c", 'echo "ld=$LD_LIBRARY_PATH"'], { timeoutMs: 120_000 });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout.trim()).toBe("ld=/badlib");
       }, 180_000);
 
       it("forwards docker stop's SIGTERM to the app and exits with the app's code", async () => {
