@@ -15,6 +15,7 @@ import { constants, fchmodSync, fchownSync } from "node:fs";
 import { O_CLOEXEC } from "../platform/libc.ts";
 import { os } from "../platform/lazy.ts";
 import type { FileCalls } from "../platform/libc.ts";
+import { basename, dirname } from "node:path";
 import {
   close, DIR_FLAGS, FileSetError, fstat, mkdirAt, O_PATH, openAt, openRoot, readLinkAt, refuse,
 } from "./at.ts";
@@ -104,6 +105,33 @@ export function openDirectory(c: FileCalls, path: string, o: WalkOptions = {}): 
   } catch (e) {
     close(fd);
     throw e;
+  }
+}
+
+/**
+ * Open the file `path` (absolute) with `flags` (O_NOFOLLOW is added), following a symlink at
+ * any component only as openDirectory does: one nobody but root (or latchkey) could have
+ * planted. For files latchkey reads as root from a place it was told about but another user
+ * may write (a template's source): a Kubernetes ConfigMap's root-owned `..data` links pass, a
+ * link the app user planted to /etc/shadow does not.
+ */
+export function openFile(c: FileCalls, path: string, flags: number): number {
+  if (!path.startsWith("/")) throw refuse(path, "expected an absolute path");
+  let p = path;
+  for (let links = 0; ; links++) {
+    const dfd = openDirectory(c, dirname(p)).fd;
+    try {
+      const name = basename(p);
+      const r = c.openat(dfd, name, flags | constants.O_NOFOLLOW, 0);
+      if (r >= 0) return r;
+      const err = c.errno();
+      if (err !== os().constants.errno.ELOOP) return openAt(c, dfd, name, flags | constants.O_NOFOLLOW, 0, p); // the same failure, named
+      if (links >= MAX_LINKS) throw new FileSetError(path, "ELOOP", `${path}: too many symlinks`);
+      const target = trustedLink(c, dfd, name, p);
+      p = target.startsWith("/") ? target : `${dirname(p)}/${target}`;
+    } finally {
+      close(dfd);
+    }
   }
 }
 

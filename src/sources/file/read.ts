@@ -50,10 +50,12 @@ export function fileKind(st: Stats): string {
  * The one reader: open non-blocking, fstat, regular files only, at most `maxSize` bytes.
  * `noFollow`: a symlink as the last component fails with ELOOP. `expect`: the identity the
  * caller checked (a real path, see readCheckedFile) — the open file must be that file.
+ * `open`: the caller opens the file itself (on descriptors, see template/outputs.ts) with
+ * O_NONBLOCK; the descriptor is this function's to close.
  * Throws FileReadError (or Node's errno error from open/read) — nothing else.
  */
-export function readRegularFile(path: string, maxSize: number, opts: { noFollow?: boolean; expect?: (fd: number, st: Stats) => void } = {}): { bytes: Buffer; st: Stats } {
-  const fd = openSync(path, opts.noFollow ? OPEN | constants.O_NOFOLLOW : OPEN);
+export function readRegularFile(path: string, maxSize: number, opts: { noFollow?: boolean; expect?: (fd: number, st: Stats) => void; open?: () => number } = {}): { bytes: Buffer; st: Stats } {
+  const fd = opts.open ? opts.open() : openSync(path, opts.noFollow ? OPEN | constants.O_NOFOLLOW : OPEN);
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw new FileReadError("EISDIR", "is a directory, not a file");
