@@ -16,7 +16,7 @@ import type { Logger } from "../log/logger.ts";
 import { redactor } from "../log/redact.ts";
 import { scanSecretsDir, type DirEntry } from "../sources/file/dir.ts";
 import { readFileSecret, setFileSizeLimit } from "../sources/file/index.ts";
-import { readSecretFile } from "../sources/file/read.ts";
+import { readUnplanted } from "../sources/file/read.ts";
 import { decodeSecretText, expandPairs, selectKey, type ContentRules, type ExpandRule } from "./content.ts";
 import { isVarName, mapName, printable } from "./naming.ts";
 import type { SecretsOptions } from "./options.ts";
@@ -268,7 +268,8 @@ function withoutEnvFileVars(base: Record<string, string>, fromFiles: ReadonlyMap
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 function readEnvFile(file: string): Record<string, string> {
-  const { bytes } = readSecretFile(file, 1024 * 1024, `env file ${file}`);
+  // Often the app's own file: a symlink it planted must not make root read another file into its environment.
+  const { bytes } = readUnplanted(file, 1024 * 1024, `env file ${file}`);
   const nul = bytes.indexOf(0);
   if (nul !== -1) throw new LatchkeyError("data", ExitCode.DATA, `env file ${file} contains a NUL byte (line ${lineAt(bytes, nul)})`);
   let text: string;

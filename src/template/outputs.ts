@@ -12,9 +12,7 @@ import { basename, dirname } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { FileSetError, FileSetWriter, type FileSpec, type Owner } from "../fileset/writer.ts";
 import type { Identity } from "../privileges/identity.ts";
-import { fileError, readRegularFile } from "../sources/file/read.ts";
-import { READ_FLAGS, requireCalls } from "../fileset/at.ts";
-import { openFile } from "../fileset/walk.ts";
+import { readUnplanted } from "../sources/file/read.ts";
 import type { Action } from "../watch/options.ts";
 import type { TemplateSpec } from "./config.ts";
 import { compileTemplate, PARSE_LIMIT, type CompiledTemplate } from "./engine.ts";
@@ -128,23 +126,10 @@ export class TemplateOutputs {
 /**
  * The source is read as root and its rendering goes to the app: a source the app user can
  * replace (templates shipped with `COPY --chown=app`) must not be a way to read a root file.
- * So it is opened on descriptors, following no symlink the app user could have planted
- * (fileset/walk.ts), then read as a regular file of bounded size.
+ * So it is read by readUnplanted.
  */
 function readSource(path: string): string {
-  const what = `template ${path}`;
-  let bytes: Buffer;
-  try {
-    const c = requireCalls(what);
-    bytes = readRegularFile(path, PARSE_LIMIT, { open: () => openFile(c, path, READ_FLAGS) }).bytes;
-  } catch (e) {
-    if (e instanceof FileSetError) {
-      if (e.errno === "REFUSED") throw new LatchkeyError("no_perm", ExitCode.NO_PERM, `${what}: ${e.message}`);
-      if (e.errno === "ENOSYS") throw new LatchkeyError("os", ExitCode.OS, e.message);
-      throw fileError(Object.assign(new Error(e.message), { code: e.errno }), path, what);
-    }
-    throw fileError(e, path, what);
-  }
+  const { bytes } = readUnplanted(path, PARSE_LIMIT, `template ${path}`);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
