@@ -33,6 +33,15 @@ export interface OpenedDir {
   created: boolean;
 }
 
+/**
+ * Directories passed through: O_PATH, so that one with search permission only (0711, a home on
+ * some systems) is passed as the kernel's own lookup would pass it; O_RDONLY would need read
+ * permission there, and a non-root latchkey would fail where a path lookup succeeds. Still
+ * O_DIRECTORY|O_NOFOLLOW: a symlink fails (ENOTDIR) and goes to trustedLink. The last
+ * component is opened for reading (listed, fsynced, fchowned through it).
+ */
+const PASS_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW | O_CLOEXEC;
+
 const MAX_LINKS = 40; // the kernel's own limit on symlinks in one lookup
 
 /** Owners whose symlinks and directories are trusted: root, and latchkey itself. */
@@ -55,13 +64,13 @@ export function openDirectory(c: FileCalls, path: string, o: WalkOptions = {}): 
       const last = rest.length === 0;
       if (name === "..") {
         // The directory's real parent, as the kernel resolves ".." (at "/" it is "/" itself).
-        const up = openAt(c, fd, "..", DIR_FLAGS, 0, here);
+        const up = openAt(c, fd, "..", last ? DIR_FLAGS : PASS_FLAGS, 0, here);
         close(fd);
         fd = up;
         walked = walked.slice(0, Math.max(0, walked.lastIndexOf("/")));
         continue;
       }
-      const r = c.openat(fd, name, DIR_FLAGS, 0);
+      const r = c.openat(fd, name, last ? DIR_FLAGS : PASS_FLAGS, 0);
       if (r >= 0) {
         close(fd);
         fd = r;

@@ -7,7 +7,9 @@
 import { chownSync, lchownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { latchkey } from "../helpers/run.ts";
+import { latchkey, run } from "../helpers/run.ts";
+import { LATCHKEY } from "../helpers/paths.ts";
+import { chmodSync } from "node:fs";
 import { tempDir } from "../helpers/processes.ts";
 
 const APP = 65534;
@@ -35,5 +37,17 @@ describe("--dotenv replaced by the app user with a symlink to a root-only file",
     expect(r.stderr).not.toContain("root-only-value");
     expect(r.code).toBe(77);
     expect(r.stderr).toMatch(/^latchkey: error: env file .*symlink/);
+  });
+
+  it("a non-root latchkey reads a --dotenv below a search-only (0711) directory, as a path lookup would", async () => {
+    if (process.getuid?.() !== 0) return console.log("skipped: needs root to run latchkey as another user");
+    const d = tempDir("latchkey-dotenv-0711-");
+    const outer = join(d, "outer");
+    mkdirSync(join(outer, "in"), { recursive: true });
+    chmodSync(outer, 0o711);
+    writeFileSync(join(outer, "in", "a.env"), "A=from-dotenv\n", { mode: 0o644 });
+    const r = await run("setpriv", ["--reuid", String(APP), "--regid", String(APP), "--clear-groups", LATCHKEY, "--dotenv", join(outer, "in", "a.env"), "--", "sh", "-c", 'echo "A=$A"'], { env: { PATH } });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("A=from-dotenv\n");
   });
 });
