@@ -17,7 +17,7 @@ import { os } from "../platform/lazy.ts";
 import type { FileCalls } from "../platform/libc.ts";
 import { basename, dirname } from "node:path";
 import {
-  close, DIR_FLAGS, FileSetError, fstat, mkdirAt, O_PATH, openAt, openRoot, readLinkAt, refuse,
+  close, DIR_FLAGS, errnoName, FileSetError, fstat, mkdirAt, O_PATH, openAt, openRoot, readLinkAt, refuse,
 } from "./at.ts";
 
 export interface WalkOptions {
@@ -99,7 +99,7 @@ export function openDirectory(c: FileCalls, path: string, o: WalkOptions = {}): 
         continue;
       }
       if (err === ENOENT) throw new FileSetError(here, "ENOENT", `${here}: ENOENT`);
-      if (err !== ELOOP && err !== ENOTDIR) throw new FileSetError(here, `errno ${err}`, `${here}: cannot open (errno ${err})`);
+      if (err !== ELOOP && err !== ENOTDIR) throw new FileSetError(here, errnoName(err), `${here}: ${errnoName(err)}`);
       // ELOOP/ENOTDIR: a symlink (O_NOFOLLOW refused it) or something that is not a directory.
       const target = trustedLink(c, fd, name, here);
       if (++links > MAX_LINKS) throw new FileSetError(path, "ELOOP", `${path}: too many symlinks`);
