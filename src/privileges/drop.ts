@@ -171,14 +171,21 @@ function capabilitySet(name: "CapEff" | "CapAmb"): bigint | null {
  * nothing here: they only govern how set*id calls treat capabilities, and execve recomputes
  * them for an unprivileged program whatever they are (KEEP_CAPS is cleared by execve).
  *
- * The window: for the microseconds between the switch and the way back, latchkey's main
- * thread has the app's real uid, and the kernel lets a process signal another whose real
- * (or saved) uid is its sender's real or effective uid. A process already running as the
- * app's user (an earlier instance of the app, a pre-start hook it left behind) that sends
- * signals in a loop can land one in that window: a stop signal starts a stop, as if docker
- * stop had been run; SIGKILL and SIGSTOP are dropped by the kernel when latchkey is PID 1 and
- * otherwise end or freeze the supervisor (the app runs on unsupervised). It gains no
- * privilege: latchkey is not dumpable (no ptrace, no /proc/PID/mem or environ).
+ * The window: from the switch to the way back latchkey's main thread has the app's real
+ * uid, and the kernel lets a process signal another whose real (or saved) uid is its
+ * sender's real or effective uid. The way back runs once posix_spawn returns, which is
+ * after the app's execve: the app itself already runs in that window, and on a loaded
+ * machine the window lasts until latchkey's thread is scheduled again (milliseconds, seen
+ * here: test/security/process-parent-death.test.ts caught an app's `kill -KILL $PPID` at its
+ * start). So supervise mode switches the thread only as PID 1, where the kernel drops SIGKILL
+ * and SIGSTOP sent from inside the namespace; what the app's user can still send in the window
+ * are signals latchkey handles: forwarded to the app itself, or a stop signal that stops it
+ * (as the app could by exiting). From outside the container's PID namespace a host process
+ * with the app's uid could SIGKILL latchkey in the window (ending the container). Not as
+ * PID 1, the exec shim drops privileges in the child, and latchkey's ids never change. In
+ * --exec mode the window ends with latchkey's own execve: a process of the app's user could
+ * only keep the app from starting. It gains no privilege in any case: latchkey is not
+ * dumpable (no ptrace, no /proc/PID/mem or environ).
  */
 export type SwitchMode = "spawn" | "exec";
 

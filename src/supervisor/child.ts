@@ -158,10 +158,12 @@ function spawnApp(requested: LaunchSpec): ChildProcess | number {
   // A parent-death signal needs code of ours in the child, after the privilege drop: only the
   // shim runs any. As PID 1 it is moot (latchkey's death ends the PID namespace, the app with it).
   const deathSignal = b.deathSignal !== undefined && process.pid !== 1;
-  // Another user: the main thread switches to it for the posix_spawn (privileges/drop.ts
-  // switchThread), no second runtime start; the shim only where that cannot be done.
+  // Another user: as PID 1 the main thread switches to it for the posix_spawn
+  // (privileges/drop.ts switchThread), no second runtime start. Not as PID 1 the app could
+  // SIGKILL or SIGSTOP latchkey while the main thread has the app's real uid (the kernel drops
+  // those signals only for a namespace's init), so there the shim drops privileges instead.
   const user = spec.identity && !alreadyIdentity(spec.identity) ? spec.identity : undefined;
-  const direct = canPosixSpawn() && (user === undefined || canSwitchThread());
+  const direct = canPosixSpawn() && (user === undefined || (process.pid === 1 && canSwitchThread()));
   const needsShim = requested.foreground || deathSignal || (user !== undefined && !direct);
   if (!needsShim) {
     // posix_spawn runs none of our code in the child: no_new_privs goes on latchkey itself,

@@ -90,8 +90,8 @@ function regain(f: Record<string, string>): Record<string, string> {
 }
 
 describe.each([
-  ["supervise", [] as string[], false],
-  ["supervise as PID 1", [] as string[], true],
+  ["supervise (not PID 1: through the exec shim)", [] as string[], false],
+  ["supervise as PID 1 (the thread switch)", [] as string[], true],
   ["--exec", ["--exec"], false],
 ])("--user in %s mode: the app's credentials are setpriv's", (_mode, mode, pid1) => {
   it.each([
@@ -150,37 +150,54 @@ describe("gosu as the reference", () => {
 
 describe("one runtime start", () => {
   const strace = spawnSync("strace", ["-V"]).status === 0;
-  it.each([["supervise", []], ["--exec", ["--exec"]]] as const)("%s --user: latchkey's executable is started once, the app's directly", async (_m, mode) => {
+  /** The execve calls that succeeded while `argv` ran, as strace saw them. */
+  async function execs(argv: string[]): Promise<string[]> {
+    const trace = join(tempDir(), "execve.txt");
+    const r = await run("strace", ["-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", trace, ...argv]);
+    expect(r.code, r.stderr).toBe(0);
+    return readFileSync(trace, "utf8").split("\n").filter((l) => / execve\(/.test(l) && / = 0$/.test(l));
+  }
+  const ofLatchkey = (l: string[]) => l.filter((x) => x.includes(`execve("${LATCHKEY}"`));
+  const PID1 = ["unshare", "--pid", "--fork", "--mount-proc"];
+
+  it.each([["supervise as PID 1", PID1, []], ["--exec", [], ["--exec"]], ["--exec as PID 1", PID1, ["--exec"]]] as const)(
+    "%s --user: latchkey's executable is started once, the app's directly", async (_m, wrap, mode) => {
+      if (!strace) {
+        console.log("skipped: strace is not installed (apt-get install strace)");
+        return;
+      }
+      const e = await execs([...wrap, LATCHKEY, ...mode, "--user", "nobody", "--", "/bin/true"]);
+      expect(ofLatchkey(e).map((l) => l.replace(/^\d+\s+/, "").slice(0, 120))).toHaveLength(1);
+      expect(e.filter((l) => l.includes('execve("/bin/true"'))).toHaveLength(1);
+    });
+
+  it("supervise, not PID 1: the exec shim still drops privileges (latchkey's ids never change there)", async () => {
     if (!strace) {
       console.log("skipped: strace is not installed (apt-get install strace)");
       return;
     }
-    const trace = join(tempDir(), "execve.txt");
-    const r = await run("strace", ["-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", trace,
-      LATCHKEY, ...mode, "--user", "nobody", "--", "/bin/true"]);
-    expect(r.code, r.stderr).toBe(0);
-    const execs = readFileSync(trace, "utf8").split("\n").filter((l) => / execve\(/.test(l) && / = 0$/.test(l));
-    const ofLatchkey = execs.filter((l) => l.includes(`execve("${LATCHKEY}"`));
-    expect(ofLatchkey.map((l) => l.replace(/^\d+\s+/, "").slice(0, 120))).toHaveLength(1);
-    expect(execs.filter((l) => l.includes('execve("/bin/true"'))).toHaveLength(1);
+    const e = await execs([LATCHKEY, "--user", "nobody", "--", "/bin/true"]);
+    expect(ofLatchkey(e).filter((l) => l.includes("__latchkey_exec_shim"))).toHaveLength(1);
   });
 });
 
 describe("latchkey is root again once the app runs", () => {
-  it("every thread of the supervisor: uids, gids and groups as before the start", async () => {
+  it("every thread of the supervisor (PID 1): uids, gids and groups as before the start", async () => {
     const before = threadIds(process.pid); // the test runner: root, like latchkey at its start
     expect(before.every((t) => t.Uid === "0\t0\t0\t0" && t.Gid === "0\t0\t0\t0")).toBe(true);
-    const { proc } = start(LATCHKEY, ["--user", "nobody", "--", ...APP, "wait"], { env: { PATH: process.env.PATH!, HOME: "/root" } });
-    let app: number | undefined;
+    const { proc } = start("unshare", ["--pid", "--fork", "--kill-child", "--mount-proc", LATCHKEY, "--user", "nobody", "--", ...APP, "wait"],
+      { env: { PATH: process.env.PATH!, HOME: "/root" } });
     try {
-      app = Number(await printed(proc, "ready"));
-      const threads = threadIds(proc.pid!);
+      await printed(proc, "ready");
+      // latchkey is unshare's child (PID 1 inside, another pid here)
+      const latchkey = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim());
+      expect(readFileSync(`/proc/${latchkey}/cmdline`, "utf8").split("\0")[0]).toBe(LATCHKEY);
+      const threads = threadIds(latchkey);
       expect(threads.length).toBeGreaterThan(1); // the main thread and libuv's, all of them
       const groups = readFileSync("/proc/self/status", "utf8").match(/^Groups:[ \t]*(.*)$/m)![1]!.trim();
       for (const t of threads) expect(t).toEqual({ Uid: "0\t0\t0\t0", Gid: "0\t0\t0\t0", Groups: groups });
     } finally {
-      killQuietly(app);
-      killQuietly(proc.pid);
+      killQuietly(proc.pid); // --kill-child: unshare's death kills latchkey, PID 1, and the namespace with it
       await exited(proc);
     }
   });
