@@ -9,6 +9,8 @@ import { log } from "../log/logger.ts";
 
 const SIGUSR1 = 10;
 import { execFailure } from "./resolve.ts";
+import { execveDirect } from "../platform/spawn.ts";
+import { isTerminal } from "../platform/tty.ts";
 import type { LaunchSpec } from "./spec.ts";
 
 /**
@@ -37,6 +39,8 @@ export function execInto(spec: LaunchSpec): never {
   restoreCoreLimit(b?.core);
   restoreDefaultDispositions();
   try {
+    // The bare system call where it can be made (spawn.ts), else Node's (see execveDirect).
+    if (!useNodeExecve() && execveDirect(spec.path, spec.argv, spec.env)) return unreachable();
     process.execve!(spec.path, spec.argv, spec.env);
   } catch (e) {
     thread?.back(); // latchkey reports the failure with its own ids
@@ -57,4 +61,21 @@ function dropFor(id: NonNullable<LaunchSpec["identity"]>): ThreadSwitch | undefi
   if (canSwitchThread()) return switchThread(id, "exec");
   becomeIdentity(id);
   return undefined;
+}
+
+/**
+ * process.execve costs ~2 ms before its system call (measured here with perf trace: its
+ * JavaScript loads Node's worker module to check for the main thread, emits the experimental
+ * warning and copies the environment once more), which made --exec slower than supervise
+ * mode's posix_spawn. What it does besides (clearing close-on-exec on 0-2, giving a terminal
+ * back the modes Node found it in) the direct call needs only for the first: latchkey never
+ * opens Node's stdio streams on the way to the app, so their flags are as latchkey found
+ * them, and with a terminal on 0-2 Node's call is kept.
+ */
+function useNodeExecve(): boolean {
+  return isTerminal(0) || isTerminal(1) || isTerminal(2);
+}
+
+function unreachable(): never {
+  throw new Error("execve returned");
 }

@@ -463,3 +463,16 @@ function buildThreadCredentials(syscall: (...a: bigint[]) => bigint, ptr: (b: Bu
     errno,
   };
 }
+
+/**
+ * execve(2) as the bare system call on x86-64 (null elsewhere): `path`, `argv` and `envp` as
+ * C strings and NULL-terminated pointer arrays. Returns only on failure (-1, errno).
+ * launch/exec.ts says why not process.execve.
+ */
+export function execveCall(): ((path: Buffer, argv: Buffer, envp: Buffer) => number) | null {
+  const c = libc();
+  if (!c || !loadedFrom?.numbered || !rawSyscall || !pointerOf) return null;
+  const syscall = rawSyscall;
+  const ptr = pointerOf;
+  return (path, argv, envp) => pinned([path, argv, envp], () => Number(syscall(59n, ptr(path), ptr(argv), ptr(envp), 0n, 0n, 0n)));
+}

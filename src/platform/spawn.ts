@@ -20,7 +20,7 @@
  * The pid is not libuv's, so libuv never waits for it: supervisor/reaper.ts does, by
  * waitpid(pid) on SIGCHLD.
  */
-import { libc, rawPointer } from "./libc.ts";
+import { execveCall, libc, rawPointer } from "./libc.ts";
 import { SIGSET_BYTES, sigset } from "./sigmask.ts";
 import { SIGNALS } from "./signal-numbers.ts";
 import { os } from "./lazy.ts";
@@ -90,6 +90,25 @@ export function posixSpawn(path: string, argv: readonly string[], env: Readonly<
   void args.strings;
   void envp.strings;
   return pid.readInt32LE(0);
+}
+
+/**
+ * Become `path` in this process (execve), for --exec: the same C arrays posix_spawn gets,
+ * with descriptors 0-2 inherited. Returns false when the bare system call is not available
+ * (the caller uses process.execve); throws SpawnError with the errno when execve fails.
+ */
+export function execveDirect(path: string, argv: readonly string[], env: Readonly<Record<string, string>>): boolean {
+  const exec = execveCall();
+  const c = libc();
+  if (!exec || !c) return false;
+  inheritStdio(c);
+  const args = cStringArray(argv, rawPointer()!);
+  const envp = cStringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`), rawPointer()!);
+  exec(cString(path), args.pointers, envp.pointers);
+  const errno = c.errno();
+  void args.strings;
+  void envp.strings;
+  throw new SpawnError(errno, path);
 }
 
 const F_GETFD = 1;
