@@ -476,3 +476,17 @@ export function execveCall(): ((path: Buffer, argv: Buffer, envp: Buffer) => num
   const ptr = pointerOf;
   return (path, argv, envp) => pinned([path, argv, envp], () => Number(syscall(59n, ptr(path), ptr(argv), ptr(envp), 0n, 0n, 0n)));
 }
+
+/**
+ * rt_sigaction(sig, SIG_DFL) as the bare system call on x86-64 (null elsewhere): a zeroed
+ * struct kernel_sigaction is the default action with no flags, no mask and no restorer (one
+ * is needed only to return from a handler). For --exec (launch/exec.ts), just before execve.
+ */
+export function defaultDispositionCall(): ((sig: number) => number) | null {
+  const c = libc();
+  if (!c || !loadedFrom?.numbered || !rawSyscall || !pointerOf) return null;
+  const syscall = rawSyscall;
+  const ptr = pointerOf;
+  const act = Buffer.alloc(32); // handler, flags, restorer, mask: all 0
+  return (sig) => pinned(act, () => Number(syscall(13n, BigInt(sig), ptr(act), 0n, 8n, 0n, 0n)));
+}
