@@ -9,12 +9,12 @@
  * of it, is root again once the app runs.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LATCHKEY } from "../helpers/paths.ts";
 import { run, start, type RunResult } from "../helpers/run.ts";
-import { PY, statusFields, tempDir } from "../helpers/processes.ts";
+import { lines, PY, statusFields, tempDir, waitFor } from "../helpers/processes.ts";
 import { exited, killQuietly, printed } from "./process-helpers.ts";
 
 const dir = tempDir();
@@ -198,6 +198,39 @@ describe("latchkey is root again once the app runs", () => {
       for (const t of threads) expect(t).toEqual({ Uid: "0\t0\t0\t0", Gid: "0\t0\t0\t0", Groups: groups });
     } finally {
       killQuietly(proc.pid); // --kill-child: unshare's death kills latchkey, PID 1, and the namespace with it
+      await exited(proc);
+    }
+  });
+});
+
+describe("a rotation restart as PID 1 with --user (the thread switch on every start)", () => {
+  it("latchkey still reads a root-only secret and renders as root after the first start; the restarted app is the user again", async () => {
+    const d = tempDir();
+    const secrets = join(d, "secrets");
+    mkdirSync(secrets, { mode: 0o700 }); // root's alone: the app cannot read it, latchkey must
+    const file = join(secrets, "db_password");
+    writeFileSync(file, "pw-pid1-one", { mode: 0o600 });
+    const out = join(d, "out");
+    writeFileSync(out, "");
+    chmodSync(out, 0o666);
+    const render = join(d, "rendered");
+    const app = `echo "start $(id -u):$(id -g) $DB_PASSWORD $(cat "$RENDER/DB_PASSWORD")" >> "$OUT"; exec sleep 60`;
+    const { proc } = start("unshare", ["--pid", "--fork", "--kill-child", "--mount-proc", LATCHKEY, "--user", "nobody",
+      "--secrets-dir", secrets, "--debounce", "200ms", "--render", render, "--", "sh", "-c", app],
+    { env: { PATH: process.env.PATH!, HOME: "/root", OUT: out, RENDER: render } });
+    const starts = () => lines(out).filter((l) => l.startsWith("start "));
+    try {
+      await waitFor(() => starts().length === 1, "first start");
+      expect(starts()[0]).toBe("start 65534:65534 pw-pid1-one pw-pid1-one");
+      const next = join(secrets, ".next");
+      writeFileSync(next, "pw-pid1-two", { mode: 0o600 });
+      renameSync(next, file); // a new root-only file: read after the app started, by latchkey as root
+      await waitFor(() => starts().length === 2, "restart as the app user");
+      expect(starts()[1]).toBe("start 65534:65534 pw-pid1-two pw-pid1-two");
+      const st = statSync(join(render, "DB_PASSWORD"));
+      expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o400]); // fchown: root's privilege
+    } finally {
+      killQuietly(proc.pid); // --kill-child: latchkey (PID 1) and the namespace go with it
       await exited(proc);
     }
   });
