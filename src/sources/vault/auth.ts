@@ -1,7 +1,7 @@
 /**
  * Getting and keeping a Vault token: the given token (looked up to learn its policies and TTL),
  * or a login with AppRole (optionally unwrapping a response-wrapped secret_id first),
- * Kubernetes or JWT. While latchkey runs, the token is renewed at about two thirds of its TTL;
+ * Kubernetes, JWT or a TLS client certificate. While latchkey runs, the token is renewed at about two thirds of its TTL;
  * when it can no longer be renewed (not renewable, or capped by its max TTL) latchkey logs in
  * again if it has the means. A token latchkey created is revoked on exit; a given one never is.
  */
@@ -77,6 +77,12 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
       }
     }
     return login(c, auth.mount, { role_id: roleId, ...(secretId ? { secret_id: secretId } : {}) }, "AppRole", deadline);
+  }
+  if (auth.method === "cert") {
+    // The credential is the client certificate the transport presents in every TLS handshake
+    // (--vault-client-cert/--vault-client-key); `name` picks one of the method's certificate
+    // roles, else Vault tries them all.
+    return login(c, auth.mount, auth.role ? { name: auth.role } : {}, "TLS certificate", deadline);
   }
   let jwt: string;
   try {
