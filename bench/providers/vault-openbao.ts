@@ -101,12 +101,13 @@ export function envconsul(log: (m: string) => void): Envconsul {
 }
 
 /**
- * An envconsul config: KV v2 secrets at secret/data/bench/sNNN, the token given (not renewed:
+ * An envconsul config: KV v2 secrets at secret/data/bench/sNNN (the first n, or those listed), the token given (not renewed:
  * it has no TTL), and `default_lease_duration`, which is envconsul's poll for secrets without
  * a lease (KV): it re-reads each at ~90% (±5%) of it. `exec` is left to the command line.
  */
-export function envconsulConfig(dir: string, bao: OpenBao, token: string, n: number, leaseDuration: string | null): string {
-  const secrets = Array.from({ length: n }, (_, i) => `secret {\n  path = "secret/data/${secretPath(i)}"\n}`);
+export function envconsulConfig(dir: string, bao: OpenBao, token: string, n: number | number[], leaseDuration: string | null): string {
+  const which = typeof n === "number" ? Array.from({ length: n }, (_, i) => i) : n;
+  const secrets = which.map((i) => `secret {\n  path = "secret/data/${secretPath(i)}"\n}`);
   const hcl = [
     `vault {\n  address = "${bao.url}"\n  token = "${token}"\n  renew_token = false\n${leaseDuration ? `  default_lease_duration = "${leaseDuration}"\n` : ""}}`,
     "upcase = true",
