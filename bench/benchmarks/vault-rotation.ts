@@ -58,7 +58,7 @@ export const benchmark: Benchmark = {
       if (ec.bin) {
         await write(2, "0");
         const t = await clientToken(bao);
-        const cfg = envconsulConfig(join(tmp, "ec"), bao, t.token, [2], POLL);
+        const cfg = envconsulConfig(join(tmp, "ec"), bao.url, t.token, [2], POLL);
         specs.push({ name: `envconsul (default_lease_duration ${POLL})`, argv: [ec.bin, "-config", cfg, "-log-level", "warn", app], env: { PATH: "/usr/bin:/bin" } });
       }
       for (const [k, s] of specs.entries()) {

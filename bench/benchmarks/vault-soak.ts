@@ -85,7 +85,7 @@ export const benchmark: Benchmark = {
       });
       if (ec.bin) {
         const t = await clientToken(bao);
-        const cfg = envconsulConfig(join(tmp, "envconsul"), bao, t.token, N, POLL);
+        const cfg = envconsulConfig(join(tmp, "envconsul"), bao.url, t.token, N, POLL);
         subjects.push({ name: "envconsul", hmac: t.hmac, sup: await supervise([ec.bin, "-config", cfg, "-log-level", "warn", "sleep", "infinity"], { PATH: "/usr/bin:/bin" }, "sleep"), samples: [] });
       }
       const t0 = Date.now();

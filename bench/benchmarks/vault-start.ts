@@ -46,7 +46,7 @@ export const benchmark: Benchmark = {
         const t = await clientToken(bao);
         const [argv, env] = tool === "latchkey"
           ? [[ctx.latchkey, "--", "/bin/true"], latchkeyEnv(bao, t.token, N)]
-          : [[ec.bin!, "-once", "-config", envconsulConfig(join(tmp, "ec"), bao, t.token, N, null), "/bin/true"], { PATH: "/usr/bin:/bin" }];
+          : [[ec.bin!, "-once", "-config", envconsulConfig(join(tmp, "ec"), bao.url, t.token, N, null), "/bin/true"], { PATH: "/usr/bin:/bin" }];
         const t0 = performance.now();
         const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
         const ms = performance.now() - t0;

@@ -105,11 +105,11 @@ export function envconsul(log: (m: string) => void): Envconsul {
  * it has no TTL), and `default_lease_duration`, which is envconsul's poll for secrets without
  * a lease (KV): it re-reads each at ~90% (±5%) of it. `exec` is left to the command line.
  */
-export function envconsulConfig(dir: string, bao: OpenBao, token: string, n: number | number[], leaseDuration: string | null): string {
+export function envconsulConfig(dir: string, addr: string, token: string, n: number | number[], leaseDuration: string | null): string {
   const which = typeof n === "number" ? Array.from({ length: n }, (_, i) => i) : n;
   const secrets = which.map((i) => `secret {\n  path = "secret/data/${secretPath(i)}"\n}`);
   const hcl = [
-    `vault {\n  address = "${bao.url}"\n  token = "${token}"\n  renew_token = false\n${leaseDuration ? `  default_lease_duration = "${leaseDuration}"\n` : ""}}`,
+    `vault {\n  address = "${addr}"\n  token = "${token}"\n  renew_token = false\n${leaseDuration ? `  default_lease_duration = "${leaseDuration}"\n` : ""}}`,
     "upcase = true",
     "sanitize = true",
     "kill_signal = \"SIGTERM\"",
@@ -188,4 +188,57 @@ export async function supervise(argv: string[], env: Record<string, string>, app
     throw e;
   }
   return { proc, pid, stderr: () => err, stop };
+}
+
+// ── a counting proxy ────────────────────────────────────────────────────────────────────────
+
+export interface Hit {
+  at: number;
+  status: number;
+  path: string;
+}
+
+/**
+ * An HTTP proxy in front of OpenBao that records every request per client token. A sealed
+ * OpenBao answers 503 before its audit devices see anything: during an outage the audit log
+ * is silent, so requests are counted here.
+ */
+export async function countingProxy(target: string): Promise<{ url: string; hits: Map<string, Hit[]>; close: () => Promise<void> }> {
+  const { createServer, request, Agent } = await import("node:http");
+  const t = new URL(target);
+  const agent = new Agent({ keepAlive: true });
+  const hits = new Map<string, Hit[]>();
+  const server = createServer((req, res) => {
+    const token = String(req.headers["x-vault-token"] ?? "");
+    const hit: Hit = { at: Date.now(), status: 0, path: (req.url ?? "").replace(/^\/v1\//, "").split("?")[0]! };
+    if (!hits.has(token)) hits.set(token, []);
+    hits.get(token)!.push(hit);
+    const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
+      hit.status = r.statusCode ?? 0;
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => {
+      hit.status = 502;
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+      agent.destroy();
+    }),
+  };
+}
+
+/** The pid of `app` under a supervisor (child or grandchild), or 0. */
+export function appPid(pid: number, app: string): number {
+  return descendants(pid).find((c) => comm(c) === app) ?? 0;
 }
