@@ -75,6 +75,26 @@ describe("vault:// in the built binary", () => {
     expect(r.stderr).toContain("write-only");
   });
 
+  it("http:// to OpenBao's TLS listener shows the server's reason and says to use https:// (78) (#13 item 9)", async () => {
+    const tls = await startOpenBao({ tls: true });
+    try {
+      const plain = tls.url.replace("https://", "http://");
+      const r = await latchkey(["--", "true"], { env: cleanEnv({ VAULT_ADDR: plain, VAULT_TOKEN: tls.rootToken, X: "vault://secret/app#k" }) });
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain("vault://secret/app#k");
+      expect(r.stderr).toContain("Client sent an HTTP request to an HTTPS server");
+      expect(r.stderr).toContain("use an https:// address");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      await tls.kvPut("app", { k: "over-real-tls" });
+      const o = out();
+      const ok = await latchkey(["--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: tls.url, VAULT_CACERT: tls.caFile, VAULT_TOKEN: tls.rootToken, X: "vault://secret/app#k" }) });
+      expect(ok.stderr).toBe("");
+      expect(readProbe(o)!.X).toBe("over-real-tls");
+    } finally {
+      await tls.stop();
+    }
+  });
+
   it("config file: sources and the vault: section (AppRole from files); the token is revoked when the app exits", async () => {
     const roleId = await v.appRole("cfg", { token_policies: ["app"], token_ttl: "10m" });
     writeFileSync(ws.path("role_id"), roleId);
