@@ -95,6 +95,15 @@ describe("vault:// in the built binary", () => {
     }
   });
 
+  it("'#key' on a secret that is not JSON says what asked for JSON: the '#key', not --expand (#13 item 8)", async () => {
+    writeFileSync(ws.path("plain"), "plain-text-secret-value\n");
+    const r = await latchkey(["--", "true"], { env: cleanEnv({ X: `file://${ws.path("plain")}#user` }) });
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("#user");
+    expect(r.stderr).not.toContain("--expand");
+    expect(r.stderr).not.toContain("plain-text-secret-value");
+  });
+
   it("config file: sources and the vault: section (AppRole from files); the token is revoked when the app exits", async () => {
     const roleId = await v.appRole("cfg", { token_policies: ["app"], token_ttl: "10m" });
     writeFileSync(ws.path("role_id"), roleId);
@@ -210,6 +219,8 @@ describe("vault:// in the built binary", () => {
     const env = readProbe(o)!;
     expect(env.APP_API_KEY).toBe("vault-api-key-v2-77aa");
     expect(env.APP_PASSWORD).toBe("vault-db-pass-9a8b");
+    // #13 item 8: the variable that held the reference does not reach the app as the raw locator.
+    expect(env.APP).toBeUndefined();
     const c = await latchkey(["check", "--expand", "APP=json"], { env: tokenEnv({ APP: "vault://secret/app" }) });
     expect(c.code).toBe(0);
     expect(c.stdout).toContain("APP_API_KEY");
