@@ -34,6 +34,9 @@ log.warn = (msg: string, fields?: Parameters<Logger["warn"]>[1]) => {
 };
 const tmp = mkdtempSync(join(tmpdir(), "latchkey-vault-life-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await sleep(50)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+}
 
 function ref(s: string): Reference {
   return parseReference(s, "TEST")!;
@@ -116,11 +119,9 @@ describe("re-login (#3)", () => {
     writeFileSync(file, await v.secretId("single-use"));
     const { src } = await open({ VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId }, ["vault://secret/app"], { "vault-secret-id-file": file });
     writeFileSync(file, await v.secretId("single-use"));
-    await sleep(2500);
-    expect(src.tokens!.logins).toBeGreaterThanOrEqual(1);
+    await until(() => src.tokens!.logins >= 1, "a re-login with the second secret_id");
     writeFileSync(file, await v.secretId("single-use"));
-    await sleep(2000);
-    expect(src.tokens!.logins).toBeGreaterThanOrEqual(2);
+    await until(() => src.tokens!.logins >= 2, "a re-login with the third secret_id");
     expect((await v.api("GET", "auth/token/lookup-self", undefined, src.client!.token)).status).toBe(200);
   });
 });
