@@ -29,11 +29,11 @@ function launch(env: Record<string, string>, out: string, extra: string[] = [], 
   return { run, stderr: () => stderr };
 }
 
-describe("rotation from Vault (OpenBao on raft, PostgreSQL)", () => {
+describe("rotation from Vault (OpenBao, PostgreSQL)", () => {
   let v: OpenBao;
   let pg: Postgres;
   beforeAll(async () => {
-    [v, pg] = await Promise.all([startOpenBao({ raft: true }), startPostgres()]);
+    [v, pg] = await Promise.all([startOpenBao(), startPostgres()]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all([v?.stop(), pg?.stop()]);
