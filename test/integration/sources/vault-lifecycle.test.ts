@@ -189,6 +189,21 @@ describe("outages (#7)", () => {
       await v.unseal();
     }
   });
+
+  it("token renewal during a seal: one request per attempt, backing off from 1 s (not a retry every <=2 s inside each)", { timeout: 30_000 }, async () => {
+    const t = await v.token({ policies: ["app-read"], ttl: "6s" });
+    const { src } = await open({ VAULT_ADDR: v.url, VAULT_TOKEN: t }, ["vault://secret/app"]);
+    const before = src.client!.requests;
+    await v.seal();
+    try {
+      // Renewal due at 4 s; attempts then at ~4, 5 and 7 s (the token is gone at 6 s: no more).
+      await sleep(8000);
+      expect(src.client!.requests - before).toBeGreaterThanOrEqual(1);
+      expect(src.client!.requests - before).toBeLessThanOrEqual(3);
+    } finally {
+      await v.unseal();
+    }
+  });
 });
 
 describe("OpenBao's own variables (#10)", () => {
