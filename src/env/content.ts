@@ -80,8 +80,11 @@ export interface ExpandRule {
   keys?: string[];
 }
 
-/** Key → string value pairs of a JSON object or dotenv secret. */
-export function expandPairs(text: string, rule: ExpandRule, what: string): Array<[string, string]> {
+/**
+ * Key → string value pairs of a JSON object or dotenv secret. `asker` names what wanted JSON,
+ * for the message (--expand json, or a reference's `#key`).
+ */
+export function expandPairs(text: string, rule: ExpandRule, what: string, asker = "--expand json"): Array<[string, string]> {
   let obj: Record<string, string>;
   if (rule.format === "json") {
     let parsed: unknown;
@@ -90,10 +93,10 @@ export function expandPairs(text: string, rule: ExpandRule, what: string): Array
     } catch (e) {
       // JSON.parse messages quote the input around the error position: keep only the position.
       const pos = /position (\d+)/.exec((e as Error).message);
-      throw dataError(`${what} is not valid JSON${pos ? ` (error at position ${pos[1]})` : ""} but --expand json was asked for`);
+      throw dataError(`${what} is not valid JSON${pos ? ` (error at position ${pos[1]})` : ""} but ${asker} needs a JSON object`);
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      throw dataError(`${what}: --expand json needs a JSON object, got ${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : `a ${typeof parsed}`}`);
+      throw dataError(`${what}: ${asker} needs a JSON object, got ${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : `a ${typeof parsed}`}`);
     }
     obj = {};
     for (const [k, v] of Object.entries(parsed)) obj[k] = jsonToEnv(v);
@@ -113,7 +116,7 @@ export function expandPairs(text: string, rule: ExpandRule, what: string): Array
 
 /** `#key` selection in a reference: one key of a JSON object secret. */
 export function selectKey(text: string, key: string, what: string): string {
-  const [[, v]] = expandPairs(text, { format: "json", keys: [key] }, what) as [[string, string]];
+  const [[, v]] = expandPairs(text, { format: "json", keys: [key] }, what, `'#${key}'`) as [[string, string]];
   return v;
 }
 

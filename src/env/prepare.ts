@@ -111,9 +111,11 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
   for (const { ref, value, version } of fetched) {
     const rule = opts.rules.get(ref.name);
     const what = ref.kind === "config" ? `sources.${ref.name}=${ref.ref.raw}` : `${ref.name}=${ref.ref.raw}`;
-    for (const v of decodeToVars(value, ref.name, rule, opts, what, ref.ref.key)) {
-      add({ ...v, kind: ref.kind, source: what, ...(version !== undefined ? { version } : {}) });
-    }
+    const vars = decodeToVars(value, ref.name, rule, opts, what, ref.ref.key);
+    for (const v of vars) add({ ...v, kind: ref.kind, source: what, ...(version !== undefined ? { version } : {}) });
+    // Expanded into NAME_KEY variables: NAME itself still holds the reference text (a locator,
+    // not a value); it must not reach the app as if it were the secret.
+    if (ref.kind === "reference" && !vars.some((v) => v.name === ref.name)) removed.push(ref.name);
   }
 
   // Secrets directories.

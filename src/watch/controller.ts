@@ -63,6 +63,9 @@ export class RotationController {
   #closed = false;
   /** Names of the last hints, for the log line of the look they cause. */
   #hintReason = "files";
+  #hintReasons = new Set<string>();
+  /** Polls waiting for the outcome of the look their hint causes. */
+  #lookWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #retries = 0;
   #retryTimer: NodeJS.Timeout | null = null;
   #offLease: (() => void) | null = null;
@@ -75,10 +78,7 @@ export class RotationController {
     this.#stamps = new Map(); // taken at start(): its first look catches what changed before
     this.#debouncer = new Debouncer({ wait: deps.opts.debounce, maxWait: deps.opts.debounceMax }, () => this.#requestLook(this.#hintReason));
     this.#watcher = new FileWatcher({
-      onHint: () => {
-        this.#hintReason = "file event";
-        this.#debouncer.trigger();
-      },
+      onHint: () => this.#hint("file event"),
       onError: (message, path) => deps.log.warn("cannot watch a secret path; relying on polling for it", { path, error: message }),
     });
     rotationStatus.enabled = true;
@@ -91,13 +91,12 @@ export class RotationController {
     this.#watcher.watch(this.#last.files);
     // Anything that changed between the startup load and the watches being armed (the app
     // may already be running, and a busy machine widens the gap) is caught by one look now.
-    this.#hintReason = "start";
-    this.#debouncer.trigger();
+    this.#hint("start");
     this.#syncPollers();
     this.#armLease();
     this.#offLease = onLeaseEnding((ref) => {
       this.#d.log.info("a leased secret must be read again", { ref });
-      this.#requestLook("lease expiry");
+      this.#hint("lease expiry");
     });
     this.#d.log.debug("watching secrets", { paths: this.#last.files.length, inotify: this.#watcher.watched.length, pollMs: this.#d.opts.pollInterval, remote: [...(this.#last.remote?.keys() ?? [])].join(",") });
   }
@@ -110,6 +109,7 @@ export class RotationController {
 
   close(): void {
     this.#closed = true;
+    for (const w of this.#lookWaiters.splice(0)) w.resolve();
     this.#abortController?.abort();
     this.#watcher.close();
     this.#debouncer.stop();
@@ -164,10 +164,30 @@ export class RotationController {
     if (reason) await this.#look(reason);
   }
 
+  /**
+   * A provider that reports a new version is a hint like a file event: it goes through the
+   * debouncer, so that several secrets rotated one after the other (a deploy writing them one
+   * by one, polled in between) become one action. The poll itself succeeded; a failed look
+   * after it is retried by #scheduleRetry.
+   */
   async #pollRemote(scheme: string): Promise<void> {
     const check = this.#last.remote?.get(scheme);
     if (!check) return;
-    if (await check(this.#signal())) await this.#look(`${scheme} version`);
+    if (!(await check(this.#signal()))) return;
+    // Wait for the look the hint causes: its failure is this poll's failure, so the poller
+    // backs off (a provider that answers versions but refuses values is polled no faster
+    // than one that is down), and no second poll runs meanwhile.
+    const done = new Promise<void>((resolve, reject) => this.#lookWaiters.push({ resolve, reject }));
+    this.#hint(`${scheme} version`);
+    await done;
+  }
+
+  /** Every detection path (file events, provider versions, lease ends, the first look) lands here. */
+  #hint(reason: string): void {
+    if (!this.#debouncer.pending) this.#hintReasons.clear();
+    this.#hintReasons.add(reason);
+    this.#hintReason = [...this.#hintReasons].join(", ");
+    this.#debouncer.trigger();
   }
 
   #reportPoll(key: string, o: PollOutcome): void {
@@ -189,18 +209,24 @@ export class RotationController {
     // Re-read at two thirds of the remaining lease (Vault Agent renews at a similar point),
     // leaving a third for retries if the provider is slow or down.
     const ms = Math.max(1000, Math.floor(((at - Date.now()) * 2) / 3));
-    this.#leaseTimer = setTimeout(() => this.#requestLook("lease expiry"), Math.min(ms, 2 ** 31 - 1));
+    this.#leaseTimer = setTimeout(() => this.#hint("lease expiry"), Math.min(ms, 2 ** 31 - 1));
     this.#leaseTimer.unref?.();
   }
 
   // --- decision ----------------------------------------------------------------------------
 
   #requestLook(reason: string): void {
+    const waiters = this.#lookWaiters.splice(0);
     this.#look(reason).then(
       () => {
         this.#retries = 0;
+        for (const w of waiters) w.resolve();
       },
-      () => this.#scheduleRetry(),
+      (e: unknown) => {
+        // A poll waiting on this look reports the failure and backs off itself.
+        if (waiters.length > 0) for (const w of waiters) w.reject(e);
+        else this.#scheduleRetry();
+      },
     );
   }
 

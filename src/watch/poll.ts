@@ -68,10 +68,11 @@ export class PollScheduler {
 
   #schedule(ms: number): void {
     if (this.#stopped) return;
+    // Node fires a timer past 2^31-1 ms (24.8 days) at once; jitter can push a long interval there.
     this.#timer = setTimeout(() => {
       this.#timer = null;
       void this.#run();
-    }, ms);
+    }, Math.min(ms, 2 ** 31 - 1));
     this.#timer.unref?.();
   }
 

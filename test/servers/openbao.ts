@@ -15,6 +15,7 @@
  * The server runs with a temporary HOME: `bao login` and friends write ~/.vault-token there.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { request as httpsRequest } from "node:https";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,11 +60,15 @@ export interface ApiReply {
 export interface OpenBaoOptions {
   /** Raft storage (init + unseal here) instead of the dev server's memory: for seal and restart. */
   raft?: boolean;
+  /** Dev server with a TLS listener (`-dev-tls`): `url` is https, `caFile` its CA. */
+  tls?: boolean;
 }
 
 export class OpenBao {
   url = "";
   port = 0;
+  /** The CA of a TLS dev server (OpenBaoOptions.tls). */
+  caFile = "";
   rootToken = "";
   readonly dir: string;
   readonly auditLog: string;
@@ -88,7 +93,7 @@ export class OpenBao {
     let last = "";
     for (let attempt = 0; attempt < 3; attempt++) {
       this.port = await freePort();
-      this.url = `http://127.0.0.1:${this.port}`;
+      this.url = `${this.#opts.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
       // A long max lease TTL (default 32 days) so that tests can ask for TTLs past Node's
       // 24.8-day timer limit.
       const audit = `max_lease_ttl = "8760h"\naudit "file" "log" {\n  options {\n    file_path = "${this.auditLog}"\n  }\n}\n`;
@@ -108,6 +113,12 @@ export class OpenBao {
         this.#config = join(this.dir, "audit.hcl");
         writeFileSync(this.#config, audit);
         args = ["server", "-dev", `-dev-root-token-id=${this.rootToken}`, `-dev-listen-address=127.0.0.1:${this.port}`, `-config=${this.#config}`];
+        if (this.#opts.tls) {
+          const dir = join(this.dir, "tls");
+          mkdirSync(dir, { recursive: true });
+          args.push("-dev-tls", `-dev-tls-cert-dir=${dir}`);
+          this.caFile = join(dir, "vault-ca.pem");
+        }
       }
       this.#spawn(bin, args);
       try {
@@ -143,8 +154,7 @@ export class OpenBao {
     while (Date.now() < deadline) {
       if (this.proc?.exitCode !== null) throw new Error(`bao exited with ${this.proc?.exitCode}`);
       try {
-        const r = await fetch(`${this.url}/v1/sys/seal-status`, { signal: AbortSignal.timeout(1000) });
-        if (r.status === 200) return;
+        if ((await this.api("GET", "sys/seal-status", undefined, "")).status === 200) return;
       } catch {
         // not listening yet
       }
@@ -180,6 +190,7 @@ export class OpenBao {
 
   /** A raw API call as the tests' admin (root token unless `token` is given; "" sends none). */
   async api(method: string, path: string, body?: unknown, token: string = this.rootToken, headers: Record<string, string> = {}): Promise<ApiReply> {
+    if (this.#opts.tls) return this.#tlsApi(method, path, body, token, headers);
     const r = await fetch(`${this.url}/v1/${path.replace(/^\/+/, "")}`, {
       method,
       headers: { [ADMIN_HEADER]: "1", ...(token ? { "x-vault-token": token } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
@@ -194,6 +205,33 @@ export class OpenBao {
       json = { raw: text };
     }
     return { status: r.status, body: json };
+  }
+
+  /** fetch cannot take a CA without undici: node:https for the TLS dev server. */
+  #tlsApi(method: string, path: string, body: unknown, token: string, headers: Record<string, string>): Promise<ApiReply> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const r = httpsRequest(`${this.url}/v1/${path.replace(/^\/+/, "")}`, {
+        method,
+        ca: existsSync(this.caFile) ? readFileSync(this.caFile) : undefined,
+        headers: { [ADMIN_HEADER]: "1", ...(token ? { "x-vault-token": token } : {}), ...(data !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+        timeout: 30_000,
+      }, (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (c: string) => (text += c)).on("end", () => {
+          let json: Record<string, any> | null = null;
+          try {
+            json = text ? (JSON.parse(text) as Record<string, any>) : null;
+          } catch {
+            json = { raw: text };
+          }
+          resolve({ status: res.statusCode ?? 0, body: json });
+        });
+      });
+      r.on("error", reject);
+      r.on("timeout", () => r.destroy(new Error("timeout")));
+      r.end(data);
+    });
   }
 
   /** The same as api(), throwing on a non-2xx answer. */

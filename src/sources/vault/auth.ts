@@ -32,14 +32,14 @@ export interface LoginMemo {
  * before: a wrapping token works once, and unwrapping the same one again at a re-login would
  * fail and raise a false "compromised" alarm.
  */
-export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: number, log: Logger, memo: LoginMemo = {}): Promise<TokenInfo> {
+export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: number, log: Logger, memo: LoginMemo = {}, retry = true): Promise<TokenInfo> {
   if (auth.method === "token") {
     const token = auth.file ? readCredentialFile(auth.file, auth.from) : auth.token;
     if (!token) throw new LatchkeyError("vault-auth", ExitCode.CONFIG, `${auth.from}: the token file '${auth.file}' is empty`);
     redactor.add(token);
     let r: Record<string, unknown> | null;
     try {
-      r = await c.call("GET", "auth/token/lookup-self", { deadline, token, retry: true });
+      r = await c.call("GET", "auth/token/lookup-self", { deadline, token, retry });
     } catch (e) {
       if (e instanceof VaultHttpError && e.status === 403) {
         throw new LatchkeyError("vault-auth", ExitCode.NO_PERM, `the Vault token from ${auth.from} was refused by ${c.opts.addr}${c.opts.namespace ? ` (namespace ${c.opts.namespace})` : ""}: 403 permission denied (expired, revoked, unknown, or lookup-self not allowed)`);
@@ -60,7 +60,7 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
       else {
         let r: Record<string, unknown> | null;
         try {
-          r = await c.call("POST", "sys/wrapping/unwrap", { auth: false, token: secretId, deadline, retry: true });
+          r = await c.call("POST", "sys/wrapping/unwrap", { auth: false, token: secretId, deadline, retry });
         } catch (e) {
           if (e instanceof VaultHttpError) {
             // A wrapping token works once: a second unwrap means someone else saw the secret_id.
@@ -76,7 +76,7 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
         secretId = unwrapped;
       }
     }
-    return login(c, auth.mount, { role_id: roleId, ...(secretId ? { secret_id: secretId } : {}) }, "AppRole", deadline);
+    return login(c, auth.mount, { role_id: roleId, ...(secretId ? { secret_id: secretId } : {}) }, "AppRole", deadline, retry);
   }
   if (auth.method === "cert") {
     // The credential is the client certificate the transport presents in every TLS handshake
@@ -92,13 +92,13 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
   }
   if (!jwt) throw new LatchkeyError("vault-auth", ExitCode.CONFIG, `${auth.method} login: the JWT file '${auth.jwtFile}' is empty`);
   redactor.add(jwt);
-  return login(c, auth.mount, { role: auth.role, jwt }, auth.method === "kubernetes" ? "Kubernetes" : "JWT", deadline);
+  return login(c, auth.mount, { role: auth.role, jwt }, auth.method === "kubernetes" ? "Kubernetes" : "JWT", deadline, retry);
 }
 
-async function login(c: VaultClient, mount: string, body: Record<string, string>, what: string, deadline: number): Promise<TokenInfo> {
+async function login(c: VaultClient, mount: string, body: Record<string, string>, what: string, deadline: number, retry: boolean): Promise<TokenInfo> {
   let r: Record<string, unknown> | null;
   try {
-    r = await c.call("POST", `auth/${mount}/login`, { auth: false, body, deadline, retry: true });
+    r = await c.call("POST", `auth/${mount}/login`, { auth: false, body, deadline, retry });
   } catch (e) {
     if (e instanceof VaultHttpError) {
       throw new LatchkeyError("vault-auth", ExitCode.NO_PERM, `${what} login at auth/${mount}/login on ${c.opts.addr} failed: ${e.message}`);
@@ -147,6 +147,8 @@ export class TokenKeeper {
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   #renewAt = 0;
+  /** When the current token expires (ms since epoch; Infinity = never). */
+  #expiresAt = Infinity;
   #failures = 0;
   renewals = 0;
   logins = 0;
@@ -179,7 +181,19 @@ export class TokenKeeper {
   /** Plan the next renewal for a token that lives `ttlSec` from now (0 = never expires). */
   #plan(ttlSec: number): void {
     this.#renewAt = ttlSec > 0 ? Date.now() + renewDelay(ttlSec) : Infinity;
+    this.#expiresAt = ttlSec > 0 ? Date.now() + ttlSec * 1000 : Infinity;
     this.#arm();
+  }
+
+  /**
+   * After a temporary failure (Vault sealed, down, throttling): the next attempt, one request
+   * each, 1 s doubling up to 5 minutes, so an outage costs fewer requests than it takes to
+   * notice that Vault is back. null once the token would have expired by then.
+   */
+  #retryIn(): number | null {
+    this.#failures++;
+    const ms = Math.min(300_000, 1000 * 2 ** Math.min(this.#failures - 1, 20));
+    return Date.now() + ms < this.#expiresAt ? ms : null;
   }
 
   #arm(ms?: number): void {
@@ -204,7 +218,7 @@ export class TokenKeeper {
     }
     if (this.info.renewable) {
       try {
-        const r = await this.c.call("POST", "auth/token/renew-self", { body: {}, deadline, retry: true });
+        const r = await this.c.call("POST", "auth/token/renew-self", { body: {}, deadline, retry: false });
         const a = (r?.auth ?? {}) as { lease_duration?: number; renewable?: boolean };
         const ttl = a.lease_duration ?? 0;
         this.renewals++;
@@ -221,7 +235,12 @@ export class TokenKeeper {
         this.#plan(ttl);
         return;
       } catch (e) {
-        this.log.warn("vault: token renewal failed", { error: e instanceof Error ? e.message : String(e) });
+        const next = temporary(e) ? this.#retryIn() : null;
+        this.log.warn("vault: token renewal failed", { error: e instanceof Error ? e.message : String(e), ...(next !== null ? { retryInMs: next } : {}) });
+        if (next !== null) {
+          this.#arm(next);
+          return;
+        }
       }
     }
     if (this.auth.method === "token") {
@@ -245,7 +264,7 @@ export class TokenKeeper {
     }
     if (!now || now === this.c.token) return false;
     try {
-      this.info = await authenticate(this.c, this.auth, deadline, this.log, this.memo);
+      this.info = await authenticate(this.c, this.auth, deadline, this.log, this.memo, false);
     } catch (e) {
       this.log.warn("vault: the token file holds a new token that Vault refuses; keeping the current one", { error: e instanceof Error ? e.message : String(e) });
       return false;
@@ -260,7 +279,7 @@ export class TokenKeeper {
     try {
       // The old token is left to expire, not revoked: revoking it would revoke the leases of
       // the credentials the app is using right now. newToken() has them replaced first.
-      const info = await authenticate(this.c, this.auth, deadline, this.log, this.memo);
+      const info = await authenticate(this.c, this.auth, deadline, this.log, this.memo, false);
       this.logins++;
       this.#failures = 0;
       this.info = info;
@@ -268,9 +287,10 @@ export class TokenKeeper {
       this.events.newToken?.();
       this.#plan(info.ttl);
     } catch (e) {
+      // The old token may be gone already: keep trying, one request per attempt, backing off.
       this.#failures++;
-      const ms = Math.min(30_000, 1000 * 2 ** Math.min(this.#failures, 5));
-      this.log.warn("vault: re-login failed; retrying", { inMs: ms, error: e instanceof Error ? e.message : String(e) });
+      const ms = Math.min(300_000, 1000 * 2 ** Math.min(this.#failures - 1, 20));
+      this.log.warn("vault: re-login failed; retrying", { retryInMs: ms, error: e instanceof Error ? e.message : String(e) });
       this.#arm(ms);
     }
   }
@@ -279,4 +299,10 @@ export class TokenKeeper {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
   }
+}
+
+/** Vault down, sealed, throttling or unreachable: worth another try later, unlike a 403 or 400. */
+export function temporary(e: unknown): boolean {
+  if (e instanceof VaultHttpError) return e.status >= 500 || e.status === 429;
+  return e instanceof LatchkeyError && e.exitCode === ExitCode.TEMP_FAIL;
 }

@@ -108,6 +108,7 @@ export class VaultClient {
         continue;
       }
       if (reply.status >= 200 && reply.status < 300) return reply.json;
+      if (reply.json === null && reply.text !== undefined && reply.status >= 400 && reply.status < 500 && reply.status !== 429) throw this.#notVault(path, reply.status, reply.text);
       const errors = Array.isArray(reply.json?.errors) ? (reply.json!.errors as unknown[]).map(String) : [];
       const err = new VaultHttpError(reply.status, errors, reply.json, path);
       if (!RETRY_STATUS.has(reply.status) || !retry) throw err;
@@ -127,6 +128,20 @@ export class VaultClient {
 
   #gaveUp(path: string, why: string): LatchkeyError {
     return new LatchkeyError("vault", ExitCode.TEMP_FAIL, `gave up reading '${path}' at the startup deadline: ${why}`);
+  }
+
+  /**
+   * A 4xx whose body is not Vault's JSON: the address does not lead to Vault's API (most often
+   * http:// to a TLS listener, which answers "Client sent an HTTP request to an HTTPS server").
+   * The server's reason is shown, reduced to printable ASCII and cut short: it is text from the
+   * network, not ours.
+   */
+  #notVault(path: string, status: number, text: string): LatchkeyError {
+    const reason = text.replace(/[^\x20-\x7e]+/g, " ").replace(/\s+/g, " ").trim().slice(0, 160);
+    const hint = /https server|tls|ssl/i.test(reason) && this.opts.addr.startsWith("http:")
+      ? ": the server speaks TLS, use an https:// address"
+      : ": is the address Vault's (scheme, host, port)?";
+    return new LatchkeyError("vault", ExitCode.CONFIG, `${this.opts.addr} answered '${path}' with ${status} and no Vault reply ("${reason}")${hint}`);
   }
 
   #tlsError(e: NodeJS.ErrnoException): LatchkeyError {

@@ -11,6 +11,8 @@ export interface HttpReply {
   status: number;
   /** Parsed JSON body, or null for an empty/non-JSON body. */
   json: Record<string, unknown> | null;
+  /** The start of a body that is not JSON (not Vault's API: a TLS listener, a proxy). */
+  text?: string;
 }
 
 export class Transport {
@@ -53,14 +55,16 @@ export class Transport {
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           let json: Record<string, unknown> | null = null;
+          let raw: string | undefined;
           if (text.trim()) {
             try {
               json = JSON.parse(text) as Record<string, unknown>;
             } catch {
               json = null;
+              raw = text.slice(0, 512);
             }
           }
-          resolve({ status: res.statusCode ?? 0, json });
+          resolve({ status: res.statusCode ?? 0, json, ...(raw !== undefined ? { text: raw } : {}) });
         });
       });
       r.on("error", reject);

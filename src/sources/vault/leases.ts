@@ -7,7 +7,7 @@
 import type { Logger } from "../../log/logger.ts";
 import { leaseEnding } from "../source.ts";
 import type { VaultClient } from "./client.ts";
-import { renewDelay } from "./auth.ts";
+import { renewDelay, temporary } from "./auth.ts";
 
 interface Tracked {
   /** The references that read this lease (`#username` and `#password` of one read share it). */
@@ -17,6 +17,9 @@ interface Tracked {
   renewable: boolean;
   timer: NodeJS.Timeout | null;
   renewals: number;
+  /** Consecutive temporary renewal failures, and when the lease ends (ms since epoch). */
+  failures: number;
+  endsAt: number;
   healthy: boolean;
   replaced: boolean;
 }
@@ -51,7 +54,7 @@ export class LeaseKeeper {
       same.whats.add(what);
       return;
     }
-    const t: Tracked = { whats: new Set([what]), ...lease, timer: null, renewals: 0, healthy: lease.renewable, replaced: false };
+    const t: Tracked = { whats: new Set([what]), ...lease, timer: null, renewals: 0, failures: 0, endsAt: Date.now() + lease.durationSec * 1000, healthy: lease.renewable, replaced: false };
     this.#leases.set(lease.id, t);
     this.#schedule(t);
   }
@@ -74,18 +77,20 @@ export class LeaseKeeper {
     return this.#leases.get(id)?.renewals ?? 0;
   }
 
-  #schedule(t: Tracked): void {
+  #schedule(t: Tracked, ms = renewDelay(t.durationSec)): void {
     if (this.#stopped || !t.renewable || t.durationSec <= 0) return;
-    t.timer = setTimeout(() => void this.#renew(t), renewDelay(t.durationSec));
+    t.timer = setTimeout(() => void this.#renew(t), ms);
     t.timer.unref();
   }
 
   async #renew(t: Tracked): Promise<void> {
     if (t.replaced || this.#stopped) return;
     try {
-      const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000, retry: true });
+      const r = await this.c.call("PUT", "sys/leases/renew", { body: { lease_id: t.id, increment: t.durationSec }, deadline: Date.now() + 30_000, retry: false });
       const got = Number(r?.lease_duration ?? 0);
       t.renewals++;
+      t.failures = 0;
+      t.endsAt = Date.now() + got * 1000;
       if (got < t.durationSec / 2) {
         this.log.warn("vault: lease nears its max TTL and will not be extended; the secret must be read again", { reference: [...t.whats].join(" "), ttl: got });
         t.durationSec = got;
@@ -97,6 +102,17 @@ export class LeaseKeeper {
       t.durationSec = got;
       this.#schedule(t);
     } catch (e) {
+      // Vault down or sealed: try again (one request per attempt, 1 s doubling) while a sixth
+      // of the lease would remain, then have it read again.
+      if (temporary(e)) {
+        t.failures++;
+        const ms = Math.min(300_000, 1000 * 2 ** Math.min(t.failures - 1, 20));
+        if (Date.now() + ms < t.endsAt - (t.durationSec * 1000) / 6) {
+          this.log.warn("vault: lease renewal failed; retrying", { reference: [...t.whats].join(" "), retryInMs: ms, error: e instanceof Error ? e.message : String(e) });
+          this.#schedule(t, ms);
+          return;
+        }
+      }
       t.healthy = false;
       this.log.warn("vault: lease renewal failed; the secret must be read again", { reference: [...t.whats].join(" "), error: e instanceof Error ? e.message : String(e) });
       for (const w of t.whats) leaseEnding(w);

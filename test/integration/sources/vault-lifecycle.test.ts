@@ -34,6 +34,9 @@ log.warn = (msg: string, fields?: Parameters<Logger["warn"]>[1]) => {
 };
 const tmp = mkdtempSync(join(tmpdir(), "latchkey-vault-life-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await sleep(50)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+}
 
 function ref(s: string): Reference {
   return parseReference(s, "TEST")!;
@@ -101,8 +104,7 @@ describe("re-login (#3)", () => {
     writeFileSync(join(tmp, "wrapped"), await v.secretId("wrapped-short", "5m"));
     const unwraps = v.count((e) => e.path === "sys/wrapping/unwrap");
     const { src } = await open({ VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId }, ["vault://secret/app"], { "vault-secret-id-file": join(tmp, "wrapped"), "vault-secret-id-wrapped": true });
-    await sleep(4500);
-    expect(src.tokens!.logins).toBeGreaterThanOrEqual(2);
+    await until(() => src.tokens!.logins >= 2, "two re-logins");
     expect(v.count((e) => e.path === "sys/wrapping/unwrap") - unwraps).toBe(1);
     expect(warnings.join("\n")).not.toMatch(/compromised/);
     await v.kvPut("app", { api_key: "life-key-2" });
@@ -116,11 +118,9 @@ describe("re-login (#3)", () => {
     writeFileSync(file, await v.secretId("single-use"));
     const { src } = await open({ VAULT_ADDR: v.url, VAULT_ROLE_ID: roleId }, ["vault://secret/app"], { "vault-secret-id-file": file });
     writeFileSync(file, await v.secretId("single-use"));
-    await sleep(2500);
-    expect(src.tokens!.logins).toBeGreaterThanOrEqual(1);
+    await until(() => src.tokens!.logins >= 1, "a re-login with the second secret_id");
     writeFileSync(file, await v.secretId("single-use"));
-    await sleep(2000);
-    expect(src.tokens!.logins).toBeGreaterThanOrEqual(2);
+    await until(() => src.tokens!.logins >= 2, "a re-login with the third secret_id");
     expect((await v.api("GET", "auth/token/lookup-self", undefined, src.client!.token)).status).toBe(200);
   });
 });
@@ -185,6 +185,21 @@ describe("outages (#7)", () => {
       expect(e.exitCode).toBe(75);
       expect(e.message).toContain("vault://secret/app");
       expect(e.message).not.toContain("startup deadline");
+    } finally {
+      await v.unseal();
+    }
+  });
+
+  it("token renewal during a seal: one request per attempt, backing off from 1 s (not a retry every <=2 s inside each)", { timeout: 30_000 }, async () => {
+    const t = await v.token({ policies: ["app-read"], ttl: "6s" });
+    const { src } = await open({ VAULT_ADDR: v.url, VAULT_TOKEN: t }, ["vault://secret/app"]);
+    const before = src.client!.requests;
+    await v.seal();
+    try {
+      // Renewal due at 4 s; attempts then at ~4, 5 and 7 s (the token is gone at 6 s: no more).
+      await sleep(8000);
+      expect(src.client!.requests - before).toBeGreaterThanOrEqual(1);
+      expect(src.client!.requests - before).toBeLessThanOrEqual(3);
     } finally {
       await v.unseal();
     }

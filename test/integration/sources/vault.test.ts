@@ -54,6 +54,56 @@ describe("vault:// in the built binary", () => {
     expect(env.VAULT_ADDR).toBe(v.url);
   });
 
+  it("BAO_ADDR/BAO_TOKEN (OpenBao's names) work and win over VAULT_*; BAO_TOKEN is not passed to the app (#13 item 10)", async () => {
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: cleanEnv({
+      BAO_ADDR: v.url, BAO_TOKEN: v.rootToken, VAULT_ADDR: "http://127.0.0.1:9", VAULT_TOKEN: "hvs.not-this-one", API_KEY: "vault://secret/data/app#api_key",
+    }) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const env = readProbe(o)!;
+    expect(env.API_KEY).toBe("vault-api-key-v2-77aa");
+    expect(env.BAO_TOKEN).toBeUndefined();
+    expect(env.VAULT_TOKEN).toBeUndefined();
+    expect(env.BAO_ADDR).toBe(v.url);
+  });
+
+  it("a write-only endpoint (405) exits 78, not 75 (#13 item 12)", async () => {
+    const r = await latchkey(["--", "true"], { env: tokenEnv({ X: "vault://auth/token/create" }) });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("vault://auth/token/create");
+    expect(r.stderr).toContain("write-only");
+  });
+
+  it("http:// to OpenBao's TLS listener shows the server's reason and says to use https:// (78) (#13 item 9)", async () => {
+    const tls = await startOpenBao({ tls: true });
+    try {
+      const plain = tls.url.replace("https://", "http://");
+      const r = await latchkey(["--", "true"], { env: cleanEnv({ VAULT_ADDR: plain, VAULT_TOKEN: tls.rootToken, X: "vault://secret/app#k" }) });
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain("vault://secret/app#k");
+      expect(r.stderr).toContain("Client sent an HTTP request to an HTTPS server");
+      expect(r.stderr).toContain("use an https:// address");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      await tls.kvPut("app", { k: "over-real-tls" });
+      const o = out();
+      const ok = await latchkey(["--", ...probe(o)], { env: cleanEnv({ VAULT_ADDR: tls.url, VAULT_CACERT: tls.caFile, VAULT_TOKEN: tls.rootToken, X: "vault://secret/app#k" }) });
+      expect(ok.stderr).toBe("");
+      expect(readProbe(o)!.X).toBe("over-real-tls");
+    } finally {
+      await tls.stop();
+    }
+  });
+
+  it("'#key' on a secret that is not JSON says what asked for JSON: the '#key', not --expand (#13 item 8)", async () => {
+    writeFileSync(ws.path("plain"), "plain-text-secret-value\n");
+    const r = await latchkey(["--", "true"], { env: cleanEnv({ X: `file://${ws.path("plain")}#user` }) });
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("#user");
+    expect(r.stderr).not.toContain("--expand");
+    expect(r.stderr).not.toContain("plain-text-secret-value");
+  });
+
   it("config file: sources and the vault: section (AppRole from files); the token is revoked when the app exits", async () => {
     const roleId = await v.appRole("cfg", { token_policies: ["app"], token_ttl: "10m" });
     writeFileSync(ws.path("role_id"), roleId);
@@ -169,6 +219,8 @@ describe("vault:// in the built binary", () => {
     const env = readProbe(o)!;
     expect(env.APP_API_KEY).toBe("vault-api-key-v2-77aa");
     expect(env.APP_PASSWORD).toBe("vault-db-pass-9a8b");
+    // #13 item 8: the variable that held the reference does not reach the app as the raw locator.
+    expect(env.APP).toBeUndefined();
     const c = await latchkey(["check", "--expand", "APP=json"], { env: tokenEnv({ APP: "vault://secret/app" }) });
     expect(c.code).toBe(0);
     expect(c.stdout).toContain("APP_API_KEY");

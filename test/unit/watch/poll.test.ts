@@ -80,3 +80,16 @@ describe("PollScheduler", () => {
     expect(max).toBe(1);
   });
 });
+
+describe("PollScheduler past Node's timer limit (#13 item 1)", () => {
+  it("an interval whose jitter passes 2^31-1 ms does not fire at once (Node would, and then again)", async () => {
+    let runs = 0;
+    const p = new PollScheduler({ interval: 2 ** 31 - 1, jitter: 0.1, backoffCap: 2 ** 31 - 1, random: () => 1 }, async () => {
+      runs++;
+    });
+    p.start();
+    await new Promise((r) => setTimeout(r, 100));
+    p.stop();
+    expect(runs).toBe(0);
+  });
+});
