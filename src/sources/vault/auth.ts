@@ -82,7 +82,7 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
     // The credential is the client certificate the transport presents in every TLS handshake
     // (--vault-client-cert/--vault-client-key); `name` picks one of the method's certificate
     // roles, else Vault tries them all.
-    return login(c, auth.mount, auth.role ? { name: auth.role } : {}, "TLS certificate", deadline);
+    return login(c, auth.mount, auth.role ? { name: auth.role } : {}, "TLS certificate", deadline, retry);
   }
   let jwt: string;
   try {
