@@ -109,6 +109,10 @@ export const benchmark: Benchmark = {
           lkIdle = rate(idle, idle1 - idle0);
           lkSealed = rate(sealed, seal1 - seal0);
         }
+        // Bursts: a poll reads every secret's version within a moment; polls are seconds apart.
+        const bursts = (hits: Hit[]) => hits.reduce<number[]>((b, h, i) => (i === 0 || h.at - hits[i - 1]!.at > 2000 ? [...b, h.at] : b), []);
+        const sb = bursts(sealed).map((at) => `${fmt((at - seal0) / 1000, 0)} s`);
+        notes.push(`${c.name}: polls (bursts of requests) during the seal at ${sb.length ? sb.join(", ") : "none"} after \`bao operator seal\`; ${bursts(idle).length} polls in the ${idleMin} min idle window.`);
         const said = logSample(c.sup.stderr().slice(stderrAt.get(c.name) ?? 0));
         notes.push(`${c.name} logged during and after the seal${said.length ? `: ${said.map((s) => `\`${s.replace(/`/g, "'")}\``).join("; ")}` : ": nothing"}.`);
       }
