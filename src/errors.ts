@@ -48,7 +48,7 @@ export const EXIT_CODE_TABLE: readonly ExitCodeDoc[] = [
   { code: 1, name: "-", meaning: "(1-255) the app's own exit code, passed through unchanged" },
   { code: 9, name: "RUNTIME_ENV_FILE", meaning: "--env-file FILE before -- names a missing FILE: the Node runtime inside latchkey exits before latchkey runs (--dotenv FILE gives latchkey's own error, 66)" },
   { code: ExitCode.USAGE, name: "USAGE", meaning: "bad command line: unknown flag, missing --, empty command, bad value" },
-  { code: ExitCode.DATA, name: "DATA", meaning: "a secret's content is unusable (NUL, bad UTF-8, too large, bad JSON, validation)" },
+  { code: ExitCode.DATA, name: "DATA", meaning: "a secret's content is unusable (NUL, bad UTF-8, too large, bad JSON, validation), or the app's environment is too large for the kernel to start it" },
   { code: ExitCode.NO_INPUT, name: "NO_INPUT", meaning: "a required secret, file or directory is missing or empty" },
   { code: ExitCode.NO_USER, name: "NO_USER", meaning: "unknown user or group for --user" },
   { code: ExitCode.UNAVAILABLE, name: "UNAVAILABLE", meaning: "the startup gate failed (a dependency never became ready)" },

@@ -18,10 +18,12 @@ import { redactor } from "./log/redact.ts";
 import { registerConcerns } from "./register.ts";
 import { prepareLaunch } from "./launch/prepare.ts";
 import { buildChildEnv } from "./env/child-env.ts";
+import { assertExecFits } from "./env/exec-limits.ts";
 import { prepareEnv, type PreparedEnv } from "./env/prepare.ts";
 import { validateSecrets } from "./env/required.ts";
 import { installSsh, sshTarget } from "./ssh/install.ts";
 import { closeSources, setRunSettings } from "./sources/source.ts";
+import { activePolicies } from "./policy/active.ts";
 import { loadGateConfig } from "./gate/config.ts";
 import { gateStages } from "./gate/stages.ts";
 import { runGate } from "./gate/gate.ts";
@@ -33,6 +35,7 @@ import { gateVetter, pipelineLoader, secretSetFrom } from "./watch/pipeline.ts";
 import { setupRotation } from "./watch/setup.ts";
 import { supervise } from "./supervisor/supervise.ts";
 import { silenceExperimentalWarnings } from "./platform/warnings.ts";
+import { checkPassFds, sealDescriptors, sealSelf } from "./platform/boundary.ts";
 import { undoRuntimeEnvFile } from "./cli/runtime-env-file.ts";
 import { exitAfterStdout, writeStdout } from "./cli/stdout.ts";
 
@@ -45,10 +48,13 @@ export async function main(argv: string[]): Promise<number> {
   if (args.subcommand === "help") return print(usage());
   if (args.subcommand === "version") return print(`latchkey ${VERSION} (node ${process.version})\n`);
   if ((args.subcommand as string) === "health") return (await import("./health/command.ts")).runHealth(args, process.env);
+  sealSelf(); // not dumpable, no core: environ holds bootstrap credentials, and soon the heap holds secrets
   const startup = guardStartup(log, closeSources); // stop signals end startup until the gate takes them
 
   // Parse config.
   const config = configure(args);
+  checkPassFds(config.boundary.passFds, config.settings.origin("pass-fd")?.label ?? "--pass-fd");
+  sealDescriptors(); // nothing latchkey inherited reaches what it starts, but --pass-fd ones, at the app's start
   const gateConfig = loadGateConfig(config.settings, process.env, config);
   const rotationOpts = loadRotationOptions(config.settings);
   const identity = config.user ? (await import("./privileges/identity.ts")).resolveIdentity(config.user) : undefined;
@@ -56,13 +62,14 @@ export async function main(argv: string[]): Promise<number> {
   // Load secrets and build the app's environment (latchkey's own stays untouched).
   const prepared = await loadSecrets(config, args);
   const env = buildChildEnv(process.env, identity, prepared);
+  assertExecFits(args.command, env); // E2BIG found here, in check too, not at spawn after the gate
   const ssh = sshTarget(identity, config.secrets.sshDir);
   if ((args.subcommand as string) === "check") return (await import("./check/command.ts")).checkCommand({ args, config, prepared, env, identity, ssh, gateConfig });
 
   // Validate: required secrets, the command, the user switch — all before anything starts.
   validateSecrets(prepared, config.secrets);
   recordInitialLoad(prepared.secrets);
-  const spec = prepareLaunch(args.command, env, identity);
+  const spec = prepareLaunch(args.command, env, identity, config.boundary);
   if (identity) {
     const { assertCanBecome, keepSignalReach } = await import("./privileges/drop.ts");
     assertCanBecome(identity);
@@ -88,17 +95,23 @@ export async function main(argv: string[]): Promise<number> {
   });
 
   // Run the app: become it, or supervise it (privileges are dropped in the app's process).
-  if (config.exec) return (await import("./launch/exec.ts")).execInto(spec);
-  const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log, rotation.hooks);
-  gate.release(); // supervise has its own signal listeners by now
-  return exited;
+  try {
+    if (config.exec) return (await import("./launch/exec.ts")).execInto(spec);
+    const exited = supervise(spec, { ...config.supervise, ...(status ? { onEvent: status.state.onEvent } : {}) }, log, rotation.hooks);
+    gate.release(); // supervise has its own signal listeners by now
+    return await exited;
+  } catch (e) {
+    throw rotation.abandon(e); // if the app never ran, what --render wrote for it is removed
+  }
 }
 
 function configure(args: ParsedArgs): RunConfig {
   const config = loadRunConfig(args, process.env);
   log.level = config.logLevel;
   log.format = config.logFormat;
+  for (const w of config.warnings) log.warn(w);
   setRunSettings(config.settings);
+  activePolicies(config.settings); // every policy file read now: a broken one fails a run that uses no reference too
   return config;
 }
 
@@ -127,7 +140,10 @@ export function run(argv: string[]): void {
       const err = isLatchkeyError(e)
         ? e
         : new LatchkeyError("internal", ExitCode.INTERNAL, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      log.error(err.message.split("\n")[0]!, err.code === "internal" ? undefined : { code: err.code });
+      // The logger escapes control characters, so a whole message is one line; an internal
+      // error's stack goes to debug only.
+      if (err.code === "internal") log.error(err.message.split("\n")[0]!);
+      else log.error(err.message, { code: err.code });
       if (err.code === "internal" && e instanceof Error && e.stack) log.debug(e.stack);
       // The app never started (or has exited): revoke the Vault token and leases latchkey obtained.
       void closeSources().finally(() => exitAfterStdout(err.exitCode));

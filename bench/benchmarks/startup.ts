@@ -9,7 +9,8 @@ import { paired } from "../lib/paired.ts";
 import { fmt, median, mean, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 import { spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fixtures } from "../lib/paths.ts";
 import { latchkeyExecArgv } from "../lib/sea.ts";
@@ -22,6 +23,10 @@ function builtinsLoaded(node: string, args: string[]): string[] {
 }
 
 const TARGET = 1.15;
+
+function sha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
 
 export const benchmark: Benchmark = {
   name: "startup",
@@ -55,6 +60,14 @@ export const benchmark: Benchmark = {
     ctx.log(`paired runs: ${pairs} × (latchkey, hello) and (latchkey --exec, hello)`);
     const pairedRun = paired([lk, "--", "/bin/true"], [sea.hello!], pairs);
     const pairedExec = paired([lk, "--exec", "--", "/bin/true"], [sea.hello!], pairs);
+    // BENCH_BASELINE=an earlier build: this build against it, paired (a change's own cost,
+    // free of the hello floor's drift between runs).
+    const baseline = process.env.BENCH_BASELINE;
+    if (baseline) ctx.log(`paired runs: ${pairs} × (latchkey, baseline ${baseline}) in both modes`);
+    const vsBaseline = baseline ? [
+      ["`latchkey -- /bin/true` / baseline build", paired([lk, "--", "/bin/true"], [baseline, "--", "/bin/true"], pairs)],
+      ["`latchkey --exec -- /bin/true` / baseline build", paired([lk, "--exec", "--", "/bin/true"], [baseline, "--exec", "--", "/bin/true"], pairs)],
+    ] as const : [];
     const by = (name: string) => t.find((x) => x.name === name)!;
     const med = (name: string) => median(by(name).times) * 1e3;
     const cpu = (name: string) => (by(name).user + by(name).system) * 1e3;
@@ -111,7 +124,9 @@ export const benchmark: Benchmark = {
       table(["pair", "ratio", "p25–p75"], [
         ["`latchkey -- /bin/true` / hello SEA", `**${fmt(pairedRun.median)}**`, `${fmt(pairedRun.p25)}–${fmt(pairedRun.p75)}`],
         ["`latchkey --exec -- /bin/true` / hello SEA", fmt(pairedExec.median), `${fmt(pairedExec.p25)}–${fmt(pairedExec.p75)}`],
+        ...vsBaseline.map(([what, p]) => [what, fmt(p.median), `${fmt(p.p25)}–${fmt(p.p75)}`]),
       ]),
+      ...(baseline ? ["", `Baseline build (\`BENCH_BASELINE\`): ${baseline}, sha256 ${sha256(baseline).slice(0, 12)}.`] : []),
       "",
       verdict(pairedRun.median <= TARGET, `\`latchkey -- /bin/true\` / hello SEA = **${fmt(pairedRun.median)}** paired (target ≤ ${TARGET}); ${fmt(ratio)} from the separate medians above (per round ${perRound.map((r) => fmt(r)).join(", ")}); ${fmt(cpuRatio)} in CPU time (user+sys)`),
       "",

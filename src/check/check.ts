@@ -9,7 +9,10 @@ import type { PreparedEnv } from "../env/prepare.ts";
 import { listFailures } from "../env/required.ts";
 import type { SecretsOptions } from "../env/options.ts";
 import { missingHome, type SshTarget } from "../ssh/install.ts";
-import { buildReport, errorJson, formatText } from "./report.ts";
+import { buildReport, errorJson, formatText, redactReport } from "./report.ts";
+import { fingerprinter } from "./fingerprint.ts";
+import { escapeJson } from "../log/logger.ts";
+import { redactor } from "../log/redact.ts";
 
 export interface CheckInput {
   prepared: PreparedEnv;
@@ -18,12 +21,15 @@ export interface CheckInput {
   format: "text" | "json";
   configFile?: string;
   user?: string;
+  /** --fingerprint-key-file's bytes; without it, a random key for this run alone. */
+  fingerprintKey?: Buffer;
   /** Resolves COMMAND and checks the privilege drop, when a command was given; returns its path. */
   launch?: () => string;
   /** Further stages of a real start (e.g. the startup gate), run only when everything before passed. */
   extra?: () => Promise<void>;
 }
 
+/** `write` gets the report redacted and escaped, ready to print as it is. */
 export async function runCheck(input: CheckInput, write: (s: string) => void): Promise<LatchkeyError | null> {
   const failures = listFailures(input.prepared, input.opts);
   const home = input.prepared.ssh.length ? missingHome(input.ssh) : null;
@@ -46,12 +52,13 @@ export async function runCheck(input: CheckInput, write: (s: string) => void): P
     }
   }
   const report = buildReport(input.prepared, {
-    require: input.opts.require, failures, ssh: input.ssh,
+    require: input.opts.require, failures, ssh: input.ssh, fingerprint: fingerprinter(input.fingerprintKey),
     ...(input.configFile ? { configFile: input.configFile } : {}),
     ...(command ? { command } : {}),
     ...(input.user ? { user: input.user } : {}),
   });
-  write(input.format === "json" ? JSON.stringify(report, null, 2) + "\n" : formatText(report));
+  const safe = redactReport(report, (t) => redactor.redact(t));
+  write(input.format === "json" ? escapeJson(JSON.stringify(safe, null, 2)) + "\n" : formatText(safe));
   return failures[0] ?? null;
 }
 

@@ -11,11 +11,11 @@ import { gateStages } from "../gate/stages.ts";
 import { runGate } from "../gate/gate.ts";
 import { prepareLaunch } from "../launch/prepare.ts";
 import { log } from "../log/logger.ts";
-import { redactor } from "../log/redact.ts";
 import { assertCanBecome } from "../privileges/drop.ts";
 import type { Identity } from "../privileges/identity.ts";
 import type { SshTarget } from "../ssh/install.ts";
 import { runCheck } from "./check.ts";
+import { readFingerprintKey } from "./fingerprint.ts";
 import { writeStdout } from "../cli/stdout.ts";
 
 export interface CheckInput {
@@ -30,13 +30,16 @@ export interface CheckInput {
 
 export async function checkCommand(c: CheckInput): Promise<number> {
   const { args, config, env, identity } = c;
+  const keyFile = config.settings.string("fingerprint-key-file");
+  const fingerprintKey = keyFile ? readFingerprintKey(keyFile, config.settings.origin("fingerprint-key-file")!.label) : undefined;
   const failed = await runCheck({
     prepared: c.prepared, opts: config.secrets, ssh: c.ssh, format: config.format,
+    ...(fingerprintKey ? { fingerprintKey } : {}),
     ...(config.configFile ? { configFile: config.configFile } : {}),
     ...(identity ? { user: identity.spec } : {}),
     ...(args.command.length ? { launch: () => checkLaunch(args.command, env, identity) } : {}),
     ...(config.settings.boolean("check-gate") ? { extra: () => checkGate(args.command, env, identity, c.gateConfig, config) } : {}),
-  }, (s) => writeStdout(redactor.redact(s)));
+  }, writeStdout);
   if (failed) throw failed;
   return ExitCode.OK;
 }

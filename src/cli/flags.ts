@@ -21,6 +21,11 @@ export interface FlagDef {
   help: string;
   /** Section heading in help: a key of GROUP_TITLES (add yours with registerGroup). */
   group: string;
+  /**
+   * A whole number in [min, max]: checked when the settings are read, whether or not the
+   * concern that uses it runs (a `--vault-concurrency 0` is wrong even with no vault://).
+   */
+  range?: { min: number; max: number };
 }
 
 export const FLAGS: readonly FlagDef[] = [
@@ -29,13 +34,19 @@ export const FLAGS: readonly FlagDef[] = [
   { name: "grace", type: "string", env: "LATCHKEY_GRACE", value: "DURATION", default: "5s", group: "run",
     help: "after the app exits, SIGTERM what is left of its process group, SIGKILL it after DURATION" },
   { name: "stop-timeout", type: "string", env: "LATCHKEY_STOP_TIMEOUT", value: "DURATION", default: "10s", group: "run",
-    help: "after forwarding SIGTERM/SIGINT/SIGQUIT, SIGKILL the app if it is still running after DURATION (0 = never)" },
+    help: "after SIGTERM/SIGINT/SIGQUIT arrives (whatever --rewrite makes of it), SIGKILL the app if it is still running after DURATION (0 = never)" },
+  { name: "pass-fd", type: "string", multiple: true, env: "LATCHKEY_PASS_FD", value: "FD", group: "run",
+    help: "hand inherited descriptor FD to the app (repeatable); the app gets 0, 1, 2 and these, nothing else" },
   { name: "signal-group", type: "boolean", env: "LATCHKEY_SIGNAL_GROUP", group: "signals",
     help: "forward signals to the app's whole process group, not only the app (like tini -g)" },
   { name: "rewrite", type: "string", multiple: true, env: "LATCHKEY_REWRITE", value: "FROM:TO", group: "signals",
     help: "deliver signal TO when FROM arrives (e.g. TERM:QUIT); TO=0 drops FROM (repeatable)" },
+  { name: "parent-death-signal", type: "string", env: "LATCHKEY_PARENT_DEATH_SIGNAL", value: "SIG", group: "signals",
+    help: "the kernel sends SIG (e.g. KILL) to the app when its parent dies: latchkey, or with --exec latchkey's parent (like tini -p)" },
   { name: "user", short: "u", type: "string", env: "LATCHKEY_USER", value: "USER[:GROUP]", group: "privileges",
     help: "run the app as USER (name or uid) with its supplementary groups, or as USER:GROUP; sets HOME" },
+  { name: "no-new-privileges", type: "boolean", env: "LATCHKEY_NO_NEW_PRIVILEGES", group: "privileges",
+    help: "start the app with no_new_privs: setuid/setgid programs (sudo, su, ping) and file capabilities no longer elevate" },
   { name: "log-level", type: "string", env: "LATCHKEY_LOG_LEVEL", value: "LEVEL", default: "warn", group: "logging",
     help: "debug, info, warn, error or silent" },
   { name: "log-format", type: "string", env: "LATCHKEY_LOG_FORMAT", value: "FORMAT", default: "text", group: "logging",

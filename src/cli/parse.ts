@@ -79,12 +79,41 @@ function parseOwn(own: string[], noDoubleDash: boolean): { values: Record<string
     options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
   }
   try {
-    return parseArgs({ args: own, options, strict: true, allowPositionals: true });
+    return parseArgs({ args: joinNegativeValues(own, options), options, strict: true, allowPositionals: true });
   } catch (e) {
     // `latchkey gunicorn --bind ...` (no --) fails on the app's own flag: say what was meant
     const hint = noDoubleDash && own.some((a) => !a.startsWith("-")) ? "; to run a command write: latchkey [options] -- COMMAND [ARGS...]" : "";
     throw usageError(describeParseError(e) + hint);
   }
+}
+
+/**
+ * `--stop-timeout -1s`: parseArgs refuses a value that starts with `-` as "ambiguous" (it could
+ * be a forgotten value followed by a flag). A dash and then no letter (`-1s`, `-`, `- `) is never
+ * one of our flags, so hand it over as `--stop-timeout=-1s` and let the option's own check say
+ * what is wrong with it. `--user --exec` stays an error: that one may be a forgotten value.
+ */
+function joinNegativeValues(args: string[], options: Record<string, { type: "boolean" | "string"; short?: string }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const opt = a.startsWith("--") ? options[a.slice(2)] : a.length === 2 && a[0] === "-" ? Object.values(options).find((o) => o.short === a[1]) : undefined;
+    if (opt?.type === "string" && next !== undefined && notAnOption(next)) {
+      out.push(a.startsWith("--") ? `${a}=${next}` : `${a}${next}`);
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+function notAnOption(arg: string): boolean {
+  if (arg[0] !== "-") return false;
+  if (arg.length === 1) return true;
+  const c = arg.charCodeAt(1);
+  return c !== 45 && !((c >= 65 && c <= 90) || (c >= 97 && c <= 122)); // not `--x`, not `-x`
 }
 
 const commandSubcommands = new Set<string>(["run"]);
@@ -103,6 +132,11 @@ function describeParseError(e: unknown): string {
   if (unknown) return `unknown option '${unknown[1]}' (see 'latchkey help')`;
   const missing = /Option '([^']+)' argument missing/.exec(msg);
   if (missing) return `option '${missing[1]}' needs a value`;
+  const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(msg);
+  if (ambiguous) {
+    const o = ambiguous[1]!;
+    return `option '${o}' is followed by another option instead of its value; a value that starts with '-' is written ${o.startsWith("--") ? `${o}=VALUE` : `${o}VALUE`}`;
+  }
   const first = msg.split(/\.\s/)[0] ?? msg;
   return first.replace(/\.$/, "");
 }

@@ -4,6 +4,10 @@
  * `docker stop` would wait for its SIGKILL), otherwise it would kill latchkey mid-fetch
  * without revoking what it obtained. The guard ends startup at once with 128+n; the app
  * has not started, so there is nothing to forward to.
+ *
+ * This works only while the event loop is free: every file latchkey reads at startup is
+ * opened non-blocking and must be a regular file (sources/file/read.ts), so no open(2) of a
+ * FIFO can hold the main thread, and secret managers are asked asynchronously.
  */
 import { SIGNALS } from "../platform/signal-numbers.ts";
 import type { Logger } from "../log/logger.ts";
@@ -15,11 +19,22 @@ export interface StartupGuard {
   release(): void;
 }
 
+/**
+ * How long the cleanup (revoking a Vault token and leases) may delay the exit: a secret
+ * manager that stopped answering is often why startup was slow in the first place, and
+ * `docker stop` sends SIGKILL after 10 s.
+ */
+export const CLEANUP_LIMIT_MS = 2_000;
+
 export function guardStartup(log: Logger, cleanup: () => Promise<void>): StartupGuard {
+  let stopping = false;
   const listeners = STOP.map((sig) => {
     const l = () => {
-      log.warn(`${sig} during startup; the app will not be started`);
       const code = 128 + (SIGNALS[sig] ?? 15);
+      if (stopping) process.exit(code); // a second stop signal: no more waiting
+      stopping = true;
+      log.warn(`${sig} during startup; the app will not be started`);
+      setTimeout(() => process.exit(code), CLEANUP_LIMIT_MS);
       void cleanup().finally(() => process.exit(code));
     };
     process.on(sig, l);

@@ -5,7 +5,9 @@
  * before anything starts, with errors that give the field path, the bad value and the
  * allowed values.
  */
-import { readFileSync } from "node:fs";
+import { FileReadError, readRegularFile } from "../sources/file/read.ts";
+
+const CONFIG_MAX_SIZE = 1024 * 1024;
 import { yaml } from "../platform/lazy.ts";
 import { allFlags, configKey, type FlagDef } from "../cli/flags.ts";
 import { ExitCode, LatchkeyError, configError } from "../errors.ts";
@@ -27,14 +29,15 @@ const NOT_IN_FILE = new Set(["config", "help", "version"]);
 export function loadConfigFile(path: string): ConfigFile {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    // Non-blocking, regular files only: a FIFO here must not hang startup (sources/file/read.ts).
+    text = readRegularFile(path, CONFIG_MAX_SIZE).bytes.toString("utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new LatchkeyError("config", ExitCode.CONFIG, `config file ${path} does not exist`);
     if (code === "EACCES") {
       throw new LatchkeyError("no_perm", ExitCode.NO_PERM, `config file ${path}: permission denied (latchkey runs as uid ${process.getuid?.()})`);
     }
-    throw configError(`config file ${path}: cannot read: ${(e as Error).message}`);
+    throw configError(`config file ${path}: cannot read: ${e instanceof FileReadError ? e.message : (e as Error).message}`);
   }
   return parseConfigText(text, path);
 }

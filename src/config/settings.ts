@@ -6,6 +6,7 @@
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { parseAmount, type AmountSyntax } from "./amount.ts";
 import { allFlags, configKey, flagEnvNames, type FlagDef } from "../cli/flags.ts";
+import { closest } from "./validate.ts";
 
 export type OriginKind = "default" | "file" | "env" | "flag";
 export interface Origin {
@@ -81,8 +82,26 @@ export class Settings {
     const raw = this.string(name);
     if (raw === undefined) return undefined;
     const ms = parseDuration(raw);
-    if (ms === null) throw invalid(this.#map.get(name)!.origin, raw, "expected a duration such as 500ms, 5s, 2m or 1h");
+    if (ms === null) {
+      const negative = raw.trim().startsWith("-");
+      throw invalid(this.#map.get(name)!.origin, raw, negative ? "a duration cannot be negative (0 or more, such as 500ms, 5s, 2m or 1h)" : "expected a duration such as 500ms, 5s, 2m or 1h");
+    }
     return ms;
+  }
+
+  /** A whole number in [min, max] (decimal digits only: `1e3`, `0x10` and `8.0` are not counts). */
+  integer(name: string, min: number, max: number): number | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    const t = raw.trim();
+    const n = /^\d{1,9}$/.test(t) ? Number(t) : NaN;
+    if (!(n >= min && n <= max)) throw invalid(this.#map.get(name)!.origin, raw, `expected a whole number from ${min} to ${max}`);
+    return n;
+  }
+
+  /** Check every setting whose flag declares a range (FlagDef.range), used or not. */
+  checkRanges(): void {
+    for (const f of allFlags()) if (f.range && this.#map.get(f.name)?.origin.kind !== "default") this.integer(f.name, f.range.min, f.range.max);
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
@@ -103,6 +122,26 @@ export class Settings {
     return flagEnvNames();
   }
 }
+
+/**
+ * `LATCHKEY_USR=app` is silently ignored, while a config file's unknown key is an error: warn
+ * about a LATCHKEY_* variable that is one or two letters away from a real one. Names far from
+ * every setting are left alone (wrappers and test harnesses use the prefix too).
+ */
+export function misspeltEnvWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set<string>([...flagEnvNames(), ...INTERNAL_ENV]);
+  const suffixes = [...known].map((n) => n.slice(PREFIX.length));
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(PREFIX) || known.has(name)) continue;
+    const near = closest(name.slice(PREFIX.length), suffixes);
+    if (near !== undefined) out.push(`${name} is not a latchkey setting and is ignored; did you mean ${PREFIX}${near}?`);
+  }
+  return out;
+}
+const PREFIX = "LATCHKEY_";
+/** Read by latchkey outside the flag table (build and code-cache switches). */
+const INTERNAL_ENV = ["LATCHKEY_CODE_CACHE_CHECK", "LATCHKEY_CODE_CACHE_TRAIN", "LATCHKEY_BUILD_VERSION_PLACEHOLDER"];
 
 function fromEnv(f: FlagDef, raw: string): RawValue {
   if (!f.multiple) return raw;

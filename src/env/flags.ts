@@ -5,6 +5,7 @@
 import { allFlags, registerFlags, registerGroup, type FlagDef } from "../cli/flags.ts";
 import { registerCommandSubcommand } from "../cli/parse.ts";
 import { registerSubcommandHelp } from "../cli/usage.ts";
+import { FINGERPRINT_KEY_FILE_FLAG } from "../check/flags.ts";
 
 export const DEFAULT_SECRETS_DIR = "/run/secrets";
 export const DEFAULT_MAX_SIZE = "64KiB";
@@ -30,13 +31,15 @@ const SECRET_FLAGS: FlagDef[] = [
   // reads `--env-file` before any latchkey code runs (src/cli/runtime-env-file.ts).
   { name: "dotenv", type: "string", multiple: true, env: "LATCHKEY_DOTENV", value: "FILE", group: "secrets",
     help: "read variables from a dotenv (.env) file (repeatable; later files win; secrets override them)" },
+  { name: "dotenv-references", type: "boolean", env: "LATCHKEY_DOTENV_REFERENCES", group: "secrets",
+    help: "resolve references (file://, vault://, aws-sm://) and NAME_FILE in --dotenv files; off by default: whoever can write the file could make root read any file or secret" },
   // The name users know from docker and compose.
   { name: "env-file", type: "string", multiple: true, env: "", value: "FILE", group: "secrets",
     help: "same as --dotenv; the Node runtime inside latchkey reads FILE first and exits 9 when it is missing (--dotenv: latchkey's own error, 66)" },
   { name: "trim", type: "string", env: "LATCHKEY_TRIM", value: "MODE", default: "newline", group: "secrets",
     help: "what to trim from the end of a secret: newline (one trailing \\n or \\r\\n), space (all trailing whitespace), none" },
   { name: "max-size", type: "string", env: "LATCHKEY_MAX_SIZE", value: "SIZE", default: DEFAULT_MAX_SIZE, group: "secrets",
-    help: "largest secret accepted, e.g. 65536, 64KiB, 1MiB" },
+    help: "largest secret accepted, e.g. 65536, 64KiB, 1MiB (at most 64MiB)" },
   { name: "base64", type: "string", multiple: true, env: "LATCHKEY_BASE64", value: "SECRET", group: "secrets",
     help: "SECRET (file or variable name) is binary: pass it base64-encoded, NUL bytes and non-UTF-8 allowed (repeatable)" },
   { name: "expand", type: "string", multiple: true, env: "LATCHKEY_EXPAND", value: "[SECRET=]FORMAT", group: "secrets",
@@ -71,7 +74,7 @@ export function registerSecretFlags(): void {
   registerFlags(SECRET_FLAGS);
   // The health subcommand may register the same --format; one definition serves both.
   if (!allFlags().some((f) => f.name === FORMAT_FLAG.name)) registerFlags([FORMAT_FLAG]);
-  registerFlags([CHECK_GATE_FLAG]);
+  registerFlags([CHECK_GATE_FLAG, FINGERPRINT_KEY_FILE_FLAG]);
   registerCommandSubcommand("check");
   registerSubcommandHelp("latchkey check [options] [-- COMMAND [ARGS...]]",
     "dry run: load and validate secrets, list what the app would get (name, source, length, fingerprint; never values)");

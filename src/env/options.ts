@@ -9,6 +9,10 @@ import { DEFAULT_MAX_SIZE, DEFAULT_SECRETS_DIR } from "./flags.ts";
 import { isVarName, parseMap, type NamingOptions } from "./naming.ts";
 import type { SecretRule } from "./rules.ts";
 
+/** The largest --max-size accepted (the env alone holds at most 128 KiB per variable). */
+export const MAX_MAX_SIZE = 64 * 1024 * 1024;
+const MAX_MAX_SIZE_TEXT = "64MiB";
+
 export type ConflictPolicy = "error" | "precedence";
 
 export interface SecretsOptions {
@@ -19,6 +23,8 @@ export interface SecretsOptions {
   fileVars: "auto" | "all" | "off" | Set<string>;
   keepFileVars: boolean;
   envFiles: string[];
+  /** --dotenv-references: values in env files may be references and NAME_FILE (off: plain values). */
+  dotenvReferences: boolean;
   /** How long all secret managers together may take at startup (ms). */
   fetchTimeoutMs: number;
   trim: TrimMode;
@@ -68,6 +74,9 @@ export function secretsOptions(s: Settings): SecretsOptions {
   const maxRaw = s.string("max-size") ?? DEFAULT_MAX_SIZE;
   const maxSize = parseSize(maxRaw);
   if (maxSize === null) throw invalid(s.origin("max-size")!, maxRaw, "expected a size such as 65536, 64KiB or 1MiB");
+  // Reading a secret sets aside max-size + 1 bytes: a size no machine has must fail here, in
+  // one line, not as an allocation failure at the first secret file.
+  if (maxSize > MAX_MAX_SIZE) throw invalid(s.origin("max-size")!, maxRaw, `a secret can be at most ${MAX_MAX_SIZE_TEXT}`);
 
   const fileVarsRaw = names(s, "file-vars");
   let fileVars: SecretsOptions["fileVars"];
@@ -96,6 +105,8 @@ export function secretsOptions(s: Settings): SecretsOptions {
   }
   const passSchemes = new Set(names(s, "pass-scheme").map((x) => x.replace(/:\/\/$/, "").toLowerCase()));
   const sshDir = s.string("ssh-dir");
+  // An empty --ssh-dir (an unset variable) is not "the default": say so before any key is written.
+  if (sshDir !== undefined && sshDir.trim() === "") throw invalid(s.origin("ssh-dir")!, sshDir, "expected a directory; leave the setting out for the user's ~/.ssh");
 
   return {
     dirs,
@@ -104,6 +115,7 @@ export function secretsOptions(s: Settings): SecretsOptions {
     fileVars,
     keepFileVars: s.boolean("keep-file-vars"),
     envFiles: [...s.list("dotenv"), ...s.list("env-file")],
+    dotenvReferences: s.boolean("dotenv-references"),
     fetchTimeoutMs: positiveDuration(s, "fetch-timeout") ?? 60_000,
     trim: s.oneOf("trim", TRIM_MODES) ?? "newline",
     maxSize,

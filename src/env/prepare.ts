@@ -15,12 +15,12 @@ import { configError, ExitCode, LatchkeyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactor } from "../log/redact.ts";
 import { scanSecretsDir, type DirEntry } from "../sources/file/dir.ts";
-import { setFileSizeLimit } from "../sources/file/index.ts";
+import { readFileSecret, setFileSizeLimit } from "../sources/file/index.ts";
 import { readSecretFile } from "../sources/file/read.ts";
 import { decodeSecretText, expandPairs, selectKey, type ContentRules, type ExpandRule } from "./content.ts";
 import { isVarName, mapName, printable } from "./naming.ts";
 import type { SecretsOptions } from "./options.ts";
-import { fetchReferences, findReferences, type PendingRef } from "./references.ts";
+import { fetchReferences, findReferences, looksLikeReference, type PendingRef } from "./references.ts";
 import type { SecretRule } from "./rules.ts";
 import { scrubList, type Scrubbed } from "./scrub.ts";
 import { varFileCandidates } from "./var-file.ts";
@@ -92,21 +92,26 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
     candidates.set(v.name, list);
   };
 
+  // What may hold references and NAME_FILE: the inherited env, not a dotenv file (unless
+  // --dotenv-references). A .env is often writable by the app; root must not read a file or a
+  // secret because a line in it says so (and a watched .env would make the app's edit the trigger).
+  const refBase = opts.dotenvReferences ? base : withoutEnvFileVars(base, envFileVars, log);
+
   // VAR_FILE
-  const { use: fileVars, ignored: ignoredFileVars } = varFileCandidates(base, opts);
+  const { use: fileVars, ignored: ignoredFileVars } = varFileCandidates(refBase, opts);
   if (ignoredFileVars.length) log.debug("NAME_FILE variables outside the secrets dirs left alone (--file-vars)", { vars: ignoredFileVars.join(",") });
   const removed: string[] = [];
   for (const fv of fileVars) {
     const rule = opts.rules.get(fv.name) ?? opts.rules.get(basename(fv.path));
     const what = `${fv.fileVar}=${fv.path}`;
-    const { bytes, version } = readSecretFile(fv.path, opts.maxSize, what);
+    const { bytes, version } = readFileSecret(fv.path, opts.maxSize, what);
     for (const v of decodeToVars(bytes, fv.name, rule, opts, what)) add({ ...v, kind: "var-file", source: what, version });
     if (!opts.keepFileVars) removed.push(fv.fileVar);
   }
 
   // References in env values and the config file's `sources:`.
   const skip = new Set(fileVars.map((f) => f.fileVar));
-  const pending: PendingRef[] = findReferences(base, skip, opts);
+  const pending: PendingRef[] = findReferences(refBase, skip, opts);
   const fetched = await fetchReferences(pending, log, opts.fetchTimeoutMs);
   for (const { ref, value, version } of fetched) {
     const rule = opts.rules.get(ref.name);
@@ -120,6 +125,7 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
 
   // Secrets directories.
   const ssh = new Map<string, SshSecret>();
+  const seen = new Set<string>();
   for (const dir of opts.dirs) {
     const entries = scanSecretsDir(dir.path, { maxSize: opts.maxSize, optional: dir.optional, log, ...(opts.envName ? { envName: opts.envName } : {}) });
     if (entries === null) {
@@ -127,6 +133,7 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
       continue;
     }
     for (const e of entries) {
+      seen.add(e.name);
       if (isSshSecret(e.name, opts.ssh)) {
         addSsh(ssh, e, opts);
         continue;
@@ -141,6 +148,8 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
       }
     }
   }
+
+  checkMapped(opts, seen);
 
   // Merge by precedence.
   const winners = new Map<string, SecretVar>();
@@ -191,6 +200,15 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
   };
 }
 
+/** `--map FILE=VAR` naming a file no secrets dir has: the app would miss VAR without a word. */
+function checkMapped(opts: SecretsOptions, seen: ReadonlySet<string>): void {
+  for (const file of opts.naming.map.keys()) {
+    if (seen.has(file)) continue;
+    const dirs = opts.dirs.map((d) => d.path).join(", ") || "none";
+    throw new LatchkeyError("no_input", ExitCode.NO_INPUT, `--map: '${printable(file)}' is not a file in the secrets dir (${dirs})`);
+  }
+}
+
 function describe(v: SecretVar): string {
   return v.kind === "dir" ? `secret file ${v.source} (secrets dir)` : `${v.source} (${KIND_LABEL[v.kind]})`;
 }
@@ -234,10 +252,32 @@ function addSsh(ssh: Map<string, SshSecret>, e: DirEntry, opts: SecretsOptions):
   ssh.set(name, { name, source: e.path, bytes: e.bytes });
 }
 
+/** `base` without the variables a dotenv file set; a reference-like value there is named (never shown). */
+function withoutEnvFileVars(base: Record<string, string>, fromFiles: ReadonlyMap<string, SecretVar>, log: Logger): Record<string, string> {
+  if (fromFiles.size === 0) return base;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (!fromFiles.has(k)) out[k] = v;
+  for (const [name, v] of fromFiles) {
+    if (looksLikeReference(v.value)) {
+      log.warn("a dotenv value looks like a secret reference; dotenv values are plain values, passed as written (--dotenv-references resolves them)", { var: name, file: v.source });
+    }
+  }
+  return out;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 function readEnvFile(file: string): Record<string, string> {
   const { bytes } = readSecretFile(file, 1024 * 1024, `env file ${file}`);
-  const text = bytes.toString("utf8");
-  if (text.includes("\0")) throw new LatchkeyError("data", ExitCode.DATA, `env file ${file} contains a NUL byte`);
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) throw new LatchkeyError("data", ExitCode.DATA, `env file ${file} contains a NUL byte (line ${lineAt(bytes, nul)})`);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    // Replacing bad bytes with U+FFFD would hand the app a value nobody wrote.
+    throw new LatchkeyError("data", ExitCode.DATA, `env file ${file}: line ${firstBadUtf8Line(bytes)} is not valid UTF-8`);
+  }
   const parsed = dotenv().parse(text);
   for (const name of Object.keys(parsed)) {
     if (!isVarName(name)) throw new LatchkeyError("config", ExitCode.CONFIG, `env file ${file}: '${printable(name)}' is not a valid variable name`);
@@ -245,3 +285,24 @@ function readEnvFile(file: string): Record<string, string> {
   return parsed;
 }
 
+
+function lineAt(bytes: Buffer, offset: number): number {
+  let line = 1;
+  for (let i = bytes.indexOf(10); i !== -1 && i < offset; i = bytes.indexOf(10, i + 1)) line++;
+  return line;
+}
+
+function firstBadUtf8Line(bytes: Buffer): number {
+  let line = 1;
+  for (let start = 0; start <= bytes.length; line++) {
+    let end = bytes.indexOf(10, start);
+    if (end === -1) end = bytes.length;
+    try {
+      utf8.decode(bytes.subarray(start, end));
+    } catch {
+      return line;
+    }
+    start = end + 1;
+  }
+  return line;
+}

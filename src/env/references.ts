@@ -39,24 +39,52 @@ export function addReferenceCheck(check: ReferenceCheck): void {
 }
 
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):\/\//;
+/** What a reference looks like to a reader: any case, blanks around it. */
+const LOOSE_RE = /^\s*([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+/** `Vault://x`, ` file:///x`: a value a reader would take for a reference of a registered scheme. */
+export function looksLikeReference(value: string): boolean {
+  if (!value.includes("://")) return false;
+  const m = LOOSE_RE.exec(value);
+  return m !== null && knownSchemes().includes(m[1]!.toLowerCase());
+}
 
 export function findReferences(env: Record<string, string>, skip: ReadonlySet<string>, opts: Pick<SecretsOptions, "passSchemes" | "sources">): PendingRef[] {
   const out: PendingRef[] = [];
   const known = new Set(knownSchemes());
+  const knownList = (): string => [...known].map((s) => `${s}://`).join(", ") || "none";
   for (const name of Object.keys(env).sort()) {
     const value = env[name]!;
     // includes() first: most values are not references, and the regex costs more to compile than to run
     if (!value.includes("://") || skip.has(name) || isOwnSetting(name)) continue;
     const m = SCHEME_RE.exec(value);
-    if (!m) continue;
-    const scheme = m[1]!;
-    if (!known.has(scheme)) {
-      if (URL_SCHEMES.has(scheme) || opts.passSchemes.has(scheme)) continue;
-      throw new LatchkeyError("reference", ExitCode.CONFIG,
-        `${name}: unknown reference scheme '${scheme}://' (known: ${[...known].map((s) => `${s}://`).join(", ") || "none"});` +
-          ` if this is a plain URL, pass it through with --pass-scheme ${scheme}`);
+    if (m && value.trimEnd() === value) {
+      const scheme = m[1]!;
+      if (!known.has(scheme)) {
+        if (URL_SCHEMES.has(scheme) || opts.passSchemes.has(scheme)) continue;
+        throw new LatchkeyError("reference", ExitCode.CONFIG,
+          `${name}: unknown reference scheme '${scheme}://' (known: ${knownList()});` +
+            ` if this is a plain URL, pass it through with --pass-scheme ${scheme}`);
+      }
+      out.push({ name, kind: "reference", ref: parseReference(value, name)! });
+      continue;
     }
-    out.push({ name, kind: "reference", ref: parseReference(value, name)! });
+    // Not written as a reference exactly: upper case (`Vault://`) or blanks around it
+    // (` vault://`, a trailing newline from `$(cat file)`). The docs promise that a typo never
+    // reaches the app as its password; these are typos too. The value is not quoted: it may be
+    // the secret itself.
+    const loose = LOOSE_RE.exec(value);
+    if (!loose) continue;
+    const scheme = loose[1]!.toLowerCase();
+    if (!known.has(scheme) && (URL_SCHEMES.has(scheme) || opts.passSchemes.has(scheme))) continue;
+    const how = loose[1] !== scheme ? "upper-case letters in its scheme" : "blanks before or after it";
+    if (known.has(scheme)) {
+      throw new LatchkeyError("reference", ExitCode.CONFIG,
+        `${name}: looks like a ${scheme}:// reference but has ${how}; write the reference exactly (lower-case scheme, nothing before or after it)`);
+    }
+    throw new LatchkeyError("reference", ExitCode.CONFIG,
+      `${name}: unknown reference scheme, written with ${how} (known: ${knownList()});` +
+        " if this is a plain URL, pass its scheme through with --pass-scheme SCHEME");
   }
   for (const [name, raw] of opts.sources) out.push({ name, kind: "config", ref: parseReference(raw, `sources.${name}`)! });
   for (const p of out) for (const c of checks) c(p.ref, p.name);

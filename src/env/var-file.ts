@@ -12,11 +12,15 @@
  *   all   every NAME_FILE except the well-known path variables below;
  *   off   none;
  *   NAMES exactly these variables (POSTGRES_PASSWORD,...), wherever their file is.
+ *
+ * A NAME_FILE read is a file:// reference by another spelling: same canonical-path rule, same
+ * reference policy on the real path (sources/file/index.ts readFileSecret).
  */
 import { existsSync, realpathSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import { Settings } from "../config/settings.ts";
 import { configError } from "../errors.ts";
+import { checkFilePath } from "../sources/file/index.ts";
 import { isVarName } from "./naming.ts";
 import type { SecretsOptions } from "./options.ts";
 
@@ -71,6 +75,8 @@ export function varFileCandidates(env: Record<string, string>, opts: Pick<Secret
     if (env[name] !== undefined && env[name] !== "") {
       throw configError(`both ${name} and ${fileVar} are set; set only one (${fileVar} names a file to read ${name} from)`);
     }
+    // The rule of file:// references: a policy must see the path that is read.
+    checkFilePath(path, `${fileVar}=${path}`);
     out.push({ name, fileVar, path });
   }
   return { use: out, ignored };

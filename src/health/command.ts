@@ -11,6 +11,7 @@ import { formatMs, probe } from "./probe.ts";
 import { parseTarget, type Target } from "./target.ts";
 import { now } from "../platform/clock.ts";
 import { writeStdout } from "../cli/stdout.ts";
+import { escapeText } from "../log/logger.ts";
 
 export const HEALTHY = 0;
 export const UNHEALTHY = 1;
@@ -25,9 +26,8 @@ export async function runHealth(args: ParsedArgs, env: NodeJS.ProcessEnv): Promi
   const t0 = now();
   const a = await probe(target, { timeoutMs: target.timeoutMs ?? timeoutMs });
   const took = formatMs(now() - t0);
-  writeStdout(a.ok
-    ? `healthy: ${target.display}: ${a.detail} (${took})\n`
-    : `unhealthy: ${target.display}: ${a.detail} (${took})\n`);
+  // One line whatever the detail quotes (an error message from the peer's side of a socket).
+  writeStdout(escapeText(`${a.ok ? "healthy" : "unhealthy"}: ${target.display}: ${a.detail} (${took})`) + "\n");
   return a.ok ? HEALTHY : UNHEALTHY;
 }
 

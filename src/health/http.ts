@@ -3,7 +3,7 @@
  * ranges like any other status, as Kubernetes does), no connection reuse.
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
-import { readFileSync } from "node:fs";
+import { FileReadError, readRegularFile } from "../sources/file/read.ts";
 import { classifyError, failed, passed, type Attempt } from "./outcome.ts";
 import type { HttpTarget } from "./target.ts";
 
@@ -30,9 +30,9 @@ export async function probeHttp(t: HttpTarget, signal: AbortSignal): Promise<Att
     let ca: Buffer | undefined;
     if (t.caFile) {
       try {
-        ca = readFileSync(t.caFile);
+        ca = readRegularFile(t.caFile, 16 * 1024 * 1024).bytes; // non-blocking, regular files only: a FIFO must not hang the probe
       } catch (e) {
-        return failed("tls", `cannot read CA file ${t.caFile} (${(e as NodeJS.ErrnoException).code ?? "error"})`, false);
+        return failed("tls", `cannot read CA file ${t.caFile} (${e instanceof FileReadError ? e.message : ((e as NodeJS.ErrnoException).code ?? "error")})`, false);
       }
     }
     Object.assign(opts, { rejectUnauthorized: !t.insecure, servername: isIp(host) ? undefined : host, ...(ca ? { ca } : {}) });

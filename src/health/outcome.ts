@@ -77,6 +77,10 @@ export function classifyError(e: unknown, host?: string): Attempt {
     case "EPERM":
       return failed("denied", `permission denied (${code})`);
   }
+  // Node's altname message quotes the names in the peer's certificate: text the peer chose,
+  // which would reach the gate report and the status endpoint (through the redactor: an
+  // oracle for whoever serves the certificate). Our own host name says the same thing.
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return failed("tls", `TLS: the certificate does not name${name || " this host"} (${code})`, false);
   if (isTlsCode(code)) return failed("tls", `TLS: ${shortMessage(err)} (${code})`, false);
   return failed("error", code ? `${shortMessage(err)} (${code})` : shortMessage(err));
 }

@@ -3,6 +3,7 @@
  * into the app) and by the exec shim (a fresh latchkey process turns into the app).
  */
 import { becomeIdentity } from "../privileges/drop.ts";
+import { noNewPrivileges, parentDeathSignal, restoreCoreLimit, sealDescriptors } from "../platform/boundary.ts";
 import { clearSignalMask, unblockSignals } from "../platform/sigmask.ts";
 import { log } from "../log/logger.ts";
 
@@ -27,6 +28,13 @@ function restoreDefaultDispositions(): void {
 
 export function execInto(spec: LaunchSpec): never {
   if (spec.identity) becomeIdentity(spec.identity);
+  const b = spec.boundary;
+  if (b?.noNewPrivs) noNewPrivileges();
+  // after the last uid change, which clears it; parent 0: latchkey is PID 1 with --exec, no parent to watch
+  if (b?.deathSignal !== undefined && b.parent) parentDeathSignal(b.deathSignal, b.parent);
+  // 0-2 and the --pass-fd ones; everything else (Node's own included) closes at exec
+  sealDescriptors(b?.passFds ?? []);
+  restoreCoreLimit(b?.core);
   restoreDefaultDispositions();
   try {
     process.execve!(spec.path, spec.argv, spec.env);

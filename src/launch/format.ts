@@ -9,10 +9,10 @@
  *     CRLF line endings (the kernel would look for "sh\r") → 127 with a message that says so;
  *   - ELF binary whose program interpreter (ld.so) is missing → 127; the classic case is a
  *     musl binary in a glibc image, which otherwise fails with a baffling "no such file";
- *   - anything else → 126 (exec format error), unless binfmt_misc handlers are registered:
- *     then the kernel may know the format and gets to decide.
+ *   - anything else → 126 (exec format error), unless an enabled binfmt_misc handler matches
+ *     the file (its magic bytes or its extension): then the kernel knows the format and decides.
  */
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 
 const HEAD_BYTES = 4096;
@@ -26,7 +26,7 @@ export function checkFormat(path: string, runner: FormatRunner): void {
   if (head === null) return; // unreadable to latchkey: let execve have the last word
   if (head[0] === 0x23 && head[1] === 0x21) return checkShebang(path, head, runner);
   if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46) return checkElf(path, head);
-  if (binfmtMiscActive()) return;
+  if (binfmtMiscHandles(path, head)) return;
   throw new LatchkeyError("not_executable", ExitCode.NOT_EXECUTABLE,
     `${path}: cannot execute: exec format error (not an ELF binary and no #! line)`);
 }
@@ -130,10 +130,41 @@ function readFrom(path: string, offset: number, length: number, short = false): 
   }
 }
 
-function binfmtMiscActive(): boolean {
+/**
+ * Does an enabled binfmt_misc entry match the file, as the kernel would match it (magic bytes
+ * under a mask at an offset, or the name's extension)? A registered qemu-user handler for
+ * foreign ELF binaries must not make a plain text file "maybe runnable".
+ */
+function binfmtMiscHandles(path: string, head: Buffer): boolean {
+  const dir = "/proc/sys/fs/binfmt_misc";
+  let entries: string[];
   try {
-    return readdirSync("/proc/sys/fs/binfmt_misc").some((e) => e !== "register" && e !== "status");
+    entries = readdirSync(dir).filter((e) => e !== "register" && e !== "status");
   } catch {
     return false;
   }
+  for (const e of entries) {
+    let text: string;
+    try {
+      text = readFileSync(`${dir}/${e}`, "latin1");
+    } catch {
+      return true; // cannot tell: let the kernel decide
+    }
+    if (!text.startsWith("enabled")) continue;
+    const field = (k: string) => new RegExp(`^${k} (.*)$`, "m").exec(text)?.[1]?.trim();
+    const ext = field("extension");
+    if (ext !== undefined) {
+      if (path.endsWith(`.${ext.replace(/^\./, "")}`)) return true;
+      continue;
+    }
+    const magic = Buffer.from(field("magic") ?? "", "hex");
+    const maskHex = field("mask");
+    const mask = maskHex ? Buffer.from(maskHex, "hex") : Buffer.alloc(magic.length, 0xff);
+    const offset = Number(field("offset") ?? 0);
+    if (magic.length === 0 || head.length < offset + magic.length) continue;
+    let match = true;
+    for (let i = 0; i < magic.length && match; i++) match = (head[offset + i]! & (mask[i] ?? 0xff)) === (magic[i]! & (mask[i] ?? 0xff));
+    if (match) return true;
+  }
+  return false;
 }

@@ -5,14 +5,20 @@
  * itself in this mode; it does those steps and then execve()s the app, which keeps this
  * process's pid — the pid the supervisor already tracks.
  *
- * The spec (argv, env, identity) arrives on fd 3, not in argv or environ, so that the app's
- * environment is not exposed to this Node process's own options (NODE_OPTIONS) and no
+ * The spec (argv, env, identity) arrives on a pipe (fd 3, or the first one after the
+ * --pass-fd descriptors; its number follows SHIM_ARG), not in argv or environ, so that the
+ * app's environment is not exposed to this Node process's own options (NODE_OPTIONS) and no
  * secret ever appears in a command line.
+ *
+ * The shim holds the app's secrets from then on: it is made non-dumpable first thing, like
+ * latchkey (platform/boundary.ts), and inherits latchkey's RLIMIT_CORE of 0.
  */
 import { closeSync, readFileSync } from "node:fs";
 import { isTerminal } from "../platform/tty.ts";
 import { LatchkeyError, ExitCode, isLatchkeyError } from "../errors.ts";
 import { libc, SIG_DFL, SIG_IGN } from "../platform/libc.ts";
+import { sealSelf } from "../platform/boundary.ts";
+import { SHIM_ARG } from "./shim-arg.ts";
 import { execInto } from "./exec.ts";
 import type { LaunchSpec } from "./spec.ts";
 import { log, type LogFormat, type LogLevel } from "../log/logger.ts";
@@ -27,10 +33,13 @@ export interface ShimMessage extends LaunchSpec {
 }
 
 export function runShim(): never {
+  sealSelf();
   let spec: ShimMessage;
   try {
-    spec = JSON.parse(readFileSync(SPEC_FD, "utf8")) as ShimMessage;
-    closeSync(SPEC_FD);
+    const at = process.argv.indexOf(SHIM_ARG);
+    const fd = Number(process.argv[at + 1] ?? SPEC_FD);
+    spec = JSON.parse(readFileSync(fd, "utf8")) as ShimMessage;
+    closeSync(fd);
     if (spec.log) {
       log.format = spec.log.format;
       log.level = spec.log.level;

@@ -23,6 +23,13 @@ export interface Libc {
   /** fcntl(fd, cmd, int): variadic in C; called with one int argument (F_GETFD/F_SETFD). */
   fcntl(fd: number, cmd: number, arg: number): number;
   errno(): number;
+  // --- the process boundary between latchkey and the app (platform/boundary.ts) ---
+  /** prlimit64(2): `next`/`old` are struct rlimit64 (two u64: soft, hard) or null. */
+  prlimit(pid: number, resource: number, next: Buffer | null, old: Buffer | null): number;
+  /** close_range(2); -1 on kernels before 5.9/5.11 and off x86-64 (callers fall back on any failure). */
+  closeRange(first: number, last: number, flags: number): number;
+  /** setresuid(2) as the bare system call: the calling thread's ids only (glibc's changes every thread). */
+  setresuidThread(ruid: number, euid: number, suid: number): number;
 }
 
 export const P_ALL = 0;
@@ -38,6 +45,12 @@ export const SIG_BLOCK = 0;
 export const SIG_UNBLOCK = 1;
 export const SIG_SETMASK = 2;
 export const ECHILD = 10;
+// the process boundary (platform/boundary.ts)
+export const PR_SET_DUMPABLE = 4;
+export const PR_GET_DUMPABLE = 3;
+export const PR_SET_NO_NEW_PRIVS = 38;
+export const RLIMIT_CORE = 4;
+export const CLOSE_RANGE_CLOEXEC = 4;
 export const ESRCH = 3;
 
 type Signature = { arguments: string[]; return: string };
@@ -79,6 +92,18 @@ const SIGNATURES = {
  */
 const SYS = { rt_sigprocmask: 14n, fcntl: 72n, wait4: 61n, kill: 62n, setpgid: 109n, getpgrp: 111n, prctl: 157n, waitid: 247n, exit_group: 231n } as const;
 
+/** The process boundary's system calls (platform/boundary.ts): x86-64 numbers, kept apart from SYS. */
+const SYS_BOUNDARY = { setresuid: 117n, prlimit64: 302n, close_range: 436n } as const;
+/**
+ * The same on other architectures, from glibc: prlimit only. close_range (glibc 2.34) is
+ * missing from the 2.28 the runtime supports, and a missing symbol fails the whole load, so
+ * there closeRange fails (-1) and boundary.ts walks /proc/self/fd; setresuidThread has no
+ * glibc function (glibc's setresuid changes every thread) and fails too.
+ */
+const PORTABLE_BOUNDARY = {
+  prlimit: { arguments: ["int32", "int32", "uint64", "uint64"], return: "int32" },
+} satisfies Record<string, Signature>;
+
 /** The same calls bound one by one from glibc, on other architectures (dist/latchkey.cjs on an arm64 Node). */
 const PORTABLE = {
   waitid: { arguments: ["int32", "uint32", "buffer", "int32"], return: "int32" },
@@ -114,7 +139,7 @@ export function loadLibc(numbered: boolean, opts: { errnoVariable?: boolean } = 
   const ffi = process.getBuiltinModule("node:ffi") as unknown as FfiModule | undefined;
   if (!ffi) throw new Error("node:ffi is not available in this Node");
   const lib = new ffi.DynamicLibrary("libc.so.6");
-  const signatures: Record<string, Signature> = numbered ? SIGNATURES : { ...SIGNATURES, ...PORTABLE };
+  const signatures: Record<string, Signature> = numbered ? SIGNATURES : { ...SIGNATURES, ...PORTABLE, ...PORTABLE_BOUNDARY };
   // A missing symbol fails here, as a whole, not at some later call (dlsym is cheap).
   for (const name of Object.keys(signatures)) lib.getSymbol(name);
   // Each function is bound on its first call: most runs call only a few.
@@ -130,6 +155,7 @@ export function loadLibc(numbered: boolean, opts: { errnoVariable?: boolean } = 
   const errno = errnoReader(ffi, lib, opts.errnoVariable !== false);
   const ptr = (b: Buffer) => ffi.getRawPointer(b);
   pointerOf = ptr;
+  loadedFrom = { lib, numbered };
   return {
     ...(numbered ? systemCalls(lib, ptr, fn) : {
       waitid: fn("waitid"), waitpid: fn("waitpid"), prctl: fn("prctl"), setpgid: fn("setpgid"),
@@ -137,6 +163,7 @@ export function loadLibc(numbered: boolean, opts: { errnoVariable?: boolean } = 
     }),
     posix_spawn: (pid, path, fileActions, attr, argv, envp) => pinned([pid, path, attr, argv, envp], () =>
       Number(BigInt.asIntN(32, fn("posix_spawn")(ptr(pid), ptr(path), fileActions, ptr(attr), ptr(argv), ptr(envp), 0n) as bigint))),
+    ...(numbered ? boundaryCalls(ptr) : portableBoundary(ptr, fn)),
     setresuid: fn("setresuid"),
     signal: fn("signal"),
     tcgetpgrp: fn("tcgetpgrp"),
@@ -173,6 +200,7 @@ type Direct = Pick<Libc, keyof typeof PORTABLE | "sigprocmask" | "_exit">;
 function systemCalls(lib: FfiLibrary, ptr: (b: Buffer) => bigint, fn: (name: string) => (...a: unknown[]) => never): Direct {
   // Bound now: binding lazily, between a failed call and the errno read, could clobber errno.
   const syscall = lib.getFunction("syscall", SIGNATURES.syscall) as (...a: bigint[]) => bigint;
+  rawSyscall = syscall;
   const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) => Number(syscall(nr, a, b, c, d, e, 0n));
   const I = BigInt;
   return {
@@ -191,6 +219,31 @@ function systemCalls(lib: FfiLibrary, ptr: (b: Buffer) => bigint, fn: (name: str
       sys(SYS.exit_group, I(code & 0xff));
       throw new Error("exit_group returned"); // cannot happen
     },
+  };
+}
+
+type Boundary = Pick<Libc, "prlimit" | "closeRange" | "setresuidThread">;
+
+function boundaryCalls(ptr: (b: Buffer) => bigint): Boundary {
+  const sys = (nr: bigint, a = 0n, b = 0n, c = 0n, d = 0n) => Number(rawSyscall!(nr, a, b, c, d, 0n, 0n)) // systemCalls' binding: a second costs ~0.07 ms a start;
+  const I = BigInt;
+  const U32 = (n: number) => I(n >>> 0);
+  return {
+    prlimit: (pid, resource, next, old) => pinned([next, old].filter((b): b is Buffer => b !== null), () =>
+      sys(SYS_BOUNDARY.prlimit64, I(pid), I(resource), next ? ptr(next) : 0n, old ? ptr(old) : 0n)),
+    closeRange: (first, last, flags) => sys(SYS_BOUNDARY.close_range, U32(first), U32(last), I(flags)),
+    setresuidThread: (ruid, euid, suid) => sys(SYS_BOUNDARY.setresuid, U32(ruid), U32(euid), U32(suid)),
+  };
+}
+
+function portableBoundary(ptr: (b: Buffer) => bigint, fn: (name: string) => (...a: unknown[]) => never): Boundary {
+  // callers fall back on any failure of these, whatever errno says
+  const unavailable = () => -1;
+  return {
+    prlimit: (pid, resource, next, old) => pinned([next, old].filter((b): b is Buffer => b !== null), () =>
+      fn("prlimit")(pid, resource, next ? ptr(next) : 0n, old ? ptr(old) : 0n)),
+    closeRange: unavailable,
+    setresuidThread: unavailable,
   };
 }
 
@@ -241,4 +294,106 @@ interface FfiModule {
   DynamicLibrary: new (path: string) => FfiLibrary;
   getInt32(ptr: unknown): number;
   getRawPointer(b: Buffer): bigint;
+}
+
+// ---- Descriptor-relative file calls, for src/fileset/ (writing where another user can write) ----
+// Node's fs has no *at() calls; these are them. Nothing here is bound or built until a run
+// writes a file set (--render, SSH secrets): a plain start pays nothing. On x86-64 they go
+// through the syscall(2) binding the start already made; elsewhere each is bound from glibc
+// on its first call.
+
+export interface FileCalls {
+  openat(dirfd: number, name: string, flags: number, mode: number): number;
+  mkdirat(dirfd: number, name: string, mode: number): number;
+  unlinkat(dirfd: number, name: string, flags: number): number;
+  renameat(oldDirfd: number, oldName: string, newDirfd: number, newName: string): number;
+  symlinkat(target: string, dirfd: number, name: string): number;
+  /** The link's bytes into `buf`; the length, or -1. `name` "" reads an O_PATH descriptor's own link. */
+  readlinkat(dirfd: number, name: string, buf: Buffer): number;
+  errno(): number;
+}
+
+export const AT_FDCWD = -100;
+export const AT_REMOVEDIR = 0x200;
+/** Not in Node's fs.constants; the same value on every Linux architecture Node runs on. */
+export const O_PATH = 0o10000000;
+export const O_CLOEXEC = 0o2000000;
+
+const SYS_FILES = { openat: 257n, mkdirat: 258n, unlinkat: 263n, renameat: 264n, symlinkat: 266n, readlinkat: 267n } as const;
+
+const PORTABLE_FILES = {
+  // variadic in C (the mode); passed as a fourth int, as every Linux ABI Node runs on allows
+  openat: { arguments: ["int32", "buffer", "int32", "uint32"], return: "int32" },
+  mkdirat: { arguments: ["int32", "buffer", "uint32"], return: "int32" },
+  unlinkat: { arguments: ["int32", "buffer", "int32"], return: "int32" },
+  renameat: { arguments: ["int32", "buffer", "int32", "buffer"], return: "int32" },
+  symlinkat: { arguments: ["buffer", "int32", "buffer"], return: "int32" },
+  readlinkat: { arguments: ["int32", "buffer", "buffer", "uint64"], return: "int64" },
+} satisfies Record<string, Signature>;
+
+let loadedFrom: { lib: FfiLibrary; numbered: boolean } | undefined;
+let rawSyscall: ((...a: bigint[]) => bigint) | undefined;
+let fileCallsCached: FileCalls | null | undefined;
+
+/** NUL-terminated, as the kernel reads a path. */
+function cString(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+/** The *at() calls, or null when node:ffi is unavailable (callers fail closed: see libcLoadError()). */
+export function fileCalls(): FileCalls | null {
+  if (fileCallsCached !== undefined) return fileCallsCached;
+  const c = libc();
+  fileCallsCached = c && loadedFrom ? buildFileCalls(loadedFrom.lib, loadedFrom.numbered, c.errno) : null;
+  return fileCallsCached;
+}
+
+/** The calls through syscall(2) when `numbered`, else glibc's: for the test that runs both; callers use fileCalls(). */
+export function loadFileCalls(numbered: boolean): FileCalls {
+  const c = loadLibc(numbered);
+  return buildFileCalls(loadedFrom!.lib, numbered, c.errno);
+}
+
+function buildFileCalls(lib: FfiLibrary, numbered: boolean, errno: () => number): FileCalls {
+  const I = BigInt;
+  if (numbered && rawSyscall) {
+    const syscall = rawSyscall;
+    const ptr = pointerOf!;
+    const sys = (nr: bigint, a = 0n, b = 0n, cc = 0n, d = 0n) => Number(syscall(nr, a, b, cc, d, 0n, 0n));
+    return {
+      openat: (dirfd, name, flags, mode) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.openat, I(dirfd), ptr(n), I(flags), I(mode))); },
+      mkdirat: (dirfd, name, mode) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.mkdirat, I(dirfd), ptr(n), I(mode))); },
+      unlinkat: (dirfd, name, flags) => { const n = cString(name); return pinned(n, () => sys(SYS_FILES.unlinkat, I(dirfd), ptr(n), I(flags))); },
+      renameat: (od, on, nd, nn) => {
+        const a = cString(on);
+        const b = cString(nn);
+        return pinned([a, b], () => sys(SYS_FILES.renameat, I(od), ptr(a), I(nd), ptr(b)));
+      },
+      symlinkat: (target, dirfd, name) => {
+        const t = cString(target);
+        const n = cString(name);
+        return pinned([t, n], () => sys(SYS_FILES.symlinkat, ptr(t), I(dirfd), ptr(n)));
+      },
+      readlinkat: (dirfd, name, buf) => {
+        const n = cString(name);
+        return pinned([n, buf], () => sys(SYS_FILES.readlinkat, I(dirfd), ptr(n), ptr(buf), I(buf.length)));
+      },
+      errno,
+    };
+  }
+  // Bound now, all of them: binding lazily, between a failed call and its errno read, could clobber errno.
+  const bound = new Map<string, (...a: unknown[]) => number | bigint>();
+  for (const name of Object.keys(PORTABLE_FILES) as (keyof typeof PORTABLE_FILES)[]) {
+    bound.set(name, lib.getFunction(name, PORTABLE_FILES[name]) as (...a: unknown[]) => number | bigint);
+  }
+  const fn = (name: keyof typeof PORTABLE_FILES) => (...a: unknown[]) => Number(bound.get(name)!(...a));
+  return {
+    openat: (dirfd, name, flags, mode) => fn("openat")(dirfd, cString(name), flags, mode),
+    mkdirat: (dirfd, name, mode) => fn("mkdirat")(dirfd, cString(name), mode),
+    unlinkat: (dirfd, name, flags) => fn("unlinkat")(dirfd, cString(name), flags),
+    renameat: (od, on, nd, nn) => fn("renameat")(od, cString(on), nd, cString(nn)),
+    symlinkat: (target, dirfd, name) => fn("symlinkat")(cString(target), dirfd, cString(name)),
+    readlinkat: (dirfd, name, buf) => fn("readlinkat")(dirfd, cString(name), buf, I(buf.length)),
+    errno,
+  };
 }

@@ -5,9 +5,16 @@
  *     override, or another LATCHKEY_CONFIG, only changes the policies *added* to it;
  *   - the config file's `policy:` section (validated by the config loader, see register.ts);
  *   - `--policy FILE` / LATCHKEY_POLICY.
- * Read once per run.
+ * Read once per run, at startup, whether or not a reference is used: a broken policy file is
+ * an error even in a run that would not have needed it.
+ *
+ * "Whenever it exists" must not become "whenever latchkey can see it": if /etc/latchkey
+ * cannot be searched (EACCES: latchkey started as a user the platform did not expect), or
+ * the file cannot be read, startup fails (77) instead of running without the platform's
+ * rules. Only ENOENT (no such file or directory) means "no platform policy".
  */
-import { existsSync } from "node:fs";
+import { statSync } from "node:fs";
+import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Settings } from "../config/settings.ts";
 import { section } from "../config/sections.ts";
 import type { Reference } from "../sources/source.ts";
@@ -29,12 +36,22 @@ export function activePolicies(settings: Settings, platform = PLATFORM_POLICY): 
   const key = `${platform}\0${file ?? ""}`;
   if (cache && cache.key === key) return cache.policies;
   const out: Policy[] = [];
-  if (existsSync(platform) && platform !== file) out.push(readPolicyFile(platform, `the platform policy ${platform}`));
+  if (platformPolicyExists(platform) && platform !== file) out.push(readPolicyFile(platform, `the platform policy ${platform}`));
   const cfg = fromConfig ?? section<Policy>("policy");
   if (cfg) out.push(cfg);
   if (file) out.push(readPolicyFile(file, settings.origin("policy")!.label));
   cache = { key, policies: out };
   return out;
+}
+
+function platformPolicyExists(platform: string): boolean {
+  try {
+    return statSync(platform, { throwIfNoEntry: false }) !== undefined; // ENOENT without an exception: the usual case, every start
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LatchkeyError("policy", code === "EACCES" || code === "EPERM" ? ExitCode.NO_PERM : ExitCode.CONFIG,
+      `the platform policy ${platform} cannot be checked (${code ?? String(e)}; latchkey runs as uid ${process.getuid?.()}): refusing to start without it`);
+  }
 }
 
 /** Check references of any scheme (for sources that do not check themselves, e.g. file://). */

@@ -15,9 +15,17 @@
  *
  * Patterns: `*` matches within one path segment (no `/`), `**` matches across segments, `?`
  * one character; everything else is literal. Deny rules win over allow rules.
+ *
+ * A rule is only as good as the name it is matched against (issue 12, finding 3). Vault's
+ * HTTP path is normalised after the check (`x/../admin` is `admin` to Vault), so a reference
+ * whose path has a `.`, `..` or empty segment, percent-encoded or not, is refused outright
+ * rather than normalised: the name matched is the name requested. A file is matched on its
+ * real path (symlinks resolved) and read so that it cannot change after the check (see
+ * sources/file/index.ts). An AWS secret written as a full or partial ARN is matched by its
+ * name as well.
  */
-import { readFileSync } from "node:fs";
 import { yaml } from "../platform/lazy.ts";
+import { readFileFor } from "../sources/file/read.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Reference } from "../sources/source.ts";
 
@@ -78,14 +86,18 @@ export function parsePolicy(raw: unknown, source: string): Policy {
   return { source, unlisted, rules };
 }
 
-/** Read a policy file (YAML or JSON); its policy is the whole file or its `policy:` key. */
+/** Policy and config files are small; a bigger one is a mistake (or an attack on memory). */
+export const POLICY_MAX_SIZE = 1024 * 1024;
+
+/**
+ * Read a policy file (YAML or JSON); its policy is the whole file or its `policy:` key. An
+ * unreadable file is a config error (78), or "not permitted" (77) when the reason is EACCES:
+ * a policy that cannot be read must not be mistaken for one that does not exist.
+ */
 export function readPolicyFile(path: string, from: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new LatchkeyError("policy", ExitCode.CONFIG, `${from}: cannot read policy file '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  const text = readFileFor(path, POLICY_MAX_SIZE, (why, code) =>
+    new LatchkeyError("policy", code === "EACCES" || code === "EPERM" ? ExitCode.NO_PERM : ExitCode.CONFIG,
+      `${from}: cannot read policy file '${path}': ${why}${code === "EACCES" || code === "EPERM" ? ` (latchkey runs as uid ${process.getuid?.()})` : ""}`)).toString("utf8");
   let doc: unknown;
   try {
     doc = yaml().parse(text);
@@ -97,11 +109,53 @@ export function readPolicyFile(path: string, from: string): Policy {
 }
 
 /**
+ * Refuse a reference whose path has a `.`, `..` or empty segment (after percent-decoding:
+ * Reference.locator is decoded). For file:// the leading `/` of an absolute path and the
+ * leading `./` of the documented relative form are not segments; for vault:// leading and
+ * trailing slashes are dropped before the request, so they are not either.
+ */
+export function checkCanonical(ref: Reference, where: string): void {
+  const problem = pathProblem(ref.scheme === "file" ? ref.locator.replace(/^\.?\//, "") : ref.scheme === "vault" ? ref.locator.replace(/^\/+|\/+$/g, "") : ref.locator);
+  if (problem) {
+    throw new LatchkeyError("reference", ExitCode.CONFIG,
+      `${where}: ${problem} in the path '${ref.locator}'; write the path without '.', '..' or empty segments (the policy must see the path that is read)`);
+  }
+}
+
+/** Is this a path with `.`, `..` or empty segments? Returns what is wrong, or undefined. */
+export function pathProblem(path: string): string | undefined {
+  for (const seg of path.split("/")) {
+    if (seg === "..") return "a '..' segment";
+    if (seg === ".") return "a '.' segment";
+    if (seg === "") return "an empty segment ('//' or a trailing '/')";
+  }
+  return undefined;
+}
+
+/**
+ * The names a reference is matched under. aws-sm: a full ARN (`...:secret:prod/db-AbCdEf`,
+ * the last six characters AWS's suffix) or a partial one (`...:secret:prod/db`) is the
+ * secret `prod/db`: both the name with and without a suffix-like ending are candidates, so a
+ * deny rule on the name catches every spelling (and a name that merely ends like a suffix is
+ * denied too: failing closed).
+ */
+export function policyNames(ref: Reference): string[] {
+  if (ref.scheme !== "aws-sm") return [ref.locator];
+  const m = /^arn:aws[\w-]*:secretsmanager:[^:]*:[^:]*:secret:(.+)$/.exec(ref.locator);
+  if (!m) return [ref.locator];
+  const name = m[1]!;
+  const bare = /^(.+)-[A-Za-z0-9]{6}$/.exec(name)?.[1];
+  return bare ? [name, bare] : [name];
+}
+
+/**
  * Throw unless every policy allows the reference. `candidates` are the names the reference
  * resolves to (for Vault: the path as written and the API path, e.g. secret/app and
- * secret/data/app); a rule matching any candidate counts.
+ * secret/data/app; for an AWS ARN: the name with and without the suffix); a deny rule
+ * matching any candidate refuses. An allow rule must match one of `allowCandidates` (by
+ * default the same names; for files, the real path only).
  */
-export function checkReference(policies: readonly Policy[], ref: Reference, candidates: readonly string[] = [ref.locator], where = ref.raw): void {
+export function checkReference(policies: readonly Policy[], ref: Reference, candidates: readonly string[] = policyNames(ref), where = ref.raw, allowCandidates: readonly string[] = candidates): void {
   for (const p of policies) {
     const mine = p.rules.filter((r) => r.scheme === ref.scheme);
     const deny = mine.find((r) => r.kind === "deny" && candidates.some((c) => r.re.test(c)));
@@ -111,9 +165,9 @@ export function checkReference(policies: readonly Policy[], ref: Reference, cand
       if (p.unlisted === "allow") continue;
       throw new LatchkeyError("policy-denied", ExitCode.NO_PERM, `${where}: refused by policy ${p.source}: no '${ref.scheme}' references are allowed (policy.allow has no '${ref.scheme}' entry and policy.unlisted is deny)`);
     }
-    if (!allows.some((r) => candidates.some((c) => r.re.test(c)))) {
+    if (!allows.some((r) => allowCandidates.some((c) => r.re.test(c)))) {
       throw new LatchkeyError("policy-denied", ExitCode.NO_PERM,
-        `${where}: refused by policy ${p.source}: '${candidates[candidates.length - 1]}' matches none of policy.allow.${ref.scheme} (${allows.map((r) => `'${r.pattern}'`).join(", ")})`);
+        `${where}: refused by policy ${p.source}: '${allowCandidates[allowCandidates.length - 1]}' matches none of policy.allow.${ref.scheme} (${allows.map((r) => `'${r.pattern}'`).join(", ")})`);
     }
   }
 }

@@ -1,16 +1,19 @@
 /**
  * Wiring of the reference policy at startup: the `--policy FILE` flag, the config file's
- * `policy:` section, and a check on every reference before anything is fetched. vault://
- * references are checked by the Vault source instead, once the mount tells the API path
- * (`secret/app` and `secret/data/app` are the same secret on KV v2).
+ * `policy:` section, and a check on every reference before anything is fetched. Every
+ * reference, policy or not, must be written in canonical form (checkCanonical). vault://
+ * references are matched by the Vault source, once the mount tells the API path
+ * (`secret/app` and `secret/data/app` are the same secret on KV v2); file:// references by
+ * the file source, on the real path it opens.
  */
 import { registerSection } from "../config/sections.ts";
 import { Settings } from "../config/settings.ts";
 import { addReferenceCheck } from "../env/references.ts";
 import { getRunSettings } from "../sources/source.ts";
+import { checkFileParams } from "../sources/file/index.ts";
 import { activePolicies } from "./active.ts";
 import { registerPolicyFlags } from "./flags.ts";
-import { checkReference, parsePolicy } from "./policy.ts";
+import { checkCanonical, checkReference, parsePolicy } from "./policy.ts";
 
 let done = false;
 export function registerPolicy(): void {
@@ -19,9 +22,11 @@ export function registerPolicy(): void {
   registerPolicyFlags();
   registerSection("policy", { help: "allow-list of references per provider (allow, deny, unlisted)", validate: (v, at) => parsePolicy(v, at.file) });
   addReferenceCheck((ref, variable) => {
-    if (ref.scheme === "vault") return;
+    checkCanonical(ref, `${variable}: ${ref.raw}`);
+    if (ref.scheme === "file") checkFileParams(ref, `${variable}: ${ref.raw}`);
+    if (ref.scheme === "vault" || ref.scheme === "file") return;
     const settings = getRunSettings() ?? new Settings({ flags: {}, env: process.env });
     const policies = activePolicies(settings);
-    if (policies.length) checkReference(policies, ref, [ref.locator], `${variable}: ${ref.raw}`);
+    if (policies.length) checkReference(policies, ref, undefined, `${variable}: ${ref.raw}`);
   });
 }

@@ -8,6 +8,7 @@ import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Identity } from "./identity.ts";
 import type { Logger } from "../log/logger.ts";
 import { libc } from "../platform/libc.ts";
+import { signalAs } from "../platform/boundary.ts";
 
 const CAP_KILL = 5;
 const CAP_SETGID = 6;
@@ -20,6 +21,13 @@ export function assertCanBecome(id: Identity): void {
   const uid = process.getuid!();
   const gid = process.getgid!();
   if (uid === id.uid && gid === id.gid && sameSet(process.getgroups!(), id.groups)) return;
+  if (uid !== 0 && uid === id.uid) {
+    // Only root changes groups: a latchkey already running as the user cannot drop the extra
+    // groups it has (nor add missing ones), and the app would run with groups nobody asked for.
+    throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
+      `--user ${id.spec}: latchkey already runs as uid ${uid} but with gid ${gid} and groups ${groupList(process.getgroups!())}, not gid ${id.gid} and groups ${groupList(id.groups)};` +
+        " only root can change groups (start latchkey as root, start it with exactly these groups, or leave out --user)");
+  }
   if (uid !== 0) {
     throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
       `--user ${id.spec}: latchkey runs as uid ${uid}, not root, and cannot switch to uid ${id.uid} gid ${id.gid}` +
@@ -79,22 +87,34 @@ function verify(id: Identity): void {
  * Keep the supervisor able to signal an app that runs as another user. Root may signal any
  * process only with CAP_KILL; `--cap-drop ALL --cap-add SETUID --cap-add SETGID` (the hardened
  * set) leaves it out, and then every forwarded SIGTERM fails with EPERM and `docker stop` ends
- * in SIGKILL. The kernel also lets a sender whose *real* uid equals the target's real or saved
- * uid signal it, so the supervisor takes the app's uid as its real uid and stays root in its
- * effective and saved uids (it still reads root-only secrets on rotation and starts the app
- * through the exec shim). Done only when CAP_KILL is missing: with CAP_KILL nothing changes,
- * and the app cannot signal latchkey back.
+ * in SIGKILL. The kernel also lets a sender whose real or effective uid equals the target's
+ * real or saved uid signal it, so the supervisor's main thread takes the app's uid as its
+ * effective uid for each kill(2) and gives it back at once (platform/boundary.ts signalAs):
+ * latchkey stays root (it still reads root-only secrets on rotation and starts the app through
+ * the exec shim), and the app cannot signal latchkey, since none of latchkey's real and saved
+ * uids is the app's. Where one thread's uid cannot be set alone (off x86-64), the supervisor
+ * takes the app's uid as its real uid instead, and then the app can signal latchkey (a
+ * SIGKILL would leave it unsupervised: --parent-death-signal covers that). Done only when
+ * CAP_KILL is missing: with CAP_KILL nothing changes.
  */
 export function keepSignalReach(id: Identity, log: Logger): void {
   if (process.getuid!() !== 0 || id.uid === 0) return;
   const caps = effectiveCaps();
   if (caps === null || caps & (1n << BigInt(CAP_KILL))) return;
+  if (signalAs(id.uid)) {
+    log.debug("no CAP_KILL: the supervisor signals the app as its uid, for each signal", { uid: id.uid });
+    return;
+  }
   const c = libc();
   if (c && c.setresuid(id.uid, UNCHANGED, UNCHANGED) === 0) {
     log.debug("no CAP_KILL: supervisor's real uid set to the app's so it can signal the app", { uid: id.uid });
     return;
   }
   log.warn(`latchkey lacks CAP_KILL and cannot signal the app running as uid ${id.uid}: stop signals will not reach it (add CAP_KILL, or run latchkey as that user)`);
+}
+
+function groupList(g: number[]): string {
+  return [...new Set(g)].sort((a, b) => a - b).join(",") || "none";
 }
 
 function sameSet(a: number[], b: number[]): boolean {

@@ -3,7 +3,7 @@
  * /etc/passwd and /etc/group (never NSS: the image may have no libnss, and the answer
  * must be the same as the files the image author wrote).
  */
-import { readFileSync } from "node:fs";
+import { readRegularFile } from "../sources/file/read.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 
 export interface Identity {
@@ -92,7 +92,9 @@ function parseId(s: string, what: string, spec: string): number {
 function readTable<T>(path: string, parse: (line: string) => T | null): T[] | null {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    // Non-blocking, regular files only (sources/file/read.ts): a FIFO planted as the image's
+    // /etc/passwd must not hang startup. 64 MiB: an LDAP dump of a large site, not more.
+    text = readRegularFile(path, 64 * 1024 * 1024).bytes.toString("utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new LatchkeyError("os", ExitCode.OS, `cannot read ${path}: ${(e as Error).message}`);

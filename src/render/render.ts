@@ -2,100 +2,56 @@
  * `--render DIR`: every secret also written as DIR/NAME, for apps that re-read files on a
  * reload signal (nginx, HAProxy, PgBouncer...) instead of needing a restart for a new env.
  *
- * Each file is written whole to a temporary name in the same directory, fsync'd, given mode
- * 0400 and the app user's ownership, and renamed over the old one: a reader sees the old
- * content or the new, never a torn or empty file (rename is atomic within a filesystem). DIR
- * should be a tmpfs (`--tmpfs /run/app-secrets` in Docker, an emptyDir with medium: Memory
- * in Kubernetes) so that secrets never reach a disk.
+ * The files are a file set (src/fileset/writer.ts): DIR/NAME is a symlink into DIR/..data, the
+ * whole set is switched at once, each file 0400 owned by the app user, written on descriptors
+ * only (the app may own DIR). DIR should be a tmpfs (`--tmpfs /run/app-secrets` in Docker, an
+ * emptyDir with medium: Memory in Kubernetes) so that secrets never reach a disk.
  */
-import { chownSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeSync, chmodSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { crypto } from "../platform/lazy.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
+import { fileName, FileSetError, FileSetWriter, type Owner } from "../fileset/writer.ts";
 
-export interface Owner {
-  uid: number;
-  gid: number;
-}
+export type { Owner };
 
-/** A variable name is a safe file name; anything else (/, .., NUL) is refused. */
+/** A variable name is a safe file name; anything else (/, .., NUL, a leading dot) is refused. */
 export function renderableName(name: string): boolean {
-  return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) && name !== "." && name !== "..";
+  return fileName(name);
 }
 
 export class Renderer {
   readonly dir: string;
-  readonly #owner: Owner | undefined;
-  #written = new Set<string>();
+  readonly #writer: FileSetWriter;
 
   constructor(dir: string, owner?: Owner) {
     this.dir = dir;
-    this.#owner = owner;
+    this.#writer = new FileSetWriter({ dir, label: "--render", ...(owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {}) });
   }
 
-  /** Write every secret; remove the files of secrets that are gone. Throws LatchkeyError (OS) with the path at fault. */
+  /** Write every secret as the new set; names that are gone disappear. Throws LatchkeyError naming the path at fault. */
   render(secrets: Readonly<Record<string, string>>): { written: number; removed: number } {
-    this.#ensureDir();
-    let written = 0;
-    const now = new Set<string>();
-    for (const [name, value] of Object.entries(secrets)) {
-      if (!renderableName(name)) continue;
-      this.#writeAtomic(name, value);
-      now.add(name);
-      written++;
-    }
-    let removed = 0;
-    for (const old of this.#written) {
-      if (now.has(old)) continue;
-      try {
-        unlinkSync(join(this.dir, old));
-        removed++;
-      } catch {
-        // already gone
-      }
-    }
-    this.#written = now;
-    return { written, removed };
-  }
-
-  #ensureDir(): void {
+    const files = Object.entries(secrets).filter(([name]) => renderableName(name)).map(([name, data]) => ({ name, data }));
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      const st = statSync(this.dir);
-      if (!st.isDirectory()) throw new Error("not a directory");
-      // The app user must be able to list and read; nobody else.
-      if (this.#owner && process.getuid?.() === 0) chownSync(this.dir, this.#owner.uid, this.#owner.gid);
-      chmodSync(this.dir, 0o700);
+      return this.#writer.write(files);
     } catch (e) {
       throw renderError(this.dir, e);
     }
   }
 
-  #writeAtomic(name: string, value: string): void {
-    const final = join(this.dir, name);
-    const tmp = join(this.dir, `.${name}.${crypto().randomBytes(6).toString("hex")}.tmp`);
-    let fd = -1;
+  /** The app never started: remove what this run rendered (best effort, never throws). */
+  remove(): void {
     try {
-      fd = openSync(tmp, "wx", 0o600);
-      const buf = Buffer.from(value, "utf8");
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      fsyncSync(fd);
-      closeSync(fd);
-      fd = -1;
-      if (this.#owner && process.getuid?.() === 0) chownSync(tmp, this.#owner.uid, this.#owner.gid);
-      chmodSync(tmp, 0o400);
-      renameSync(tmp, final);
-    } catch (e) {
-      if (fd !== -1) closeSync(fd);
-      rmSync(tmp, { force: true });
-      throw renderError(final, e);
+      this.#writer.remove();
+    } catch {
+      // nothing more can be done; the error that ended the start is the one to report
     }
   }
 }
 
-function renderError(path: string, e: unknown): LatchkeyError {
+function renderError(dir: string, e: unknown): LatchkeyError {
+  if (e instanceof FileSetError) {
+    const msg = e.errno === "ENOSYS" ? e.message : e.errno === "REFUSED" ? `--render: ${e.message}` : `--render: cannot write ${e.path}: ${e.errno}`;
+    return new LatchkeyError("render", e.refused ? ExitCode.NO_PERM : ExitCode.OS, msg);
+  }
   const code = (e as NodeJS.ErrnoException).code;
   const exit = code === "EACCES" || code === "EPERM" ? ExitCode.NO_PERM : ExitCode.OS;
-  return new LatchkeyError("render", exit, `--render: cannot write ${path}: ${code ?? (e as Error).message}`);
+  return new LatchkeyError("render", exit, `--render: cannot write ${dir}: ${code ?? (e as Error).message}`);
 }

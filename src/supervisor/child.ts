@@ -7,12 +7,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { SIGNALS } from "../platform/signal-numbers.ts";
 import { ESRCH, libc } from "../platform/libc.ts";
 import { canPosixSpawn, posixSpawn } from "../platform/spawn.ts";
+import { appCoreLimit, asSignalSender, noNewPrivileges, setInheritable, withAppCoreLimit } from "../platform/boundary.ts";
 import { startedInForeground } from "../platform/terminal.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { SHIM_ARG } from "../launch/shim-arg.ts";
 import { SPEC_FD, type ShimMessage } from "../launch/shim.ts";
 import { log } from "../log/logger.ts";
-import type { LaunchSpec } from "../launch/spec.ts";
+import type { LaunchBoundary, LaunchSpec } from "../launch/spec.ts";
 import { execFailure } from "../launch/resolve.ts";
 import { adoptPid, claimPid, prepareAdoption, releasePid } from "./reaper.ts";
 import { signalName, type SignalName } from "./signals.ts";
@@ -96,7 +97,7 @@ export class Child {
   signal(sig: SignalName, group = false): boolean {
     if (group) {
       try {
-        process.kill(-this.pgid, sig);
+        asSignalSender(() => process.kill(-this.pgid, sig));
         return true;
       } catch {
         // group not formed yet (the shim has not run setpgid): fall back to the process
@@ -104,7 +105,7 @@ export class Child {
     }
     if (!this.running) return false;
     try {
-      process.kill(this.pid, sig);
+      asSignalSender(() => process.kill(this.pid, sig));
       return true;
     } catch {
       return false;
@@ -145,31 +146,64 @@ function spawnApp(requested: LaunchSpec): ChildProcess | number {
   // would cut it off the terminal), in a group of its own; it gets the foreground only if
   // latchkey had it, otherwise it is a background job, as latchkey was.
   const foreground = requested.foreground && startedInForeground();
-  const spec = foreground === requested.foreground ? requested : { ...requested, foreground };
-  const needsShim = spec.identity !== undefined || requested.foreground;
+  const withForeground = foreground === requested.foreground ? requested : { ...requested, foreground };
+  // The death signal is watched from the app's pid: its parent is this process. The core
+  // limit goes to the shim for every start (hooks too): latchkey's own is 0.
+  const core = withForeground.boundary?.core ?? appCoreLimit();
+  const b: LaunchBoundary = { passFds: [], noNewPrivs: false, ...withForeground.boundary, parent: process.pid, ...(core ? { core } : {}) };
+  const spec: LaunchSpec = { ...withForeground, boundary: b };
+  const passFds = b.passFds;
+  // A parent-death signal needs code of ours in the child, after the privilege drop: only the
+  // shim runs any. As PID 1 it is moot (latchkey's death ends the PID namespace, the app with it).
+  const deathSignal = b.deathSignal !== undefined && process.pid !== 1;
+  const needsShim = spec.identity !== undefined || requested.foreground || deathSignal;
   if (!needsShim) {
+    // posix_spawn runs none of our code in the child: no_new_privs goes on latchkey itself,
+    // and everything it starts from now on inherits it (it never needs to gain privileges).
+    if (b.noNewPrivs) noNewPrivileges();
     // Own session and process group (setsid), so --signal-group and the grace kill reach
     // exactly the app's processes.
     if (canPosixSpawn()) {
       prepareAdoption();
-      return posixSpawn(spec.path, spec.argv, spec.env);
+      const c = libc()!;
+      return withAppCoreLimit(() => {
+        setInheritable(c, passFds, true);
+        try {
+          return posixSpawn(spec.path, spec.argv, spec.env);
+        } finally {
+          setInheritable(c, passFds, false);
+        }
+      });
     }
-    return childProcess().spawn(spec.path, spec.argv.slice(1), { argv0: spec.argv[0], env: spec.env, stdio: "inherit", detached: true });
+    const stdio: ("inherit" | "ignore" | number)[] = ["inherit", "inherit", "inherit", ...descriptorSlots(passFds, passFds.reduce((m, fd) => Math.max(m, fd + 1), 3))];
+    return childProcess().spawn(spec.path, spec.argv.slice(1), { argv0: spec.argv[0], env: spec.env, stdio, detached: true });
   }
   const self = selfCommand();
-  const proc = childProcess().spawn(self.file, [...self.args, SHIM_ARG], {
+  // The spec's pipe goes after every passed descriptor, which keep their numbers.
+  const specFd = passFds.reduce((m, fd) => Math.max(m, fd + 1), SPEC_FD);
+  const proc = childProcess().spawn(self.file, [...self.args, SHIM_ARG, String(specFd)], {
     env: { PATH: process.env.PATH ?? "" },
-    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    stdio: ["inherit", "inherit", "inherit", ...descriptorSlots(passFds, specFd), "pipe"],
     detached: false,
   });
   if (proc.pid !== undefined) {
     libc()?.setpgid(proc.pid, proc.pid);
-    const pipe = proc.stdio[SPEC_FD] as NodeJS.WritableStream | null;
+    const pipe = proc.stdio[specFd] as NodeJS.WritableStream | null;
     pipe?.on("error", () => {}); // the shim may die before reading; its exit status says why
     const message: ShimMessage = { ...spec, log: { format: log.format, level: log.level } };
     pipe?.end(JSON.stringify(message));
   }
   return proc;
+}
+
+/**
+ * libuv's stdio slots 3..end-1: a passed descriptor at its own number (libuv clears its
+ * close-on-exec in the child only), nothing in the others (left to close at exec).
+ */
+function descriptorSlots(passFds: readonly number[], end: number): (number | "ignore")[] {
+  const slots: (number | "ignore")[] = [];
+  for (let fd = 3; fd < end; fd++) slots.push(passFds.includes(fd) ? fd : "ignore");
+  return slots;
 }
 
 /** Loaded when first needed: with posix_spawn a plain start never needs it (it loads node:net). */
@@ -193,7 +227,7 @@ export function decodeWaitStatus(status: number): ExitStatus {
  */
 function spawnFailure(spec: LaunchSpec, e: unknown): LatchkeyError {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT" || code === "EACCES") return execFailure(spec.path, e);
+  if (code === "ENOENT" || code === "EACCES" || code === "ENOEXEC") return execFailure(spec.path, e);
   return new LatchkeyError("os", ExitCode.OS, `cannot start ${spec.argv[0]}: ${(e as Error).message}`);
 }
 

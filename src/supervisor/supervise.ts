@@ -60,20 +60,24 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
   const deliver = (c: Child, sig: SignalName) => {
     const action = opts.table.get(sig);
     if (!action || action.kind === "consume") return;
+    // The stop clock starts when a stop signal arrives, whatever the table does with it: a
+    // rewrite (TERM:0, TERM:USR1) changes what the app is told, not how long it may take.
+    if (STOPPING.has(sig)) startStopClock(c, sig);
     if (action.kind === "drop") {
       log.debug("signal dropped", { signal: sig });
       return;
     }
     const delivered = c.signal(action.to, opts.signalGroup || !c.running);
     log.debug("signal forwarded", { signal: sig, as: action.to, pid: c.pid, group: opts.signalGroup, delivered });
-    if (STOPPING.has(sig) && opts.stopTimeout > 0 && !stopTimer && c.running) {
-      stopTimer = setTimeout(() => {
-        if (!c.running) return;
-        log.warn(`app did not exit within the stop timeout after ${sig}; sending SIGKILL`, { pid: c.pid, timeoutMs: opts.stopTimeout });
-        c.signal("SIGKILL", true);
-        c.signal("SIGKILL", false);
-      }, opts.stopTimeout);
-    }
+  };
+  const startStopClock = (c: Child, sig: SignalName) => {
+    if (opts.stopTimeout <= 0 || stopTimer || !c.running) return;
+    stopTimer = setTimeout(() => {
+      if (!c.running) return;
+      log.warn(`app did not exit within the stop timeout after ${sig}; sending SIGKILL`, { pid: c.pid, timeoutMs: opts.stopTimeout });
+      c.signal("SIGKILL", true);
+      c.signal("SIGKILL", false);
+    }, opts.stopTimeout);
   };
 
   const listeners = new Map<SignalName, () => void>();

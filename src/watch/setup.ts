@@ -20,6 +20,8 @@ export interface RotationWiring {
   hooks: SuperviseHooks;
   runner: Runner;
   controller: RotationController | null;
+  /** For an error that ends the start before the app ran: removes what --render wrote, returns the error. */
+  abandon(e: unknown): unknown;
 }
 
 export interface RotationInputs {
@@ -47,6 +49,12 @@ export function setupRotation(i: RotationInputs): RotationWiring {
   }
   const renderer = i.opts.render ? new Renderer(i.opts.render, i.identity) : undefined;
   if (renderer && i.initial) renderer.render(i.initial.secrets);
+  let started = false;
+  // A start that fails after rendering (the app cannot be executed...) leaves no secret files.
+  const abandon = (e: unknown) => {
+    if (!started) renderer?.remove();
+    return e;
+  };
   const runner = new Runner(i.spec, { ...i.supervise, restartSplay: i.opts.restartSplay, restartOnExit: i.opts.restartOnExit }, i.log);
   const controller = i.initial && i.load
     ? new RotationController(i.initial, {
@@ -56,7 +64,6 @@ export function setupRotation(i: RotationInputs): RotationWiring {
         ...(i.vet ? { vet: i.vet } : {}),
       })
     : null;
-  let started = false;
   let startTimer: NodeJS.Timeout | null = null;
   const close = () => {
     if (startTimer) clearTimeout(startTimer);
@@ -66,8 +73,9 @@ export function setupRotation(i: RotationInputs): RotationWiring {
   const hooks: SuperviseHooks = {
     started(child: Child) {
       runner.started(child);
-      if (!started && controller) {
-        started = true;
+      const first = !started;
+      started = true;
+      if (first && controller) {
         // Armed a moment after the app starts, not in the same turn: setting up the watches
         // (an inotify watch per file and directory) then runs beside the app's own start
         // instead of before latchkey notices a short-lived app's exit. Nothing is missed: the
@@ -88,5 +96,5 @@ export function setupRotation(i: RotationInputs): RotationWiring {
       return next;
     },
   };
-  return { hooks, runner, controller };
+  return { hooks, runner, controller, abandon };
 }

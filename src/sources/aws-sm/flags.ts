@@ -13,7 +13,7 @@ export const AWS_FLAGS: readonly FlagDef[] = [
     help: "Secrets Manager endpoint (private endpoint, test server); else AWS_ENDPOINT_URL_SECRETS_MANAGER" },
   { name: "aws-profile", type: "string", env: "LATCHKEY_AWS_PROFILE", value: "NAME", group: "aws",
     help: "shared config profile (else AWS_PROFILE)" },
-  { name: "aws-max-attempts", type: "string", env: "LATCHKEY_AWS_MAX_ATTEMPTS", value: "N", default: "8", group: "aws",
+  { name: "aws-max-attempts", type: "string", env: "LATCHKEY_AWS_MAX_ATTEMPTS", value: "N", default: "8", group: "aws", range: { min: 1, max: 50 },
     help: "attempts per request on throttling/5xx (adaptive backoff with jitter), always within the startup deadline" },
   { name: "aws-no-batch", type: "boolean", env: "LATCHKEY_AWS_NO_BATCH", group: "aws",
     help: "use GetSecretValue per secret instead of BatchGetSecretValue" },

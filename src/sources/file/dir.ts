@@ -10,7 +10,7 @@
  * whose target is outside the directory is refused: a secret volume never needs one, and
  * following it would let whoever writes the volume make latchkey read any file it can.
  */
-import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Dirent } from "node:fs";
 import { join, sep } from "node:path";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 import { printable } from "../../env/naming.ts";
@@ -65,6 +65,70 @@ export function scanSecretsDir(dir: string, opts: ScanOptions): DirEntry[] | nul
   return [...merged.values()];
 }
 
+/** readListedFile, or null when the entry is a symlink now (O_NOFOLLOW: ELOOP). */
+function readListed(path: string, maxSize: number, what: () => string): Buffer | null {
+  try {
+    return readListedFile(path, maxSize, what);
+  } catch (e) {
+    if (e instanceof LatchkeyError) throw e;
+    if ((e as NodeJS.ErrnoException).code === "ELOOP") return null;
+    throw fileError(e, path, what());
+  }
+}
+
+const inside = (p: string, root: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
+
+function outside(path: string, resolved: string, top: string): LatchkeyError {
+  return new LatchkeyError("no_perm", ExitCode.NO_PERM,
+    `secret file ${printable(path)} is a symlink to ${printable(resolved)}, outside the secrets dir ${top}; refused`);
+}
+
+/**
+ * Open `target` (a path with no symlink in it a moment ago, inside `root`) and read it, or say
+ * it is a directory ("dir") or something else (null). The check (realpath inside the dir) and
+ * the open are two steps: a directory on the path replaced by a symlink in between would
+ * make the kernel open a file elsewhere. So the descriptor is asked where it is
+ * (/proc/self/fd) and refused outside the secrets dir: the type and place that were checked
+ * are those of the file read. One fstat and one readlink, where a stat was before.
+ */
+function readInside(target: string, root: string, maxSize: number, what: () => string, top: string, path: string): Buffer | "dir" | "gone" | null {
+  let fd: number;
+  try {
+    fd = openSync(target, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "gone"; // a kubelet swap since the listing: the next scan sees it
+    throw fileError(e, path, what());
+  }
+  try {
+    const st = fstatSync(fd);
+    let at: string | undefined;
+    try {
+      at = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      const now = statSync(target, { throwIfNoEntry: false }); // no /proc: the checked path must hold this file
+      if (now && now.dev === st.dev && now.ino === st.ino) at = target;
+    }
+    if (at === undefined || !inside(at, root)) throw outside(path, at ?? "another file", top);
+    if (st.isDirectory()) return "dir";
+    if (!st.isFile()) return null;
+    if (st.size > maxSize) throw new LatchkeyError("data", ExitCode.DATA, `${what()} is too large: ${st.size} bytes, limit ${maxSize} (--max-size)`);
+    const buf = Buffer.allocUnsafe(st.size > 0 ? st.size : maxSize + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n > maxSize) throw new LatchkeyError("data", ExitCode.DATA, `${what()} is too large: over ${maxSize} bytes (--max-size)`);
+    return buf.subarray(0, n);
+  } catch (e) {
+    throw fileError(e, path, what());
+  } finally {
+    closeSync(fd);
+  }
+}
+
 interface Listing {
   files: Map<string, DirEntry>;
   /** Real paths of subdirectories by visible name. */
@@ -93,9 +157,15 @@ function listDir(real: string, shown: string, root: string, top: string, opts: S
     let target = realPrefix + name;
     const what = () => `secret file ${printable(path)}`;
     // The common case, a plain file (d_type from readdir): no stat at all before the read.
-    if (d.isFile()) {
-      files.set(name, { name, path, dir: top, envOverride, bytes: readListedFile(target, opts.maxSize, what) });
-      continue;
+    // Not in the per-environment subdirectory: it was checked as a directory once, and could
+    // be a symlink elsewhere by now; its entries take the checked path below.
+    if (d.isFile() && !envOverride) {
+      const bytes = readListed(target, opts.maxSize, what);
+      if (bytes) {
+        files.set(name, { name, path, dir: top, envOverride, bytes });
+        continue;
+      }
+      // Replaced by a symlink since the listing: look again, as for any other entry.
     }
     const lst = lstatSync(target, { throwIfNoEntry: false });
     if (!lst) continue; // vanished between readdir and lstat (a kubelet swap): the next scan sees it.
@@ -106,22 +176,20 @@ function listDir(real: string, shown: string, root: string, top: string, opts: S
       } catch (e) {
         throw fileError(e, path, `secret file ${printable(path)} (a symlink)`);
       }
-      if (resolved !== root && !resolved.startsWith(root + sep)) {
-        throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
-          `secret file ${printable(path)} is a symlink to ${printable(resolved)}, outside the secrets dir ${top}; refused`);
-      }
+      if (!inside(resolved, root)) throw outside(path, resolved, top);
       target = resolved;
     }
-    const st = statSync(target);
-    if (st.isDirectory()) {
+    const got = readInside(target, root, opts.maxSize, () => `secret file ${printable(path)}`, top, path);
+    if (got === "gone") continue;
+    if (got === "dir") {
       subdirs.set(name, target);
       continue;
     }
-    if (!st.isFile()) {
+    if (got === null) {
       opts.log?.warn("skipping a secrets-dir entry that is not a regular file", { path: printable(path) });
       continue;
     }
-    files.set(name, { name, path, dir: top, envOverride, bytes: readListedFile(target, opts.maxSize, what) });
+    files.set(name, { name, path, dir: top, envOverride, bytes: got });
   }
   return { files, subdirs };
 }

@@ -1,10 +1,22 @@
 /**
  * The `file://` scheme: `DB_URL=file:///run/secrets/db_url` (absolute) or `file://./secrets/x`
  * (relative to latchkey's working directory, for local development). Reads are bounded by
- * the configured size limit before any content rule runs.
+ * the configured size limit before any content rule runs. NAME_FILE variables are read here
+ * too (readFileSecret): they name a file as much as file:// does, and pass the same policy.
+ *
+ * With a reference policy, a file is matched on its real path: `allowed/link` pointing at
+ * /etc/shadow is /etc/shadow to the policy. The path is resolved once, the policy checked on
+ * that, and exactly that path is opened, refusing a symlink at its end and a file that is not
+ * the one at the checked path (see readCheckedFile): what is read is what was checked.
  */
-import type { FetchedSecret, Reference, SecretSource } from "../source.ts";
-import { readSecretFile } from "./read.ts";
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
+import { ExitCode, LatchkeyError } from "../../errors.ts";
+import { activePolicies } from "../../policy/active.ts";
+import { checkCanonical, checkReference, pathProblem } from "../../policy/policy.ts";
+import { Settings } from "../../config/settings.ts";
+import { getRunSettings, type FetchedSecret, type Reference, type SecretSource } from "../source.ts";
+import { fileError, readCheckedFile, readSecretFile, type ReadFile } from "./read.ts";
 
 let limit = 64 * 1024;
 /** Set by the env loader from --max-size before anything is fetched. */
@@ -12,14 +24,56 @@ export function setFileSizeLimit(bytes: number): void {
   limit = bytes;
 }
 
+/** file:// takes no `?parameters`; a `?` in a file name is written %3F. */
+export const FILE_PARAMS: readonly string[] = [];
+
+export function checkFileParams(ref: Reference, where: string): void {
+  const unknown = Object.keys(ref.params)[0];
+  if (unknown !== undefined) {
+    throw new LatchkeyError("reference", ExitCode.CONFIG,
+      `${where}: unknown parameter '${unknown}' (file:// takes no parameters${FILE_PARAMS.length ? `; valid: ${FILE_PARAMS.join(", ")}` : ""}; write a '?' in a file name as %3F)`);
+  }
+}
+
 export function createFileSource(): SecretSource {
   return {
     scheme: "file",
     async fetch(refs: readonly Reference[]): Promise<FetchedSecret[]> {
       return refs.map((ref) => {
-        const { bytes, version } = readSecretFile(ref.locator, limit, `file reference '${ref.raw}'`);
+        checkCanonical(ref, ref.raw);
+        checkFileParams(ref, ref.raw);
+        const { bytes, version } = readFileSecret(ref.locator, limit, `file reference '${ref.raw}'`, ref);
         return { ref, value: bytes, version };
       });
     },
   };
+}
+
+/**
+ * Read a file named by a reference or a NAME_FILE variable, under the reference policy.
+ * `ref` is the file:// reference (a NAME_FILE path is checked as `file://PATH`).
+ */
+export function readFileSecret(path: string, maxSize: number, what: string, ref: Reference = { raw: `file://${path}`, scheme: "file", locator: path, params: {} }): ReadFile {
+  const settings = getRunSettings() ?? new Settings({ flags: {}, env: process.env });
+  const policies = activePolicies(settings);
+  if (policies.length === 0) return readSecretFile(path, maxSize, what);
+  const written = resolve(path);
+  let real: string;
+  try {
+    real = realpathSync.native(written);
+  } catch (e) {
+    // Nothing to resolve: the written path must pass on its own before the error is told
+    // (a refused path's existence is not the image's business).
+    checkReference(policies, ref, [written], what);
+    throw fileError(e, path, what);
+  }
+  // A deny rule written on the path as the image knows it refuses it too.
+  checkReference(policies, ref, real === written ? [real] : [real, written], what, [real]);
+  return readCheckedFile(real, maxSize, what);
+}
+
+/** NAME_FILE paths: the canonical-form rule of file:// references (see policy.ts). */
+export function checkFilePath(path: string, what: string): void {
+  const problem = pathProblem(path.replace(/^\.?\//, ""));
+  if (problem) throw new LatchkeyError("reference", ExitCode.CONFIG, `${what}: ${problem} in the path; write the path without '.', '..' or empty segments`);
 }

@@ -10,7 +10,7 @@ import { ExitCode, LatchkeyError } from "../../errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { redactor } from "../../log/redact.ts";
 import { VaultHttpError, type VaultClient } from "./client.ts";
-import { readCredentialFile, type AuthConfig } from "./options.ts";
+import { checkToken, readCredentialFile, type AuthConfig } from "./options.ts";
 
 export interface TokenInfo {
   policies: string[];
@@ -36,6 +36,7 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
   if (auth.method === "token") {
     const token = auth.file ? readCredentialFile(auth.file, auth.from) : auth.token;
     if (!token) throw new LatchkeyError("vault-auth", ExitCode.CONFIG, `${auth.from}: the token file '${auth.file}' is empty`);
+    if (auth.file) checkToken(token, auth.from);
     redactor.add(token);
     let r: Record<string, unknown> | null;
     try {
@@ -243,6 +244,8 @@ export class TokenKeeper {
         }
       }
     }
+    // Not renewable (any more): it ends at its TTL, and the leases obtained with it too.
+    if (Number.isFinite(this.#expiresAt)) this.events.endsIn?.(Math.max(0, Math.round((this.#expiresAt - Date.now()) / 1000)));
     if (this.auth.method === "token") {
       this.log.warn(this.#tokenFile
         ? "vault: the token cannot be renewed; latchkey keeps reading the token file for a new one"

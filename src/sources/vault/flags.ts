@@ -40,7 +40,7 @@ export const VAULT_FLAGS: readonly FlagDef[] = [
     help: "role for Kubernetes or JWT/OIDC login; with --vault-auth cert, the certificate role's name (optional: else Vault tries each)" },
   { name: "vault-jwt-file", type: "string", env: "LATCHKEY_VAULT_JWT_FILE", value: "FILE", group: "vault",
     help: "JWT for login (default for kubernetes: /var/run/secrets/kubernetes.io/serviceaccount/token)" },
-  { name: "vault-concurrency", type: "string", env: "LATCHKEY_VAULT_CONCURRENCY", value: "N", default: "16", group: "vault",
+  { name: "vault-concurrency", type: "string", env: "LATCHKEY_VAULT_CONCURRENCY", value: "N", default: "16", group: "vault", range: { min: 1, max: 256 },
     help: "at most N Vault requests in flight" },
   { name: "vault-keep-leases", type: "boolean", env: "LATCHKEY_VAULT_KEEP_LEASES", group: "vault",
     help: "on exit, do not revoke the leases and the token latchkey obtained (they expire by TTL)" },

@@ -3,7 +3,14 @@
  * file) with the standard VAULT_* variables as fallbacks. Everything that can be checked
  * without talking to Vault is checked here, with the option's origin in the message.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { FileReadError, readRegularFile } from "../file/read.ts";
+
+/**
+ * Token, role-id, secret-id and CA files: read non-blocking, regular files only (a FIFO
+ * must not hang startup, see sources/file/read.ts), and small.
+ */
+const VAULT_FILE_MAX = 16 * 1024 * 1024;
 import { join } from "node:path";
 import { configError, usageError, type LatchkeyError } from "../../errors.ts";
 import { os } from "../../platform/lazy.ts";
@@ -39,12 +46,15 @@ export type AuthConfig =
   /** TLS certificate auth: the credential is the client certificate of the TLS connection itself. */
   | { method: "cert"; mount: string; role?: string; from: string };
 
-/** One credential file, trimmed; `from` names the option for the message. */
+/**
+ * One credential file, trimmed; `from` names the option for the message. Used at startup and
+ * again at each login (the files can change while latchkey runs).
+ */
 export function readCredentialFile(path: string, from: string): string {
   try {
-    return readFileSync(path, "utf8").trim();
+    return readRegularFile(path, VAULT_FILE_MAX).bytes.toString("utf8").trim();
   } catch (e) {
-    throw configError(`${from}: cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw configError(`${from}: cannot read '${path}': ${e instanceof FileReadError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}`);
   }
 }
 
@@ -103,9 +113,9 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
   const file = (f: Found | undefined): Buffer | undefined => {
     if (!f) return undefined;
     try {
-      return readFileSync(f.value);
+      return readRegularFile(f.value, VAULT_FILE_MAX).bytes;
     } catch (e) {
-      throw configError(`${f.from}: cannot read '${f.value}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw configError(`${f.from}: cannot read '${f.value}': ${e instanceof FileReadError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}`);
     }
   };
 
@@ -170,6 +180,21 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
   };
 }
 
+/**
+ * A Vault token is printable ASCII (`hvs.…`, `s.…`, a batch token). Anything else cannot go in
+ * the X-Vault-Token header: fetch would refuse it and the error read "cannot reach Vault".
+ * Say what is wrong, without the token.
+ */
+export function checkToken(token: string, from: string): string {
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) {
+      throw configError(`${from}: the Vault token contains a ${c < 0x20 || c === 0x7f ? "control character" : c === 0x20 ? "space" : "non-ASCII character"}; a token is printable ASCII (check how it was written)`);
+    }
+  }
+  return token;
+}
+
 function skip(s: Settings, env: NodeJS.ProcessEnv): boolean {
   if (s.get("vault-skip-verify")) return s.boolean("vault-skip-verify");
   const f = envPick(env, "VAULT_SKIP_VERIFY");
@@ -204,9 +229,9 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
       if (tokenFile) {
         const t = readText(tokenFile);
         if (!t) throw configError(`${tokenFile.from}: the token file '${tokenFile.value}' is empty`);
-        return { method, token: t, file: tokenFile.value, from: tokenFile.from };
+        return { method, token: checkToken(t, tokenFile.from), file: tokenFile.value, from: tokenFile.from };
       }
-      if (tokenEnv) return { method, token: tokenEnv.value.trim(), from: tokenEnv.from };
+      if (tokenEnv) return { method, token: checkToken(tokenEnv.value.trim(), tokenEnv.from), from: tokenEnv.from };
       throw configError(`${methodF!.from}: token auth needs VAULT_TOKEN or --vault-token-file`);
     }
     case "approle": {
@@ -235,8 +260,8 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
       // The Vault CLI's own token helper file, for developers who ran `vault login`.
       const home = join(env.HOME ?? os().homedir(), ".vault-token");
       try {
-        const t = readFileSync(home, "utf8").trim();
-        if (t) return { method: "token", token: t, from: home };
+        const t = readRegularFile(home, VAULT_FILE_MAX).bytes.toString("utf8").trim();
+        if (t) return { method: "token", token: checkToken(t, home), from: home };
       } catch {
         // no token helper file
       }

@@ -43,10 +43,13 @@ describe("latchkey's stdout", () => {
     const { mkdirSync } = await import("node:fs");
     mkdirSync(secrets);
     for (let i = 0; i < 2000; i++) writeFileSync(join(secrets, `app-secret-${String(i).padStart(4, "0")}`), `v${i}-not-printed`);
-    const direct = await run(LATCHKEY, ["check", "--secrets-dir", secrets]);
+    // a fixed fingerprint key: with the default per-run key the two reports would differ
+    const key = join(dir, "fingerprint.key");
+    writeFileSync(key, "0123456789abcdef0123456789abcdef");
+    const direct = await run(LATCHKEY, ["check", "--secrets-dir", secrets, "--fingerprint-key-file", key]);
     expect(direct.code).toBe(0);
     expect(direct.stdout.length).toBeGreaterThan(2 * 65536); // more than a pipe holds
-    const r = await run("python3", ["-c", PIPE, "nonblocking", "1", LATCHKEY, "check", "--secrets-dir", secrets]);
+    const r = await run("python3", ["-c", PIPE, "nonblocking", "1", LATCHKEY, "check", "--secrets-dir", secrets, "--fingerprint-key-file", key]);
     const [head, ...rest] = r.stdout.split("\n");
     expect(head).toBe(`code=0 bytes=${Buffer.byteLength(direct.stdout)} err=''`);
     expect(rest.join("\n")).toBe(direct.stdout);

@@ -1,5 +1,5 @@
 /** `latchkey check`: the dry run lists names, sources, lengths, fingerprints — never values. */
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,7 +10,10 @@ import { cleanEnv, probe, readProbe, workspace, writeFiles } from "./fixtures.ts
 const ws = workspace("check");
 const dir = writeFiles(ws.path("s"), { "db-password": `${FX.dbPassword}\n`, "api-key": FX.apiKey, ssh_id_ed25519: SSH_KEY });
 const refDir = writeFiles(ws.path("r"), { ref: FX.ref });
-const sha = (v: string): string => createHash("sha256").update(v).digest("hex").slice(0, 12);
+// A fixed key makes the fingerprints computable here (without it each run draws its own key).
+const KEY = "check-test-fingerprint-key-0123456789";
+writeFileSync(ws.path("fp.key"), KEY);
+const sha = (v: string): string => createHmac("sha256", KEY).update(v).digest("hex").slice(0, 16);
 
 function noValues(text: string): void {
   for (const v of SECRET_VALUES) expect(text).not.toContain(v);
@@ -19,7 +22,7 @@ function noValues(text: string): void {
 describe("latchkey check", () => {
   it("text: each variable with its source, length and fingerprint; scrubbed and removed lists", async () => {
     const env = cleanEnv({ REF: `file://${refDir}/ref`, LATCHKEY_LOG_LEVEL: "debug", PG_FILE: join(dir, "api-key") });
-    const r = await latchkey(["check", "--secrets-dir", dir, "--ssh-dir", ws.path("home", ".ssh"), "--require", "DB_PASSWORD", "--on-conflict", "precedence"], { env });
+    const r = await latchkey(["check", "--secrets-dir", dir, "--ssh-dir", ws.path("home", ".ssh"), "--require", "DB_PASSWORD", "--on-conflict", "precedence", "--fingerprint-key-file", ws.path("fp.key")], { env });
     expect(r.code, r.stderr).toBe(0);
     noValues(r.stdout + r.stderr);
     expect(r.stdout).toMatch(new RegExp(`DB_PASSWORD\\s+secrets dir\\s+${dir}/db-password\\s+${FX.dbPassword.length}\\s+${sha(FX.dbPassword)}`));
@@ -33,12 +36,12 @@ describe("latchkey check", () => {
   });
 
   it("json: machine-readable, same content, no values; nothing installed, no app started", async () => {
-    const r = await latchkey(["check", "--format", "json", "--secrets-dir", dir, "--ssh-dir", ws.path("home2", ".ssh")], { env: cleanEnv() });
+    const r = await latchkey(["check", "--format", "json", "--secrets-dir", dir, "--ssh-dir", ws.path("home2", ".ssh"), "--fingerprint-key-file", ws.path("fp.key")], { env: cleanEnv() });
     expect(r.code, r.stderr).toBe(0);
     noValues(r.stdout);
-    const j = JSON.parse(r.stdout) as { ok: boolean; variables: Array<{ name: string; source: string; length: number; sha256: string }>; ssh: Array<{ path: string; mode: string }> };
+    const j = JSON.parse(r.stdout) as { ok: boolean; variables: Array<{ name: string; source: string; length: number; fingerprint: string }>; ssh: Array<{ path: string; mode: string }> };
     expect(j.ok).toBe(true);
-    expect(j.variables).toContainEqual({ name: "API_KEY", kind: "secrets dir", source: `${dir}/api-key`, length: FX.apiKey.length, sha256: sha(FX.apiKey) });
+    expect(j.variables).toContainEqual({ name: "API_KEY", kind: "secrets dir", source: `${dir}/api-key`, length: FX.apiKey.length, fingerprint: sha(FX.apiKey) });
     expect(j.ssh).toMatchObject([{ path: ws.path("home2", ".ssh", "id_ed25519"), mode: "0600" }]);
     const { existsSync } = await import("node:fs");
     expect(existsSync(ws.path("home2"))).toBe(false);

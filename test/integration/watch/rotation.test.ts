@@ -266,7 +266,9 @@ describe("rotation (built binary, real processes)", () => {
     expect(starts(out)[0]).toMatch(/ 65534:65534 pw-user-one pw-user-one$/);
     const st = statSync(join(render, "DB_PASSWORD"));
     expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o400]);
-    expect(statSync(render).mode & 0o777).toBe(0o700);
+    // DIR is root's (the app cannot rename what is in it), readable by the app's group only.
+    const dirSt = statSync(render);
+    expect([dirSt.uid, dirSt.gid, dirSt.mode & 0o777]).toEqual([0, 65534, 0o750]);
     kubeWrite(vol, { db_password: "pw-user-two" });
     await waitFor(() => starts(out).length === 2, "restart as the app user");
     expect(starts(out)[1]).toMatch(/ 65534:65534 pw-user-two pw-user-two$/);

@@ -207,3 +207,34 @@ describe("prepareEnv", () => {
     expect(() => validateSecrets(p, o3)).toThrow(/DB_PASSWORD .* does not match \/\^\\d\+\$\//);
   });
 });
+
+describe("dotenv values are plain values (finding 5)", () => {
+  const target = join(root, "root-only");
+  writeFileSync(target, "root-only-value");
+  it("file://, NAME_FILE and an inherited NAME_FILE overridden by the dotenv: nothing is read", async () => {
+    const d = dir({});
+    const envFile = join(d, ".env");
+    writeFileSync(envFile, `A=file://${target}\nB_FILE=${target}\nC_FILE=${target}\n`);
+    const p = await prepareEnv({ PATH: "/bin", C_FILE: target }, opts({ "secrets-dir": [d], dotenv: [envFile], "file-vars": ["all"] }), log);
+    expect(p.env.A).toBe(`file://${target}`);
+    expect(p.env.B_FILE).toBe(target);
+    expect(p.env.B).toBeUndefined();
+    expect(p.env.C).toBeUndefined(); // the dotenv's C_FILE replaced the inherited one, and is plain
+    expect(p.usedSchemes.size).toBe(0);
+  });
+  it("the inherited env still holds references, and --dotenv-references resolves the dotenv's", async () => {
+    const d = dir({});
+    const envFile = join(d, ".env");
+    writeFileSync(envFile, `A=file://${target}\n`);
+    const plain = await prepareEnv({ PATH: "/bin", X: `file://${target}` }, opts({ "secrets-dir": [d], dotenv: [envFile] }), log);
+    expect([plain.env.A, plain.env.X]).toEqual([`file://${target}`, "root-only-value"]);
+    const opted = await prepareEnv({ PATH: "/bin" }, opts({ "secrets-dir": [d], dotenv: [envFile], "dotenv-references": true }), log);
+    expect(opted.env.A).toBe("root-only-value");
+  });
+  it("invalid UTF-8 names the file and the line", async () => {
+    const d = dir({});
+    const envFile = join(d, ".env");
+    writeFileSync(envFile, Buffer.concat([Buffer.from("A=1\n# c\nB=\xc3"), Buffer.from([0xc3, 0x28]), Buffer.from("\n")]));
+    await fails(prepareEnv({}, opts({ "secrets-dir": [d], dotenv: [envFile] }), log), new RegExp(`env file ${envFile}: line 3 is not valid UTF-8`), 65);
+  });
+});

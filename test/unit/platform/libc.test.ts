@@ -122,4 +122,48 @@ describe.each([
       console.log(JSON.stringify({ block, whileBlocked, unblock, afterUnblock }));`);
     expect(out).toEqual({ block: 0, whileBlocked: true, unblock: 0, afterUnblock: false });
   });
+
+  // the process boundary (src/platform/boundary.ts)
+  it("prlimit reads and lowers RLIMIT_CORE as glibc's getrlimit sees it; errno EINVAL for a bad resource", () => {
+    const out = withLibc(numbered, `
+      const old = Buffer.alloc(16), seen = Buffer.alloc(16), next = Buffer.alloc(16);
+      const got = c.prlimit(0, 4, null, old);
+      next.writeBigUInt64LE(0n, 0); next.writeBigUInt64LE(old.readBigUInt64LE(8), 8);
+      const set = c.prlimit(0, 4, next, null);
+      g("getrlimit", ["int32", "buffer"])(4, seen);
+      const bad = c.prlimit(0, 9999, null, old), badErrno = c.errno();
+      console.log(JSON.stringify({ got, set, soft: String(seen.readBigUInt64LE(0)), hardKept: seen.readBigUInt64LE(8) === next.readBigUInt64LE(8), bad: [bad, badErrno] }));`);
+    expect(out).toEqual({ got: 0, set: 0, soft: "0", hardKept: true, bad: [-1, 22] });
+  });
+
+  it("closeRange marks descriptors close-on-exec (x86-64), or fails so the caller walks /proc/self/fd", () => {
+    const out = withLibc(numbered, `
+      const fs = await import("node:fs");
+      const fd = fs.openSync("/dev/null", "r");
+      c.fcntl(fd, 2, 0); // clear close-on-exec
+      const rc = c.closeRange(fd, fd, 4); // CLOSE_RANGE_CLOEXEC
+      console.log(JSON.stringify({ rc, flags: c.fcntl(fd, 1, 0) }));`);
+    expect(out).toEqual(numbered ? { rc: 0, flags: 1 } : { rc: -1, flags: 0 });
+  });
+
+  it("setresuidThread changes the calling thread's effective uid only (x86-64; fails elsewhere)", () => {
+    if (process.getuid?.() !== 0) {
+      console.log("skipped: needs root to change uids");
+      return;
+    }
+    const out = withLibc(numbered, `
+      const fs = await import("node:fs");
+      const euids = () => fs.readdirSync("/proc/self/task").map((t) => fs.readFileSync("/proc/self/task/" + t + "/status", "utf8").match(/^Uid:\\s+(\\d+)\\s+(\\d+)/m)[2]);
+      const main = () => fs.readFileSync("/proc/thread-self/status", "utf8").match(/^Uid:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)/m).slice(1).join(",");
+      const caps = () => fs.readFileSync("/proc/thread-self/status", "utf8").match(/^CapEff:\\s+(\\w+)/m)[1];
+      const capsBefore = caps();
+      const to = c.setresuidThread(0xffffffff, 65534, 0xffffffff);
+      const during = main();
+      const others = euids().filter((e) => e === "0").length;
+      const back = c.setresuidThread(0xffffffff, 0, 0xffffffff);
+      console.log(JSON.stringify({ to, during, othersStillRoot: others > 0, back, after: main(), capsBack: caps() === capsBefore }));`);
+    expect(out).toEqual(numbered
+      ? { to: 0, during: "0,65534,0", othersStillRoot: true, back: 0, after: "0,0,0", capsBack: true }
+      : { to: -1, during: "0,0,0", othersStillRoot: true, back: -1, after: "0,0,0", capsBack: true });
+  });
 });

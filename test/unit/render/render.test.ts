@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Renderer, renderableName } from "../../../src/render/render.ts";
@@ -7,6 +7,7 @@ import { Renderer, renderableName } from "../../../src/render/render.ts";
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+// src/fileset/ needs node:ffi; this Node has it without a flag (test/unit/fileset/ checks the case without).
 describe("Renderer", () => {
   it("writes each secret 0400 in a 0700 dir, replaces atomically, removes secrets that are gone", () => {
     dir = mkdtempSync(join(tmpdir(), "lk-render-"));
@@ -19,8 +20,11 @@ describe("Renderer", () => {
     const ino = statSync(join(out, "DB_PASSWORD")).ino;
     expect(r.render({ DB_PASSWORD: "two" })).toEqual({ written: 1, removed: 1 });
     expect(readFileSync(join(out, "DB_PASSWORD"), "utf8")).toBe("two");
-    expect(statSync(join(out, "DB_PASSWORD")).ino).not.toBe(ino); // a new file renamed over, not rewritten
-    expect(readdirSync(out)).toEqual(["DB_PASSWORD"]); // no temp files left, API_KEY removed
+    expect(statSync(join(out, "DB_PASSWORD")).ino).not.toBe(ino); // a new file in a new set, not rewritten
+    // DIR/NAME -> ..data/NAME, ..data -> the current set; no temp files left, API_KEY removed, old set removed
+    expect(readlinkSync(join(out, "DB_PASSWORD"))).toBe("..data/DB_PASSWORD");
+    expect(readdirSync(out).filter((n) => !n.startsWith("..2")).sort()).toEqual(["..data", "DB_PASSWORD"]);
+    expect(readdirSync(out).filter((n) => n.startsWith("..2"))).toEqual([readlinkSync(join(out, "..data"))]);
   });
 
   it("refuses names that are not plain file names", () => {
