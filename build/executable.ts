@@ -14,16 +14,30 @@
  */
 import { build, type Plugin } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DETERMINISTIC, trainCodeCaches, type Runtime } from "./train.ts";
 import { ARCH, type Arch, unpackLibraries } from "./debs.ts";
 import { HEALTH, MAIN, SIDE, wrapBundle } from "../src/sea-assets.ts";
 
+/** The AWS SDK asset (src/sources/aws-sm/sdk.ts) and what src/sources/aws-sm/index.ts takes from it. */
+const AWS_SDK = {
+  bundle: "aws-sdk.cjs",
+  cache: "aws-sdk.codecache",
+  uses: ["SecretsManagerClient", "GetSecretValueCommand", "BatchGetSecretValueCommand", "DescribeSecretCommand"],
+} as const;
+
 const root = join(import.meta.dirname, "..");
 
-/** Baked into the executable. FFI for the reaper, posix_spawn and the exec shim; SIGUSR1 is forwarded to the app, not taken by the inspector. */
-export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1"];
+/**
+ * Baked into the executable. FFI for the reaper, posix_spawn and the exec shim; SIGUSR1 is
+ * forwarded to the app, not taken by the inspector. --max-semi-space-size=1 (MB): V8 grows
+ * the young generation (up to 3 x 16 MB) whenever much survives a scavenge and keeps it; a
+ * supervisor polling a provider every few seconds ended with ~20 MB of it, empty (issue 15;
+ * bench/run aws-soak). 1 MB is the size V8 starts with: a start scavenges no more than before.
+ * Flags that change V8's flag hash do not belong here (src/watch/poll.ts says why).
+ */
+export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1", "--max-semi-space-size=1"];
 
 export interface ExecutableOptions {
   /** Where the bundle, its assets and the executable go. */
@@ -89,21 +103,42 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     writeFileSync(b, b !== bundle ? wrapBundle(text) : text, "latin1");
   }
 
-  // The AWS SDK (~475 KB minified) outside the main script: a start without aws-sm://
-  // references does not even parse it (src/sources/aws-sm/sdk.ts loads it on first use).
+  // The AWS SDK outside the main script: a start without aws-sm:// references does not even
+  // parse it (src/sources/aws-sm/sdk.ts loads it on first use). Only what the source uses,
+  // from the packages' ES modules so that esbuild drops the rest: the client and its four
+  // commands, not the other ~20 commands, paginators, waiters and the user-agent parser
+  // (446 -> 307 KB). The credential chain stays whole: the SDK loads each provider lazily.
   const assets: Record<string, string> = { [MAIN.bundle]: mainBundle, [HEALTH.bundle]: healthBundle };
   for (const s of sideBundles) assets[basename(s.file)] = s.file;
   if (o.awsSdk !== false) {
-    const awsSdk = join(o.dir, "aws-sdk.cjs");
-    await packageBundle("@aws-sdk/client-secrets-manager", awsSdk);
-    assets["aws-sdk.cjs"] = awsSdk;
+    const awsSdk = join(o.dir, AWS_SDK.bundle);
+    await build({
+      ...esm,
+      stdin: { contents: `export { ${AWS_SDK.uses.join(", ")} } from "@aws-sdk/client-secrets-manager";`, resolveDir: root, loader: "js" },
+      mainFields: ["module", "main"],
+      outfile: awsSdk,
+    });
+    // The ES modules load some built-ins late, by import() (node:http when the first request
+    // needs an agent): the bundle runs as a plain script, where require does that job.
+    const text = readFileSync(awsSdk, "latin1").replace(/\bimport\("(node:[a-z_/]+)"\)/g, 'Promise.resolve(require("$1"))');
+    if (/\bimport\(/.test(text)) throw new Error(`build: ${awsSdk} still has an import() the loader cannot serve`);
+    if (/[^\x00-\x7f]/.test(text)) throw new Error(`build: ${awsSdk} is not ASCII (was esbuild's charset changed?)`);
+    writeFileSync(awsSdk, text, "latin1");
+    assets[AWS_SDK.bundle] = awsSdk;
   }
 
   // The main script is a small loader that runs the bundle with code caches trained on
   // latchkey's common paths (src/sea-main.ts says why).
   const loader = join(o.dir, ".sea-main.cjs");
   await build({ ...esm, entryPoints: [join(root, "src/sea-main.ts")], outfile: loader });
+  const awsCache = join(o.dir, AWS_SDK.cache);
+  rmSync(awsCache, { force: true });
   const codeCaches = await trainCodeCaches(loader, RUNTIME_FLAGS, runtime);
+  if (o.awsSdk !== false) {
+    // build/train.ts fetches a secret from its local server when aws-sdk.cjs is beside the loader.
+    if (!existsSync(awsCache)) throw new Error(`build: training made no ${AWS_SDK.cache}`);
+    codeCaches.push(awsCache);
+  }
   for (const f of codeCaches) assets[basename(f)] = f;
 
   // Strip the runtime *before* injecting the blob: stripping a finished single executable
@@ -144,6 +179,7 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   }
   chmodSync(fresh, 0o755);
   smokeTest(fresh, o.dir, runtime.env);
+  if (o.awsSdk !== false) smokeTestAws(fresh, runtime.env);
   const exe = join(o.dir, o.name);
   renameSync(fresh, exe);
   return { arch, exe, bundle, codeCaches };
@@ -201,6 +237,22 @@ function smokeTest(exe: string, dir: string, runtimeEnv: Record<string, string>)
     if (!r.stderr.includes(`code cache: ${b.bundle}: accepted`)) {
       throw new Error(`build: the executable does not accept the code cache of ${b.bundle} (${r.stderr.trim().split("\n")[0] || "no verdict"})`);
     }
+  }
+}
+
+/** The AWS SDK's cache too: a reference to a closed port loads the SDK, then fails, as it should. */
+function smokeTestAws(exe: string, runtimeEnv: Record<string, string>): void {
+  const r = spawnSync(exe, ["--aws-max-attempts", "1", "--", "true"], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: {
+      ...runtimeEnv, PATH: process.env.PATH ?? "/usr/bin:/bin", LATCHKEY_CODE_CACHE_CHECK: "1", SMOKE: "aws-sm://smoke/test",
+      AWS_ACCESS_KEY_ID: "smoke", AWS_SECRET_ACCESS_KEY: "smoke", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true",
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://127.0.0.1:1", AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+    },
+  });
+  if (!r.stderr.includes(`code cache: ${AWS_SDK.bundle}: accepted`)) {
+    throw new Error(`build: the executable does not accept the code cache of ${AWS_SDK.bundle} (${r.stderr.trim().split("\n").find((l) => l.includes(AWS_SDK.bundle)) ?? "no verdict"})`);
   }
 }
 

@@ -68,6 +68,18 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[], ru
       { args: ["version"] },
       { args: ["help"] },
     ];
+    // An aws-sm:// reference fetched from the server below, when the SDK asset is beside the
+    // loader (src/sources/aws-sm/sdk.ts writes its own cache, aws-sdk.codecache).
+    if (existsSync(join(dirname(loader), "aws-sdk.cjs"))) {
+      runs.push({
+        args: ["--", truePath],
+        env: {
+          TRAIN_AWS: "aws-sm://train/db#password", AWS_ACCESS_KEY_ID: "training", AWS_SECRET_ACCESS_KEY: "training",
+          AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${port}`,
+          AWS_CONFIG_FILE: join(dir, "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
+        },
+      });
+    }
     for (const r of runs) {
       // Not spawnSync: the HTTP server above answers from this process's event loop.
       const res = await runOnce(runtime.path, [...runtimeFlags, ...DETERMINISTIC, loader, ...r.args], {
@@ -98,7 +110,16 @@ function runOnce(file: string, args: string[], env: Record<string, string>): Pro
 
 function listen(): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const s = createServer((_req, res) => res.end('{"status":"UP"}'));
+    const s = createServer((req, res) => {
+      // Secrets Manager's JSON protocol, for the aws-sm:// training run: one secret, batch read.
+      if (String(req.headers["x-amz-target"] ?? "").endsWith(".BatchGetSecretValue")) {
+        req.resume();
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        res.end(JSON.stringify({ SecretValues: [{ Name: "train/db", ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:train/db-AbCdEf", VersionId: "training-v1", SecretString: '{"password":"training-only-value"}' }], Errors: [] }));
+        return;
+      }
+      res.end('{"status":"UP"}');
+    });
     s.on("error", reject);
     s.listen(0, "127.0.0.1", () => resolve(s));
   });

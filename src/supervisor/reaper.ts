@@ -6,6 +6,12 @@
  * but also steal our own children's statuses from libuv, losing their `exit` events. So we
  * peek with waitid(P_ALL, WNOWAIT), which leaves the zombie in place: a pid libuv owns is
  * left for libuv (retry shortly), any other pid is reaped by waitpid(pid).
+ *
+ * When libuv has no child at all (the app started by posix_spawn, the default), there is no
+ * status to steal: the reaper then reaps with waitpid(-1) as tini does, one system call per
+ * zombie instead of a peek and a wait, and hands an adopted pid's status to its owner. An
+ * orphan storm (bench/run orphans, issue 15) spends most of PID 1's time in these calls and
+ * in waking up for SIGCHLD, and the zombies pile up while it lags.
  */
 import { libc, libcLoadError, P_ALL, WEXITED, WNOHANG, WNOWAIT, PR_SET_CHILD_SUBREAPER, type Libc } from "../platform/libc.ts";
 import type { Logger } from "../log/logger.ts";
@@ -35,7 +41,7 @@ let listening = false;
 export function prepareAdoption(): void {
   if (listening) return;
   listening = true;
-  process.on("SIGCHLD", collectAdopted);
+  process.on("SIGCHLD", onSigchldAdopted);
 }
 
 /**
@@ -47,6 +53,13 @@ let keepAlive: NodeJS.Timeout | null = null;
 export function adoptPid(pid: number, onExit: (status: number) => void): void {
   adopted.set(pid, onExit);
   keepAlive ??= setInterval(collectAdopted, 60_000);
+}
+
+/** A started Reaper collects adopted pids itself, in the same pass (one SIGCHLD listener, not two). */
+let reaping = false;
+
+function onSigchldAdopted(): void {
+  if (!reaping) collectAdopted();
 }
 
 function collectAdopted(): void {
@@ -96,10 +109,12 @@ export class Reaper {
   start(): void {
     if (this.mode === "none") return;
     process.on("SIGCHLD", this.#onSigchld);
+    reaping = true;
   }
 
   stop(): void {
     process.off("SIGCHLD", this.#onSigchld);
+    reaping = false;
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = null;
   }
@@ -109,6 +124,26 @@ export class Reaper {
     const c = this.#c;
     if (!c || this.mode === "none") return 0;
     let n = 0;
+    // Nothing of libuv's to steal: reap whatever exited, tini's way (see the top of the file).
+    // Synchronous with the check: no child_process spawn can come in between.
+    while (owned.size === 0) {
+      const pid = c.waitpid(-1, this.#status, WNOHANG);
+      if (pid <= 0) {
+        // 0: children left, none exited; -1: ECHILD. Adopted pids are all collected by now
+        // (a lost one would be found by the minute's look).
+        this.reaped += n;
+        return n;
+      }
+      const onExit = adopted.get(pid);
+      if (onExit) {
+        adopted.delete(pid);
+        if (adopted.size === 0 && keepAlive) {
+          clearInterval(keepAlive);
+          keepAlive = null;
+        }
+        onExit(this.#status.readInt32LE(0));
+      } else n++;
+    }
     for (;;) {
       this.#info.fill(0);
       if (c.waitid(P_ALL, 0, this.#info, WEXITED | WNOHANG | WNOWAIT) !== 0) break; // ECHILD: no children at all

@@ -1,14 +1,19 @@
 /**
  * The AWS SDK, loaded on first use. In the single executable it is not part of the main
- * script: build/build.ts bundles it separately and ships it as the SEA asset `aws-sdk.cjs`
- * (~475 KB minified), so that parsing it never weighs on a start without aws-sm://
- * references. dist/latchkey.cjs loads dist/aws-sdk.cjs beside it; in tests it is the npm package.
+ * script: build/executable.ts bundles it separately and ships it as the SEA asset `aws-sdk.cjs`,
+ * so that parsing it never weighs on a start without aws-sm:// references. That bundle holds
+ * only what this source uses (the client, its four commands, the whole credential chain), and
+ * it is compiled with a V8 code cache (`aws-sdk.codecache`) that the build trained on a fetch
+ * (build/train.ts): without one, every start with a reference compiled every SDK function it
+ * ran, ~40 ms of the ~90 ms the first reference cost (issue 15; profile in bench/RESULTS.md).
+ * dist/latchkey.cjs loads dist/aws-sdk.cjs beside it; in tests it is the npm package.
  */
 import type * as Sdk from "@aws-sdk/client-secrets-manager";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 
 export type SdkModule = typeof Sdk;
 export const SDK_ASSET = "aws-sdk.cjs";
+export const SDK_CACHE = "aws-sdk.codecache";
 
 let loading: Promise<SdkModule> | null = null;
 
@@ -22,20 +27,27 @@ async function load(): Promise<SdkModule> {
   // (src/sea-main.ts), where import() would go through the ESM loader.
   const sea = process.getBuiltinModule("node:sea") as typeof import("node:sea") | undefined;
   if (sea?.isSea()) {
-    let code: string | null = null;
+    let code: Buffer | null = null;
+    let cache: Buffer | undefined;
     try {
-      code = sea.getAsset(SDK_ASSET, "utf8");
+      code = Buffer.from(sea.getRawAsset(SDK_ASSET));
     } catch {
       code = null; // an executable built without the asset: fall back to a regular require
     }
-    if (code !== null) {
-      const { runInThisContext } = process.getBuiltinModule("node:vm") as typeof import("node:vm");
-      const wrapper = runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, { filename: SDK_ASSET }) as
-        (e: object, r: NodeJS.Require, m: { exports: object }, f: string, d: string) => void;
-      const mod = { exports: {} };
-      // The bundle needs only Node built-ins, which the executable's require provides.
-      wrapper(mod.exports, require, mod, SDK_ASSET, "/");
-      return mod.exports as SdkModule;
+    try {
+      cache = Buffer.from(sea.getRawAsset(SDK_CACHE));
+    } catch {
+      cache = undefined; // built without a cache: compiled at run time, only slower
+    }
+    if (code !== null) return runSdk(code.toString("latin1"), cache);
+  }
+  // The build's training runs (build/train.ts): the bundle beside, its cache written at exit.
+  if (process.env.LATCHKEY_CODE_CACHE_TRAIN === "1" && typeof __dirname === "string") {
+    const { existsSync, readFileSync, writeFileSync } = process.getBuiltinModule("node:fs") as typeof import("node:fs");
+    const { join } = process.getBuiltinModule("node:path") as typeof import("node:path");
+    const beside = join(__dirname, SDK_ASSET);
+    if (existsSync(beside)) {
+      return runSdk(readFileSync(beside, "latin1"), undefined, (data) => writeFileSync(join(__dirname, SDK_CACHE), data));
     }
   }
   // dist/latchkey.cjs run by a plain node: the SDK bundle ships beside it as dist/aws-sdk.cjs.
@@ -51,4 +63,27 @@ async function load(): Promise<SdkModule> {
     throw new LatchkeyError("aws-sdk-missing", ExitCode.CONFIG,
       `aws-sm:// needs the AWS SDK: ship ${SDK_ASSET} beside latchkey.cjs (both are in dist/), or use the single executable`, { cause: e });
   }
+}
+
+/**
+ * Compile and run the bundle (ASCII: esbuild escapes the rest) as a CommonJS module, with the
+ * code cache when there is one. Built-ins by getBuiltinModule: the bundle runs as a vm.Script
+ * in the single executable (src/sea-main.ts), where import() would go through the ESM loader.
+ */
+function runSdk(code: string, cachedData: Buffer | undefined, train?: (data: Buffer) => void): SdkModule {
+  const { Script } = process.getBuiltinModule("node:vm") as typeof import("node:vm");
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
+    filename: SDK_ASSET,
+    ...(cachedData ? { cachedData } : {}),
+  });
+  if (process.env.LATCHKEY_CODE_CACHE_CHECK === "1") {
+    process.stderr.write(`code cache: ${SDK_ASSET}: ${cachedData ? (script.cachedDataRejected ? "rejected" : "accepted") : "absent"}\n`);
+  }
+  // After the run, so that the cache holds every function the fetch compiled.
+  if (train) process.on("exit", () => train(script.createCachedData()));
+  const wrapper = script.runInThisContext() as (e: object, r: NodeJS.Require, m: { exports: object }, f: string, d: string) => void;
+  const mod = { exports: {} };
+  // The bundle needs only Node built-ins, which the executable's require provides.
+  wrapper(mod.exports, require, mod, SDK_ASSET, "/");
+  return mod.exports as SdkModule;
 }

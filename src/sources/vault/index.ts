@@ -57,7 +57,7 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
     const opts = resolveVaultOptions(settings, env, ctx.log, vaultSectionValues());
     if (!opts.auth) {
       throw new LatchkeyError("vault-auth", ExitCode.CONFIG,
-        `${first.raw}: no Vault credentials: set VAULT_TOKEN or --vault-token-file, or an auth method (--vault-auth approle|kubernetes|jwt with its role)`);
+        `${first.raw}: no Vault credentials: set VAULT_TOKEN or --vault-token-file, or an auth method (--vault-auth approle|kubernetes|jwt with its role, or cert with a client certificate)`);
     }
     const c = new VaultClient(opts, ctx.log);
     const memo: LoginMemo = {};

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { latchkey } from "../../helpers/run.ts";
 import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
@@ -146,6 +148,60 @@ describe("aws-sm:// in the built binary", () => {
       }) });
       expect(r.code, r.stderr).toBe(0);
       expect(readProbe(o)!.P).toBe("aws-pass-2-q7");
+    });
+
+    // The SDK asset is bundled with only what latchkey uses (build/executable.ts): these two
+    // prove the chain's last steps are still in it, each answered by a server on 127.0.0.1.
+    const creds = () => ({ AccessKeyId: "testing", SecretAccessKey: "testing", Token: "testing-session", Expiration: new Date(Date.now() + 3600_000).toISOString() });
+    async function credentialServer(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; seen: string[]; close(): void }> {
+      const seen: string[] = [];
+      const server = createServer((req, res) => {
+        seen.push(`${req.method} ${req.url} ${req.headers["x-aws-ec2-metadata-token"] ?? ""}`.trim());
+        answer(req, res);
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => server.close() };
+    }
+
+    it("ECS container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1)", async () => {
+      const s = await credentialServer((req, res) => {
+        if (req.url === "/creds" && req.headers.authorization === "ecs-test-token") res.end(JSON.stringify(creds()));
+        else res.writeHead(403).end();
+      });
+      try {
+        const o = out();
+        const r = await latchkey(["--", ...probe(o)], { env: chainEnv({
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `${s.url}/creds`, AWS_CONTAINER_AUTHORIZATION_TOKEN: "ecs-test-token", P: "aws-sm://svc/s3#password",
+        }) });
+        expect(r.code, r.stderr).toBe(0);
+        expect(readProbe(o)!.P).toBe("aws-pass-3-q7");
+        expect(s.seen).toContain("GET /creds");
+      } finally {
+        s.close();
+      }
+    });
+
+    it("EC2 instance metadata, IMDSv2: a session token first, then the role's credentials with it", async () => {
+      const s = await credentialServer((req, res) => {
+        const base = /^\/latest\/meta-data\/iam\/security-credentials(-extended)?\/(.*)$/.exec(req.url ?? "");
+        if (req.method === "PUT" && req.url === "/latest/api/token") res.end("imds-session-token");
+        else if (req.headers["x-aws-ec2-metadata-token"] !== "imds-session-token") res.writeHead(401).end();
+        else if (base && base[2] === "") res.end("latchkey-role");
+        else if (base && base[2] === "latchkey-role") res.end(JSON.stringify({ Code: "Success", Type: "AWS-HMAC", ...creds() }));
+        else res.writeHead(404).end();
+      });
+      try {
+        const o = out();
+        const r = await latchkey(["--", ...probe(o)], { env: chainEnv({
+          AWS_EC2_METADATA_DISABLED: "false", AWS_EC2_METADATA_SERVICE_ENDPOINT: s.url, P: "aws-sm://svc/s4#password",
+        }) });
+        expect(r.code, r.stderr).toBe(0);
+        expect(readProbe(o)!.P).toBe("aws-pass-4-q7");
+        expect(s.seen[0]).toBe("PUT /latest/api/token");
+        expect(s.seen.some((l) => /security-credentials(-extended)?\/latchkey-role imds-session-token$/.test(l))).toBe(true);
+      } finally {
+        s.close();
+      }
     });
   });
 });
