@@ -113,9 +113,9 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
   const skip = new Set(fileVars.map((f) => f.fileVar));
   const pending: PendingRef[] = findReferences(refBase, skip, opts);
   const fetched = await fetchReferences(pending, log, opts.fetchTimeoutMs);
-  for (const { ref, value, version } of fetched) {
+  for (const { ref, value, version, planned } of fetched) {
     const rule = opts.rules.get(ref.name);
-    const what = ref.kind === "config" ? `sources.${ref.name}=${ref.ref.raw}` : `${ref.name}=${ref.ref.raw}`;
+    const what = (ref.kind === "config" ? `sources.${ref.name}=${ref.ref.raw}` : `${ref.name}=${ref.ref.raw}`) + (planned ? ` (${planned})` : "");
     const vars = decodeToVars(value, ref.name, rule, opts, what, ref.ref.key);
     for (const v of vars) add({ ...v, kind: ref.kind, source: what, ...(version !== undefined ? { version } : {}) });
     // Expanded into NAME_KEY variables: NAME itself still holds the reference text (a locator,

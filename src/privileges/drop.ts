@@ -8,7 +8,7 @@ import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Identity } from "./identity.ts";
 import type { Logger } from "../log/logger.ts";
 import { libc, threadCredentials } from "../platform/libc.ts";
-import { signalAs } from "../platform/boundary.ts";
+import { resealDumpable, signalAs } from "../platform/boundary.ts";
 import { log } from "../log/logger.ts";
 
 const CAP_KILL = 5;
@@ -108,6 +108,7 @@ export function keepSignalReach(id: Identity, log: Logger): void {
   }
   const c = libc();
   if (c && c.setresuid(id.uid, UNCHANGED, UNCHANGED) === 0) {
+    resealDumpable(c);
     log.debug("no CAP_KILL: supervisor's real uid set to the app's so it can signal the app", { uid: id.uid });
     return;
   }
@@ -239,6 +240,7 @@ export function switchThread(id: Identity, mode: SwitchMode): ThreadSwitch {
     const ok = tc.setresuid(uids[0], uids[1], uids[2]) === 0 && tc.setresgid(gids[0], gids[1], gids[2]) === 0 &&
       tc.setgroups(groups) === 0 && same(tc.getresuid(), uids) && same(tc.getresgid(), gids) && sameSet(tc.getgroups() ?? [], groups);
     if (!ok) abortMixed(tc.errno(), app);
+    resealDumpable(); // the switch reset dumpability to fs.suid_dumpable (boundary.ts)
   };
   const effUid = mode === "exec" ? id.uid : KEEP;
   const effGid = mode === "exec" ? id.gid : KEEP;
@@ -248,6 +250,7 @@ export function switchThread(id: Identity, mode: SwitchMode): ThreadSwitch {
     : tc.setresuid(id.uid, effUid, KEEP) !== 0 ? "setresuid" : null;
   const errno = failed ? tc.errno() : 0;
   const want = (own: [number, number, number], to: number): [number, number, number] => [to, mode === "exec" ? to : own[1], own[2]];
+  resealDumpable(); // in "exec" mode the effective ids changed; an execve that fails returns here
   const took = !failed && same(tc.getresuid(), want(uids, id.uid)) && same(tc.getresgid(), want(gids, id.gid)) && sameSet(tc.getgroups() ?? [], id.groups);
   if (!took) {
     back();
