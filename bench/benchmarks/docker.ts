@@ -150,7 +150,7 @@ export const benchmark: Benchmark = {
       ["python-app base (Debian bookworm minbase + python3-flask, gunicorn, libatomic1)", "latchkey-local/python-app:bookworm"],
       ["**example app with latchkey**", "latchkey-example/python-app:local"],
       ["example app with bash + dumb-init + gosu", "latchkey-example/python-app-shell:local"],
-      ["latchkey image (FROM scratch: /latchkey + /LICENSE)", "latchkey:local"],
+      ["latchkey image (FROM scratch: /opt/latchkey + /latchkey + /LICENSE)", "latchkey:local"],
     ].map(([what, image]) => [what!, `\`${image}\``, mib(size(image!))]);
     const base = size("latchkey-local/python-app:bookworm");
     const added = (image: string) => mib(size(image) - base);

@@ -18,7 +18,7 @@
  *   `printf %s "$VALUE" | openssl dgst -sha256 -hmac "$(cat FILE)"` (first 16 hex digits) for
  *   a text key. Without the file, nothing can be searched.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { FileReadError, readRegularFile } from "../sources/file/read.ts";
 import { crypto } from "../platform/lazy.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 
@@ -43,36 +43,32 @@ export function fingerprinter(key?: Buffer): Fingerprinter {
 }
 
 /**
- * The key file, read once through one descriptor: opened non-blocking (a FIFO must not hang
- * `check`), then it must be a regular file of a sensible size. `label` names the setting
+ * The key file, read by the one reader (sources/file/read.ts): opened non-blocking (a FIFO must
+ * not hang `check`), then it must be a regular file of a sensible size; a read that fails (a
+ * procfs file) is one line naming the file, not an internal error. `label` names the setting
  * (the flag, its env var or the config key).
  */
 export function readFingerprintKey(path: string, label: string): Buffer {
   const where = `${label} ${path}`;
-  let fd: number;
+  let key: Buffer;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    key = readRegularFile(path, MAX_KEY_BYTES).bytes;
   } catch (e) {
+    if (e instanceof FileReadError) {
+      if (e.code === "EFBIG") {
+        throw new LatchkeyError("fingerprint_key", ExitCode.CONFIG, `${where}: the key is ${e.size !== undefined ? `${e.size} bytes` : `over ${MAX_KEY_BYTES} bytes`}; use at most ${MAX_KEY_BYTES}`);
+      }
+      throw new LatchkeyError("fingerprint_key", ExitCode.CONFIG, `${where}: not a regular file`);
+    }
     const code = (e as NodeJS.ErrnoException).code ?? "error";
+    const syscall = (e as NodeJS.ErrnoException).syscall;
     const exit = code === "ENOENT" || code === "ENOTDIR" ? ExitCode.NO_INPUT : code === "EACCES" || code === "EPERM" ? ExitCode.NO_PERM : ExitCode.OS;
-    throw new LatchkeyError("fingerprint_key", exit, `${where}: cannot open it (${code})`);
+    // read(2) failing on a file that passed fstat (procfs: /proc/self/mem) is the file's fault, not an internal error
+    throw new LatchkeyError("fingerprint_key", exit, `${where}: cannot ${syscall === "read" ? "read" : "open"} it (${code})`);
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new LatchkeyError("fingerprint_key", ExitCode.CONFIG, `${where}: not a regular file`);
-    if (st.size > MAX_KEY_BYTES) {
-      throw new LatchkeyError("fingerprint_key", ExitCode.CONFIG, `${where}: the key is ${st.size} bytes; use at most ${MAX_KEY_BYTES}`);
-    }
-    const buf = Buffer.alloc(MAX_KEY_BYTES + 1);
-    let n = 0;
-    for (let got; n < buf.length && (got = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += got;
-    if (n > MAX_KEY_BYTES) throw new LatchkeyError("fingerprint_key", ExitCode.CONFIG, `${where}: the key is over ${MAX_KEY_BYTES} bytes`);
-    if (n < MIN_KEY_BYTES) {
-      throw new LatchkeyError("fingerprint_key", ExitCode.CONFIG,
-        `${where}: the key is ${n} bytes; use at least ${MIN_KEY_BYTES} random ones (head -c 32 /dev/urandom > FILE)`);
-    }
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
+  if (key.length < MIN_KEY_BYTES) {
+    throw new LatchkeyError("fingerprint_key", ExitCode.CONFIG,
+      `${where}: the key is ${key.length} bytes; use at least ${MIN_KEY_BYTES} random ones (head -c 32 /dev/urandom > FILE)`);
   }
+  return key;
 }

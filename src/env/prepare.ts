@@ -16,7 +16,7 @@ import type { Logger } from "../log/logger.ts";
 import { redactor } from "../log/redact.ts";
 import { scanSecretsDir, type DirEntry } from "../sources/file/dir.ts";
 import { readFileSecret, setFileSizeLimit } from "../sources/file/index.ts";
-import { readSecretFile } from "../sources/file/read.ts";
+import { readUnplanted } from "../sources/file/read.ts";
 import { decodeSecretText, expandPairs, selectKey, type ContentRules, type ExpandRule } from "./content.ts";
 import { isVarName, mapName, printable } from "./naming.ts";
 import type { SecretsOptions } from "./options.ts";
@@ -113,9 +113,9 @@ export async function prepareEnv(inherited: NodeJS.ProcessEnv, opts: SecretsOpti
   const skip = new Set(fileVars.map((f) => f.fileVar));
   const pending: PendingRef[] = findReferences(refBase, skip, opts);
   const fetched = await fetchReferences(pending, log, opts.fetchTimeoutMs);
-  for (const { ref, value, version } of fetched) {
+  for (const { ref, value, version, planned } of fetched) {
     const rule = opts.rules.get(ref.name);
-    const what = ref.kind === "config" ? `sources.${ref.name}=${ref.ref.raw}` : `${ref.name}=${ref.ref.raw}`;
+    const what = (ref.kind === "config" ? `sources.${ref.name}=${ref.ref.raw}` : `${ref.name}=${ref.ref.raw}`) + (planned ? ` (${planned})` : "");
     const vars = decodeToVars(value, ref.name, rule, opts, what, ref.ref.key);
     for (const v of vars) add({ ...v, kind: ref.kind, source: what, ...(version !== undefined ? { version } : {}) });
     // Expanded into NAME_KEY variables: NAME itself still holds the reference text (a locator,
@@ -268,7 +268,8 @@ function withoutEnvFileVars(base: Record<string, string>, fromFiles: ReadonlyMap
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 function readEnvFile(file: string): Record<string, string> {
-  const { bytes } = readSecretFile(file, 1024 * 1024, `env file ${file}`);
+  // Often the app's own file: a symlink it planted must not make root read another file into its environment.
+  const { bytes } = readUnplanted(file, 1024 * 1024, `env file ${file}`);
   const nul = bytes.indexOf(0);
   if (nul !== -1) throw new LatchkeyError("data", ExitCode.DATA, `env file ${file} contains a NUL byte (line ${lineAt(bytes, nul)})`);
   let text: string;

@@ -95,6 +95,8 @@ export interface Resolved {
   ref: PendingRef;
   value: Buffer;
   version?: string;
+  /** `check` only: what was not done instead of fetching (FetchedSecret.planned). */
+  planned?: string;
 }
 
 /** Fetch every reference, one batch per scheme, all schemes in parallel; all or nothing. */
@@ -118,7 +120,7 @@ export async function fetchReferences(pending: readonly PendingRef[], log: Logge
       return list.map((p, i): Resolved => {
         const f = got.find((g) => g.ref === p.ref) ?? got[i];
         if (!f) throw new LatchkeyError("internal", ExitCode.INTERNAL, `${scheme}:// source returned no value for ${p.ref.raw}`);
-        return { ref: p, value: f.value, ...(f.version !== undefined ? { version: f.version } : {}) };
+        return { ref: p, value: f.value, ...(f.version !== undefined ? { version: f.version } : {}), ...(f.planned ? { planned: f.planned } : {}) };
       });
     }));
     return batches.flat();

@@ -46,7 +46,7 @@ export function requireCalls(what: string): FileCalls {
   return (calls = c);
 }
 
-function errnoName(n: number): string {
+export function errnoName(n: number): string {
   const table = os().constants.errno as Record<string, number>;
   for (const [k, v] of Object.entries(table)) if (v === n) return k;
   return `errno ${n}`;

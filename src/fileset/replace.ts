@@ -3,18 +3,23 @@
  * (the app user's ~/.ssh: OpenSSH, git and editors expect files, not a ..data set). Always
  * relative to an open directory descriptor from walk.ts.
  */
-import { fchmodSync, fchownSync, fsyncSync, readFileSync, writeSync } from "node:fs";
+import { fchmodSync, fchownSync, fsyncSync, readSync, writeSync } from "node:fs";
 import type { FileCalls } from "../platform/libc.ts";
 import { crypto } from "../platform/lazy.ts";
-import { close, fromNode, fstat, NEW_FILE_FLAGS, O_PATH, openAt, openAtIfExists, READ_FLAGS, renameAt, unlinkAt } from "./at.ts";
+import { close, fromNode, fstat, NEW_FILE_FLAGS, O_PATH, openAt, openAtIfExists, READ_FLAGS, refuse, renameAt, unlinkAt } from "./at.ts";
 import { constants } from "node:fs";
 import { O_CLOEXEC } from "../platform/libc.ts";
 import type { Owner } from "./writer.ts";
 
 export type Entry = { kind: "absent" } | { kind: "file"; bytes: Buffer } | { kind: "other" };
 
-/** What `name` in `dfd` is, without following it; a regular file's bytes are read (never blocking on a FIFO). */
-export function readEntryAt(c: FileCalls, dfd: number, name: string, path: string): Entry {
+/**
+ * What `name` in `dfd` is, without following it; a regular file's bytes are read (never
+ * blocking on a FIFO), at most `maxSize` of them. The directory's owner can plant a sparse
+ * file of any size there: a bigger one is refused before a byte is read (root would otherwise
+ * allocate up to Node's 2 GiB read limit for it).
+ */
+export function readEntryAt(c: FileCalls, dfd: number, name: string, path: string, maxSize: number): Entry {
   const p = openAtIfExists(c, dfd, name, O_PATH | constants.O_NOFOLLOW | O_CLOEXEC, path);
   if (p === null) return { kind: "absent" };
   try {
@@ -26,8 +31,17 @@ export function readEntryAt(c: FileCalls, dfd: number, name: string, path: strin
   if (fd === null) return { kind: "absent" };
   try {
     // Checked again on what was opened: the entry may have changed since the look above.
-    if (!fstat(fd, path).isFile()) return { kind: "other" };
-    return { kind: "file", bytes: readFileSync(fd) };
+    const st = fstat(fd, path);
+    if (!st.isFile()) return { kind: "other" };
+    const tooBig = () => refuse(path, `is larger than ${maxSize} bytes, more than latchkey ever writes there; refusing to read it (remove it)`);
+    if (st.size > maxSize) throw tooBig();
+    // Read to the end, not to st.size: the file can grow after the fstat; one byte past the
+    // bound is enough to know.
+    const buf = Buffer.alloc(Math.min(st.size, maxSize) + 1);
+    let n = 0;
+    for (let got; n < buf.length && (got = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += got;
+    if (n > maxSize) throw tooBig();
+    return { kind: "file", bytes: buf.subarray(0, n) };
   } catch (e) {
     throw fromNode(e, path);
   } finally {

@@ -15,8 +15,9 @@ import { constants, fchmodSync, fchownSync } from "node:fs";
 import { O_CLOEXEC } from "../platform/libc.ts";
 import { os } from "../platform/lazy.ts";
 import type { FileCalls } from "../platform/libc.ts";
+import { basename, dirname } from "node:path";
 import {
-  close, DIR_FLAGS, FileSetError, fstat, mkdirAt, O_PATH, openAt, openRoot, readLinkAt, refuse,
+  close, DIR_FLAGS, errnoName, FileSetError, fstat, mkdirAt, O_PATH, openAt, openRoot, readLinkAt, refuse,
 } from "./at.ts";
 
 export interface WalkOptions {
@@ -31,6 +32,15 @@ export interface OpenedDir {
   /** The last component did not exist and was created by this walk. */
   created: boolean;
 }
+
+/**
+ * Directories passed through: O_PATH, so that one with search permission only (0711, a home on
+ * some systems) is passed as the kernel's own lookup would pass it; O_RDONLY would need read
+ * permission there, and a non-root latchkey would fail where a path lookup succeeds. Still
+ * O_DIRECTORY|O_NOFOLLOW: a symlink fails (ENOTDIR) and goes to trustedLink. The last
+ * component is opened for reading (listed, fsynced, fchowned through it).
+ */
+const PASS_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW | O_CLOEXEC;
 
 const MAX_LINKS = 40; // the kernel's own limit on symlinks in one lookup
 
@@ -54,13 +64,13 @@ export function openDirectory(c: FileCalls, path: string, o: WalkOptions = {}): 
       const last = rest.length === 0;
       if (name === "..") {
         // The directory's real parent, as the kernel resolves ".." (at "/" it is "/" itself).
-        const up = openAt(c, fd, "..", DIR_FLAGS, 0, here);
+        const up = openAt(c, fd, "..", last ? DIR_FLAGS : PASS_FLAGS, 0, here);
         close(fd);
         fd = up;
         walked = walked.slice(0, Math.max(0, walked.lastIndexOf("/")));
         continue;
       }
-      const r = c.openat(fd, name, DIR_FLAGS, 0);
+      const r = c.openat(fd, name, last ? DIR_FLAGS : PASS_FLAGS, 0);
       if (r >= 0) {
         close(fd);
         fd = r;
@@ -89,7 +99,7 @@ export function openDirectory(c: FileCalls, path: string, o: WalkOptions = {}): 
         continue;
       }
       if (err === ENOENT) throw new FileSetError(here, "ENOENT", `${here}: ENOENT`);
-      if (err !== ELOOP && err !== ENOTDIR) throw new FileSetError(here, `errno ${err}`, `${here}: cannot open (errno ${err})`);
+      if (err !== ELOOP && err !== ENOTDIR) throw new FileSetError(here, errnoName(err), `${here}: ${errnoName(err)}`);
       // ELOOP/ENOTDIR: a symlink (O_NOFOLLOW refused it) or something that is not a directory.
       const target = trustedLink(c, fd, name, here);
       if (++links > MAX_LINKS) throw new FileSetError(path, "ELOOP", `${path}: too many symlinks`);
@@ -104,6 +114,33 @@ export function openDirectory(c: FileCalls, path: string, o: WalkOptions = {}): 
   } catch (e) {
     close(fd);
     throw e;
+  }
+}
+
+/**
+ * Open the file `path` (absolute) with `flags` (O_NOFOLLOW is added), following a symlink at
+ * any component only as openDirectory does: one nobody but root (or latchkey) could have
+ * planted. For files latchkey reads as root from a place it was told about but another user
+ * may write (a template's source): a Kubernetes ConfigMap's root-owned `..data` links pass, a
+ * link the app user planted to /etc/shadow does not.
+ */
+export function openFile(c: FileCalls, path: string, flags: number): number {
+  if (!path.startsWith("/")) throw refuse(path, "expected an absolute path");
+  let p = path;
+  for (let links = 0; ; links++) {
+    const dfd = openDirectory(c, dirname(p)).fd;
+    try {
+      const name = basename(p);
+      const r = c.openat(dfd, name, flags | constants.O_NOFOLLOW, 0);
+      if (r >= 0) return r;
+      const err = c.errno();
+      if (err !== os().constants.errno.ELOOP) return openAt(c, dfd, name, flags | constants.O_NOFOLLOW, 0, p); // the same failure, named
+      if (links >= MAX_LINKS) throw new FileSetError(path, "ELOOP", `${path}: too many symlinks`);
+      const target = trustedLink(c, dfd, name, p);
+      p = target.startsWith("/") ? target : `${dirname(p)}/${target}`;
+    } finally {
+      close(dfd);
+    }
   }
 }
 

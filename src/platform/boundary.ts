@@ -198,13 +198,25 @@ export function parentDeathSignal(sig: number, parent: number): void {
 let signalUid: number | undefined;
 const UNCHANGED = 0xffffffff;
 
+/**
+ * After any change of an effective uid or gid, even one thread's, the kernel sets the whole
+ * process's dumpability to fs.suid_dumpable (commit_creds): 1 on some hosts, which would make
+ * latchkey dumpable again, its environ and memory readable by processes of its uid. So
+ * PR_SET_DUMPABLE 0 follows every switch, the one to the app's uid too (for the kill's length).
+ */
+export function resealDumpable(c: Pick<Libc, "prctl"> | null = libc()): void {
+  c?.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
+}
+
 /** Switch to signalling as `uid`; false (nothing changed) where a thread's uid cannot be set alone. */
 export function signalAs(uid: number): boolean {
   const c = libc();
   if (!c || c.setresuidThread(UNCHANGED, uid, UNCHANGED) !== 0) return false;
+  resealDumpable(c);
   if (c.setresuidThread(UNCHANGED, 0, UNCHANGED) !== 0) {
     throw new LatchkeyError("no_perm", ExitCode.NO_PERM, `cannot take back uid 0 after signalling as uid ${uid}`);
   }
+  resealDumpable(c);
   signalUid = uid;
   return true;
 }
@@ -214,10 +226,12 @@ export function asSignalSender<T>(send: () => T): T {
   const c = signalUid === undefined ? null : libc();
   if (!c) return send();
   c.setresuidThread(UNCHANGED, signalUid!, UNCHANGED);
+  resealDumpable(c);
   try {
     return send();
   } finally {
     // cannot fail: the real and saved uids are 0. If it did, latchkey must not go on as the app's uid.
     if (c.setresuidThread(UNCHANGED, 0, UNCHANGED) !== 0) c._exit(70);
+    resealDumpable(c);
   }
 }

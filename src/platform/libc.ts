@@ -397,3 +397,96 @@ function buildFileCalls(lib: FfiLibrary, numbered: boolean, errno: () => number)
     errno,
   };
 }
+
+// ---- One thread's credentials: starting the app as another user without a second runtime ----
+// Linux keeps uids, gids, supplementary groups and capabilities per thread; glibc's set*id
+// functions make every thread of the process do the same call (a signal to each, waited for),
+// the bare system calls change the calling thread only. latchkey's main thread takes the
+// app's ids for the moment of a posix_spawn or an execve (privileges/drop.ts says how), while
+// libuv's threads stay root. x86-64 only (numbered calls through syscall(2)); elsewhere
+// threadCredentials() is null and the caller keeps the exec shim.
+
+export interface ThreadCredentials {
+  /** [real, effective, saved] of the calling thread, or null on failure. */
+  getresuid(): [number, number, number] | null;
+  getresgid(): [number, number, number] | null;
+  /** The calling thread's supplementary groups, or null on failure. */
+  getgroups(): number[] | null;
+  /** 0, or -1 and errno. (uid_t)-1 leaves an id unchanged. */
+  setresuid(ruid: number, euid: number, suid: number): number;
+  setresgid(rgid: number, egid: number, sgid: number): number;
+  setgroups(groups: readonly number[]): number;
+  errno(): number;
+}
+
+const SYS_CREDS = { getgroups: 115n, setgroups: 116n, setresuid: 117n, getresuid: 118n, setresgid: 119n, getresgid: 120n } as const;
+/** NGROUPS_MAX (the kernel's limit, 65536): getgroups needs room for all of them. */
+const NGROUPS_MAX = 65536;
+
+let threadCredsCached: ThreadCredentials | null | undefined;
+
+/** The calling thread's credential calls, or null where they cannot be made one thread at a time. */
+export function threadCredentials(): ThreadCredentials | null {
+  if (threadCredsCached !== undefined) return threadCredsCached;
+  const c = libc();
+  threadCredsCached = c && loadedFrom?.numbered && rawSyscall && pointerOf ? buildThreadCredentials(rawSyscall, pointerOf, c.errno) : null;
+  return threadCredsCached;
+}
+
+function buildThreadCredentials(syscall: (...a: bigint[]) => bigint, ptr: (b: Buffer) => bigint, errno: () => number): ThreadCredentials {
+  const sys = (nr: bigint, a = 0n, b = 0n, cc = 0n) => Number(syscall(nr, a, b, cc, 0n, 0n, 0n));
+  const U32 = (n: number) => BigInt(n >>> 0);
+  const triple = (nr: bigint): [number, number, number] | null => {
+    const ids = Buffer.alloc(12);
+    const base = ptr(ids);
+    if (pinned(ids, () => sys(nr, base, base + 4n, base + 8n)) !== 0) return null;
+    return [ids.readUInt32LE(0), ids.readUInt32LE(4), ids.readUInt32LE(8)];
+  };
+  return {
+    getresuid: () => triple(SYS_CREDS.getresuid),
+    getresgid: () => triple(SYS_CREDS.getresgid),
+    getgroups: () => {
+      const n = sys(SYS_CREDS.getgroups, 0n, 0n); // how many
+      if (n < 0 || n > NGROUPS_MAX) return null;
+      const list = Buffer.alloc(Math.max(n, 1) * 4);
+      const got = pinned(list, () => sys(SYS_CREDS.getgroups, BigInt(n), ptr(list)));
+      if (got !== n) return null; // changed meanwhile: cannot happen on this thread, but never guess
+      return Array.from({ length: n }, (_, i) => list.readUInt32LE(i * 4));
+    },
+    setresuid: (r, e, s) => sys(SYS_CREDS.setresuid, U32(r), U32(e), U32(s)),
+    setresgid: (r, e, s) => sys(SYS_CREDS.setresgid, U32(r), U32(e), U32(s)),
+    setgroups: (groups) => {
+      const list = Buffer.alloc(Math.max(groups.length, 1) * 4);
+      groups.forEach((g, i) => list.writeUInt32LE(g >>> 0, i * 4));
+      return pinned(list, () => sys(SYS_CREDS.setgroups, BigInt(groups.length), ptr(list)));
+    },
+    errno,
+  };
+}
+
+/**
+ * execve(2) as the bare system call on x86-64 (null elsewhere): `path`, `argv` and `envp` as
+ * C strings and NULL-terminated pointer arrays. Returns only on failure (-1, errno).
+ * launch/exec.ts says why not process.execve.
+ */
+export function execveCall(): ((path: Buffer, argv: Buffer, envp: Buffer) => number) | null {
+  const c = libc();
+  if (!c || !loadedFrom?.numbered || !rawSyscall || !pointerOf) return null;
+  const syscall = rawSyscall;
+  const ptr = pointerOf;
+  return (path, argv, envp) => pinned([path, argv, envp], () => Number(syscall(59n, ptr(path), ptr(argv), ptr(envp), 0n, 0n, 0n)));
+}
+
+/**
+ * rt_sigaction(sig, SIG_DFL) as the bare system call on x86-64 (null elsewhere): a zeroed
+ * struct kernel_sigaction is the default action with no flags, no mask and no restorer (one
+ * is needed only to return from a handler). For --exec (launch/exec.ts), just before execve.
+ */
+export function defaultDispositionCall(): ((sig: number) => number) | null {
+  const c = libc();
+  if (!c || !loadedFrom?.numbered || !rawSyscall || !pointerOf) return null;
+  const syscall = rawSyscall;
+  const ptr = pointerOf;
+  const act = Buffer.alloc(32); // handler, flags, restorer, mask: all 0
+  return (sig) => pinned(act, () => Number(syscall(13n, BigInt(sig), ptr(act), 0n, 8n, 0n, 0n)));
+}

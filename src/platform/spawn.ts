@@ -20,12 +20,13 @@
  * The pid is not libuv's, so libuv never waits for it: supervisor/reaper.ts does, by
  * waitpid(pid) on SIGCHLD.
  */
-import { libc, rawPointer } from "./libc.ts";
+import { execveCall, libc, rawPointer } from "./libc.ts";
 import { SIGSET_BYTES, sigset } from "./sigmask.ts";
 import { SIGNALS } from "./signal-numbers.ts";
 import { os } from "./lazy.ts";
 
 // glibc's <spawn.h>
+const POSIX_SPAWN_RESETIDS = 0x01;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
@@ -40,10 +41,15 @@ const POSIX_SPAWN_SETSID = 0x80;
  */
 export const SPAWNATTR = { bytes: 336, flags: 0, sigdefault: 8, sigmask: 8 + SIGSET_BYTES } as const;
 
-/** The attributes latchkey starts the app with: own session, `sigdefault` at default, empty mask. */
-export function spawnAttributes(sigdefault: Buffer = defaultSignals()): Buffer {
+/**
+ * The attributes latchkey starts the app with: own session, `sigdefault` at default, empty
+ * mask; with `resetIds`, POSIX_SPAWN_RESETIDS: the child sets its effective uid and gid to its
+ * real ones before execve (privileges/drop.ts switchThread says why).
+ */
+export function spawnAttributes(sigdefault: Buffer = defaultSignals(), resetIds = false): Buffer {
   const attr = Buffer.alloc(SPAWNATTR.bytes); // posix_spawnattr_init: all zero
-  attr.writeInt16LE(POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK, SPAWNATTR.flags);
+  const flags = POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (resetIds ? POSIX_SPAWN_RESETIDS : 0);
+  attr.writeInt16LE(flags, SPAWNATTR.flags);
   sigdefault.copy(attr, SPAWNATTR.sigdefault, 0, SIGSET_BYTES);
   // the mask (SPAWNATTR.sigmask) stays empty: the app starts with no signal blocked
   return attr;
@@ -68,8 +74,10 @@ export function canPosixSpawn(): boolean {
 /**
  * Start `path` with `argv` (argv[0] as given) and `env`, in a new session. Returns the pid;
  * throws SpawnError with the errno of a failed exec (ENOENT, EACCES, ENOEXEC, ...).
+ * `resetIds`: the child takes the calling thread's real uid and gid as its effective ones
+ * (POSIX_SPAWN_RESETIDS), for a start as the app's user (privileges/drop.ts switchThread).
  */
-export function posixSpawn(path: string, argv: readonly string[], env: Readonly<Record<string, string>>): number {
+export function posixSpawn(path: string, argv: readonly string[], env: Readonly<Record<string, string>>, resetIds = false): number {
   const c = libc()!;
   const ptr = rawPointer()!;
   inheritStdio(c);
@@ -77,11 +85,30 @@ export function posixSpawn(path: string, argv: readonly string[], env: Readonly<
   const args = cStringArray(argv, ptr);
   const envp = cStringArray(envList, ptr);
   const pid = Buffer.alloc(4);
-  check(c.posix_spawn(pid, cString(path), 0n, spawnAttributes(), args.pointers, envp.pointers), path);
+  check(c.posix_spawn(pid, cString(path), 0n, spawnAttributes(undefined, resetIds), args.pointers, envp.pointers), path);
   // The string buffers must outlive the call: keep them referenced until here.
   void args.strings;
   void envp.strings;
   return pid.readInt32LE(0);
+}
+
+/**
+ * Become `path` in this process (execve), for --exec: the same C arrays posix_spawn gets,
+ * with descriptors 0-2 inherited. Returns false when the bare system call is not available
+ * (the caller uses process.execve); throws SpawnError with the errno when execve fails.
+ */
+export function execveDirect(path: string, argv: readonly string[], env: Readonly<Record<string, string>>): boolean {
+  const exec = execveCall();
+  const c = libc();
+  if (!exec || !c) return false;
+  inheritStdio(c);
+  const args = cStringArray(argv, rawPointer()!);
+  const envp = cStringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`), rawPointer()!);
+  exec(cString(path), args.pointers, envp.pointers);
+  const errno = c.errno();
+  void args.strings;
+  void envp.strings;
+  throw new SpawnError(errno, path);
 }
 
 const F_GETFD = 1;

@@ -12,9 +12,16 @@
  *       aws-sm: ["prod/payments/**"]
  *     deny:
  *       vault: ["secret/data/payments/admin"]
+ *     write:
+ *       vault: ["pki/issue/payments"]
  *
  * Patterns: `*` matches within one path segment (no `/`), `**` matches across segments, `?`
  * one character; everything else is literal. Deny rules win over allow rules.
+ *
+ * A write-style reference (`vault://pki/issue/web?write&...`) is a POST: with the credentials
+ * the platform gave the container, `secret/data/x?write&...` would overwrite KV data. So a
+ * write is never allowed by `allow` or `unlisted: allow`, only by a `write` rule (deny rules
+ * still win); a policy without one refuses every write.
  *
  * A rule is only as good as the name it is matched against (issue 12, finding 3). Vault's
  * HTTP path is normalised after the check (`x/../admin` is `admin` to Vault), so a reference
@@ -30,7 +37,7 @@ import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Reference } from "../sources/source.ts";
 
 export interface PolicyRule {
-  kind: "allow" | "deny";
+  kind: "allow" | "deny" | "write";
   scheme: string;
   pattern: string;
   re: RegExp;
@@ -65,11 +72,11 @@ const bad = (source: string, where: string, msg: string) =>
 export function parsePolicy(raw: unknown, source: string): Policy {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad(source, "policy", "expected a mapping with 'allow', 'deny' and 'unlisted'");
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!["allow", "deny", "unlisted"].includes(k)) throw bad(source, `policy.${k}`, "unknown key (expected: allow, deny, unlisted)");
+  for (const k of Object.keys(o)) if (!["allow", "deny", "write", "unlisted"].includes(k)) throw bad(source, `policy.${k}`, "unknown key (expected: allow, deny, write, unlisted)");
   const unlisted = o.unlisted ?? "deny";
   if (unlisted !== "deny" && unlisted !== "allow") throw bad(source, "policy.unlisted", `invalid value '${String(unlisted)}': expected deny or allow`);
   const rules: PolicyRule[] = [];
-  for (const kind of ["deny", "allow"] as const) {
+  for (const kind of ["deny", "allow", "write"] as const) {
     const sec = o[kind];
     if (sec === undefined || sec === null) continue;
     if (typeof sec !== "object" || Array.isArray(sec)) throw bad(source, `policy.${kind}`, "expected a mapping from scheme to a list of patterns, e.g. vault: [\"secret/data/app/*\"]");
@@ -168,6 +175,24 @@ export function checkReference(policies: readonly Policy[], ref: Reference, cand
     if (!allows.some((r) => allowCandidates.some((c) => r.re.test(c)))) {
       throw new LatchkeyError("policy-denied", ExitCode.NO_PERM,
         `${where}: refused by policy ${p.source}: '${allowCandidates[allowCandidates.length - 1]}' matches none of policy.allow.${ref.scheme} (${allows.map((r) => `'${r.pattern}'`).join(", ")})`);
+    }
+  }
+}
+
+/**
+ * Throw unless every policy explicitly allows this write (`policy.write.SCHEME`). Deny rules
+ * win; `allow` and `unlisted: allow` do not count: reading a path is not writing it.
+ */
+export function checkWrite(policies: readonly Policy[], ref: Reference, path: string, where = ref.raw): void {
+  for (const p of policies) {
+    const mine = p.rules.filter((r) => r.scheme === ref.scheme);
+    const deny = mine.find((r) => r.kind === "deny" && r.re.test(path));
+    if (deny) throw new LatchkeyError("policy-denied", ExitCode.NO_PERM, `${where}: refused by policy rule ${deny.label}`);
+    const writes = mine.filter((r) => r.kind === "write");
+    if (!writes.some((r) => r.re.test(path))) {
+      throw new LatchkeyError("policy-denied", ExitCode.NO_PERM,
+        `${where}: refused by policy ${p.source}: a write to '${path}' needs a policy.write.${ref.scheme} rule ` +
+          `(${writes.length ? `it matches none of ${writes.map((r) => `'${r.pattern}'`).join(", ")}` : "there is none"}; reads allowed by policy.allow do not allow writes)`);
     }
   }
 }

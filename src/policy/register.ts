@@ -20,7 +20,7 @@ export function registerPolicy(): void {
   if (done) return;
   done = true;
   registerPolicyFlags();
-  registerSection("policy", { help: "allow-list of references per provider (allow, deny, unlisted)", validate: (v, at) => parsePolicy(v, at.file) });
+  registerSection("policy", { help: "allow-list of references per provider (allow, deny, write, unlisted)", validate: (v, at) => parsePolicy(v, at.file) });
   addReferenceCheck((ref, variable) => {
     checkCanonical(ref, `${variable}: ${ref.raw}`);
     if (ref.scheme === "file") checkFileParams(ref, `${variable}: ${ref.raw}`);

@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import type { Identity } from "./identity.ts";
 import type { Logger } from "../log/logger.ts";
-import { libc } from "../platform/libc.ts";
-import { signalAs } from "../platform/boundary.ts";
+import { libc, threadCredentials } from "../platform/libc.ts";
+import { resealDumpable, signalAs } from "../platform/boundary.ts";
+import { log } from "../log/logger.ts";
 
 const CAP_KILL = 5;
 const CAP_SETGID = 6;
@@ -107,6 +108,7 @@ export function keepSignalReach(id: Identity, log: Logger): void {
   }
   const c = libc();
   if (c && c.setresuid(id.uid, UNCHANGED, UNCHANGED) === 0) {
+    resealDumpable(c);
     log.debug("no CAP_KILL: supervisor's real uid set to the app's so it can signal the app", { uid: id.uid });
     return;
   }
@@ -124,10 +126,149 @@ function sameSet(a: number[], b: number[]): boolean {
 }
 
 function effectiveCaps(): bigint | null {
+  return capabilitySet("CapEff");
+}
+
+/**
+ * A capability set of the main thread (/proc/self/status shows the thread group leader's,
+ * the thread that runs JavaScript); null when /proc cannot tell.
+ */
+function capabilitySet(name: "CapEff" | "CapAmb"): bigint | null {
   try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, "m").exec(readFileSync("/proc/self/status", "utf8"));
     return m ? BigInt(`0x${m[1]}`) : null;
   } catch {
     return null;
   }
+}
+
+// ---- The app's user on one thread, for one posix_spawn or execve (no second runtime start) ----
+
+/**
+ * How latchkey starts the app as another user without starting a second runtime to drop
+ * privileges in (the exec shim, launch/shim.ts, ~1.1-1.5 × a whole latchkey start).
+ *
+ * The kernel keeps credentials per thread; glibc's set*id functions make every thread follow
+ * (privileges/boundary.ts), the bare system calls change only the caller. So only the main
+ * thread (the one that runs JavaScript and calls posix_spawn and execve) takes the app's
+ * groups and gids and uids, and only for that call; libuv's threads stay root throughout, so
+ * a read of a root-only file in flight meanwhile is unaffected.
+ *
+ * - "spawn" (supervise mode): real uid and gid become the app's; effective and saved stay
+ *   root, so the thread keeps its capabilities (the kernel clears them only when no id is 0
+ *   any more) and can switch back. posix_spawn's POSIX_SPAWN_RESETIDS makes the child set
+ *   its effective ids to its real ones (glibc does it in the child with the bare system
+ *   calls), and execve sets the saved ids to the effective ones: the app's real, effective,
+ *   saved and filesystem ids are all the user's.
+ * - "exec" (--exec): real and effective ids become the app's, the saved ones stay root (so
+ *   a failed execve can be undone), and execve makes the saved ids the effective ones.
+ *
+ * Either way the app's program is entered with no id 0 in its real and effective uids, so
+ * the kernel computes its capabilities as for any unprivileged program: permitted and
+ * effective only from the file's own capabilities and the ambient set, none from root. The
+ * ambient set survives such an execve, which gosu's setuid would have cleared: the thread
+ * switch is only used with an empty ambient set (`canSwitchThread`), else the caller falls
+ * back to the shim (supervise) or to glibc's whole-process drop (exec). Securebits change
+ * nothing here: they only govern how set*id calls treat capabilities, and execve recomputes
+ * them for an unprivileged program whatever they are (KEEP_CAPS is cleared by execve).
+ *
+ * The window: from the switch to the way back latchkey's main thread has the app's real
+ * uid, and the kernel lets a process signal another whose real (or saved) uid is its
+ * sender's real or effective uid. The way back runs once posix_spawn returns, which is
+ * after the app's execve: the app itself already runs in that window, and on a loaded
+ * machine the window lasts until latchkey's thread is scheduled again (milliseconds, seen
+ * here: test/security/process-parent-death.test.ts caught an app's `kill -KILL $PPID` at its
+ * start). So supervise mode switches the thread only as PID 1, where the kernel drops SIGKILL
+ * and SIGSTOP sent from inside the namespace; what the app's user can still send in the window
+ * are signals latchkey handles: forwarded to the app itself, or a stop signal that stops it
+ * (as the app could by exiting). From outside the container's PID namespace a host process
+ * with the app's uid could SIGKILL latchkey in the window (ending the container). Not as
+ * PID 1, the exec shim drops privileges in the child, and latchkey's ids never change. In
+ * --exec mode the window ends with latchkey's own execve: a process of the app's user could
+ * only keep the app from starting. It gains no privilege in any case: latchkey is not
+ * dumpable (no ptrace, no /proc/PID/mem or environ).
+ */
+export type SwitchMode = "spawn" | "exec";
+
+/** (gid_t)-1: "leave this id unchanged". */
+const KEEP = UNCHANGED;
+
+/** Does latchkey already run as `id` (ids and groups)? Then no switch is needed. */
+export function alreadyIdentity(id: Identity): boolean {
+  return process.getuid!() === id.uid && process.geteuid!() === id.uid && process.getgid!() === id.gid &&
+    process.getegid!() === id.gid && sameSet(process.getgroups!(), id.groups);
+}
+
+let ambientEmpty: boolean | undefined;
+
+/**
+ * Can the app's start switch only the main thread (x86-64 with node:ffi, latchkey root with
+ * an empty ambient capability set)? The answer does not change in a run: latchkey never
+ * changes its ambient set.
+ */
+export function canSwitchThread(): boolean {
+  if (threadCredentials() === null) return false;
+  ambientEmpty ??= capabilitySet("CapAmb") === 0n;
+  return ambientEmpty;
+}
+
+export interface ThreadSwitch {
+  /**
+   * Back to latchkey's own ids and groups, checked. If they cannot be restored latchkey must
+   * not go on with the app's ids on one thread: it kills `app` (when started) and exits.
+   */
+  back(app?: number): void;
+}
+
+/**
+ * The main thread becomes `id` (see SwitchMode), checked by reading every id back. Throws
+ * NO_PERM with the thread back as it was when a step fails; call `back()` after the
+ * posix_spawn, or after an execve that failed.
+ */
+export function switchThread(id: Identity, mode: SwitchMode): ThreadSwitch {
+  const tc = threadCredentials();
+  if (!tc) throw new LatchkeyError("no_perm", ExitCode.NO_PERM, `--user ${id.spec}: cannot switch one thread's ids on this platform`);
+  const uids = tc.getresuid();
+  const gids = tc.getresgid();
+  const groups = tc.getgroups();
+  if (!uids || !gids || !groups) {
+    throw new LatchkeyError("no_perm", ExitCode.NO_PERM, `--user ${id.spec}: cannot read latchkey's own ids (errno ${tc.errno()})`);
+  }
+  const back = (app?: number) => {
+    // uid first: in "exec" mode the effective uid is the app's until this, and the other two
+    // calls need root's capabilities (the kernel gives them back with effective uid 0).
+    const ok = tc.setresuid(uids[0], uids[1], uids[2]) === 0 && tc.setresgid(gids[0], gids[1], gids[2]) === 0 &&
+      tc.setgroups(groups) === 0 && same(tc.getresuid(), uids) && same(tc.getresgid(), gids) && sameSet(tc.getgroups() ?? [], groups);
+    if (!ok) abortMixed(tc.errno(), app);
+    resealDumpable(); // the switch reset dumpability to fs.suid_dumpable (boundary.ts)
+  };
+  const effUid = mode === "exec" ? id.uid : KEEP;
+  const effGid = mode === "exec" ? id.gid : KEEP;
+  // groups and gids while the thread is still root, the uid last (as setpriv and gosu do)
+  const failed = tc.setgroups(id.groups) !== 0 ? "setgroups"
+    : tc.setresgid(id.gid, effGid, KEEP) !== 0 ? "setresgid"
+    : tc.setresuid(id.uid, effUid, KEEP) !== 0 ? "setresuid" : null;
+  const errno = failed ? tc.errno() : 0;
+  const want = (own: [number, number, number], to: number): [number, number, number] => [to, mode === "exec" ? to : own[1], own[2]];
+  resealDumpable(); // in "exec" mode the effective ids changed; an execve that fails returns here
+  const took = !failed && same(tc.getresuid(), want(uids, id.uid)) && same(tc.getresgid(), want(gids, id.gid)) && sameSet(tc.getgroups() ?? [], id.groups);
+  if (!took) {
+    back();
+    const got = tc.getresuid();
+    throw new LatchkeyError("no_perm", ExitCode.NO_PERM,
+      `--user ${id.spec}: cannot switch to uid ${id.uid} gid ${id.gid}: ${failed ? `${failed} failed (errno ${errno})` : `the ids did not take (uid ${got?.join("/") ?? "?"})`}`);
+  }
+  return { back };
+}
+
+function same(a: readonly number[] | null, b: readonly number[]): boolean {
+  return a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** latchkey's main thread could not take its own ids back: stop everything, now. */
+function abortMixed(errno: number, app?: number): never {
+  const c = libc()!;
+  if (app !== undefined) c.kill(app, 9); // it must not run on unsupervised
+  log.error(`cannot take back latchkey's own ids after starting the app (errno ${errno}); stopping`, { code: "no_perm" });
+  return c._exit(ExitCode.NO_PERM);
 }

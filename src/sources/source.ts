@@ -38,6 +38,8 @@ export interface FetchedSecret {
   version?: string;
   /** Vault leases: renewed while the app runs, revoked on exit. */
   lease?: { id: string; durationSec: number; renewable: boolean };
+  /** `check` only: what would have been fetched instead (e.g. "would write pki/issue/web"); the value is empty. */
+  planned?: string;
 }
 
 export interface SourceContext {

@@ -12,6 +12,7 @@
 import { constants, fchmodSync, fchownSync, lstatSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
+import { MAX_MAX_SIZE } from "../env/options.ts";
 import type { SshSecret } from "../env/prepare.ts";
 import type { Identity } from "../privileges/identity.ts";
 import { crypto, os } from "../platform/lazy.ts";
@@ -21,6 +22,8 @@ import { openDirectory } from "../fileset/walk.ts";
 import { readEntryAt, replaceFileAt } from "../fileset/replace.ts";
 
 export const MANIFEST = ".latchkey-installed";
+/** A manifest is a few hundred bytes (a name and a hash per file); anything bigger was planted. */
+const MANIFEST_MAX = 64 * 1024;
 
 export interface SshTarget {
   dir: string;
@@ -76,7 +79,9 @@ function installIn(c: FileCalls, dfd: number, dir: string, files: readonly SshSe
   const installed: string[] = [];
   for (const f of files) {
     const path = join(dir, f.name);
-    const entry = readEntryAt(c, dfd, f.name, path);
+    // Compared with what latchkey installed (a secret: at most the largest --max-size) and
+    // with the new bytes; a file bigger than both is not ours and is not read.
+    const entry = readEntryAt(c, dfd, f.name, path, Math.max(MAX_MAX_SIZE, f.bytes.length));
     if (entry.kind !== "absent") {
       const now = entry.kind === "file" ? hashBytes(entry.bytes) : undefined;
       const ours = now !== undefined && manifest[f.name] === now;
@@ -160,8 +165,9 @@ function isSymlinkAt(c: FileCalls, dfd: number, name: string, path: string): boo
 }
 
 function readManifest(c: FileCalls, dfd: number, dir: string): Record<string, string> {
+  // Oversized: refused (77), not taken as empty; read without bounds, it cost root memory.
+  const e = readEntryAt(c, dfd, MANIFEST, join(dir, MANIFEST), MANIFEST_MAX);
   try {
-    const e = readEntryAt(c, dfd, MANIFEST, join(dir, MANIFEST));
     if (e.kind !== "file") return {};
     const v = JSON.parse(e.bytes.toString("utf8")) as unknown;
     return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, string>) : {};

@@ -9,6 +9,7 @@ import { ESRCH, libc } from "../platform/libc.ts";
 import { canPosixSpawn, posixSpawn } from "../platform/spawn.ts";
 import { appCoreLimit, asSignalSender, noNewPrivileges, setInheritable, withAppCoreLimit } from "../platform/boundary.ts";
 import { startedInForeground } from "../platform/terminal.ts";
+import { alreadyIdentity, canSwitchThread, switchThread } from "../privileges/drop.ts";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { SHIM_ARG } from "../launch/shim-arg.ts";
 import { SPEC_FD, type ShimMessage } from "../launch/shim.ts";
@@ -62,9 +63,10 @@ export class Child {
   }
 
   /**
-   * Start the app. Directly (posix_spawn, platform/spawn.ts) when nothing must happen
-   * between fork and exec (one runtime start, the fast path); through the exec shim when a
-   * user switch or the terminal foreground is needed. Throws when the spawn fails; through
+   * Start the app. Directly (posix_spawn, platform/spawn.ts) when nothing of ours must run
+   * between fork and exec (one runtime start, the fast path; a user switch included, see
+   * privileges/drop.ts switchThread); through the exec shim for the terminal foreground, a
+   * parent-death signal, or a user switch where one thread's ids cannot be set alone. Throws when the spawn fails; through
    * child_process (no FFI, or the shim) the reason (errno) of some failures is only known a
    * tick later, so prefer `launch`, which waits for it.
    */
@@ -156,20 +158,34 @@ function spawnApp(requested: LaunchSpec): ChildProcess | number {
   // A parent-death signal needs code of ours in the child, after the privilege drop: only the
   // shim runs any. As PID 1 it is moot (latchkey's death ends the PID namespace, the app with it).
   const deathSignal = b.deathSignal !== undefined && process.pid !== 1;
-  const needsShim = spec.identity !== undefined || requested.foreground || deathSignal;
+  // Another user: as PID 1 the main thread switches to it for the posix_spawn
+  // (privileges/drop.ts switchThread), no second runtime start. Not as PID 1 the app could
+  // SIGKILL or SIGSTOP latchkey while the main thread has the app's real uid (the kernel drops
+  // those signals only for a namespace's init), so there the shim drops privileges instead.
+  const user = spec.identity && !alreadyIdentity(spec.identity) ? spec.identity : undefined;
+  const direct = canPosixSpawn() && (user === undefined || (process.pid === 1 && canSwitchThread()));
+  const needsShim = requested.foreground || deathSignal || (user !== undefined && !direct);
   if (!needsShim) {
     // posix_spawn runs none of our code in the child: no_new_privs goes on latchkey itself,
     // and everything it starts from now on inherits it (it never needs to gain privileges).
     if (b.noNewPrivs) noNewPrivileges();
     // Own session and process group (setsid), so --signal-group and the grace kill reach
     // exactly the app's processes.
-    if (canPosixSpawn()) {
+    if (direct) {
       prepareAdoption();
       const c = libc()!;
       return withAppCoreLimit(() => {
         setInheritable(c, passFds, true);
         try {
-          return posixSpawn(spec.path, spec.argv, spec.env);
+          if (!user) return posixSpawn(spec.path, spec.argv, spec.env);
+          let pid: number | undefined;
+          const thread = switchThread(user, "spawn");
+          try {
+            pid = posixSpawn(spec.path, spec.argv, spec.env, true);
+          } finally {
+            thread.back(pid);
+          }
+          return pid;
         } finally {
           setInheritable(c, passFds, false);
         }

@@ -19,6 +19,7 @@ import { invalid, type Settings } from "../config/settings.ts";
 import { checkKeys, expectObject, expectString, type FieldPath } from "../config/validate.ts";
 import { configError } from "../errors.ts";
 import { parseAction, type Action } from "../watch/options.ts";
+import { systemDirProblem } from "../fileset/system-dirs.ts";
 
 export interface TemplateSpec {
   /** Absolute path of the Liquid source. */
@@ -103,7 +104,8 @@ function destinationProblem(dest: string): string | null {
   if (dirname(dest) === dest) return "expected a file path, not /";
   if (!FILE_NAME.test(basename(dest))) return "the file name must be letters, digits, '_', '.', '-' (not starting with '..')";
   if (dest.split("/").some((p) => p === "." || p === "..")) return "expected a path without . or .. components";
-  return null;
+  // The file set (..data, links) goes into the destination's directory: never / or /etc.
+  return systemDirProblem(dirname(dest));
 }
 
 /**

@@ -97,7 +97,7 @@ export function compileTemplate(text: string, label: string): CompiledTemplate {
         const data = Object.assign(Object.create(null) as Record<string, string>, scope);
         return Buffer.from(e.renderSync(parsed, data) as string, "utf8");
       } catch (err) {
-        throw templateError(label, err);
+        throw templateError(label, err, text);
       }
     },
   };
@@ -109,7 +109,7 @@ export function compileTemplate(text: string, label: string): CompiledTemplate {
  * else (an error thrown inside a filter) is reduced to its first line, and the logger redacts
  * every loaded secret by value on top of that.
  */
-export function templateError(label: string, err: unknown): LatchkeyError {
+export function templateError(label: string, err: unknown, source?: string): LatchkeyError {
   const e = err as { message?: unknown; token?: { getPosition?: () => [number, number] }; originalError?: unknown };
   let message = typeof e?.message === "string" ? e.message : String(err);
   // liquidjs appends ", line:L, col:C" and, for render errors, the template lines around it:
@@ -126,6 +126,23 @@ export function templateError(label: string, err: unknown): LatchkeyError {
     }
   }
   message = message.replace(/^undefined variable: /, "undefined variable ").replace(/^undefined filter: /, "undefined filter ");
+  if (source !== undefined && message.startsWith("undefined variable ")) message = `undefined variable ${writtenPath(message.slice(19), source)}`;
   if (/^ENOENT: Failed to lookup/.test(message)) message = "a template cannot read other files";
   return new LatchkeyError("template", ExitCode.CONFIG, `template ${label}${line !== undefined ? ` line ${line}` : ""}: ${message}`);
+}
+
+/**
+ * The looked-up path of an undefined variable, as far as the template wrote it. liquidjs names
+ * the path it evaluated: a key computed from a value (`x[DB_PASSWORD | upcase]`, `[name]`) is
+ * that value, transformed past the redactor's reach. A segment is shown only if the template's
+ * own text holds it as a word; from the first that it does not, the rest is `[…]`.
+ */
+function writtenPath(path: string, source: string): string {
+  const segments = path.split(".");
+  const written = (seg: string) => seg !== "" && new RegExp(`(^|[^\\w-])${seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^\\w-])`).test(source);
+  let n = 0;
+  while (n < segments.length && written(segments[n]!)) n++;
+  if (n === segments.length) return path;
+  if (n === 0) return "(a name computed from a value; not shown)";
+  return `${segments.slice(0, n).join(".")}[…] (a key computed from a value; not shown)`;
 }

@@ -8,11 +8,11 @@
  * template fails (a variable removed) before anything is applied, and so that only templates
  * whose *output* changed are rewritten and have their action run.
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname, normalize } from "node:path";
 import { ExitCode, LatchkeyError } from "../errors.ts";
 import { FileSetError, FileSetWriter, type FileSpec, type Owner } from "../fileset/writer.ts";
 import type { Identity } from "../privileges/identity.ts";
-import { readSecretFile } from "../sources/file/read.ts";
+import { readUnplanted } from "../sources/file/read.ts";
 import type { Action } from "../watch/options.ts";
 import type { TemplateSpec } from "./config.ts";
 import { compileTemplate, PARSE_LIMIT, type CompiledTemplate } from "./engine.ts";
@@ -58,8 +58,9 @@ export class TemplateOutputs {
   constructor(specs: readonly TemplateSpec[], o: TemplateOptions) {
     const appOwner = o.identity ? { uid: o.identity.uid, gid: o.identity.gid } : undefined;
     this.outputs = specs.map((s) => {
-      const dir = dirname(s.destination);
-      if (o.renderDir !== undefined && stripSlash(o.renderDir) === dir) {
+      // normalize: `DIR//b` is DIR (`.` and `..` are refused when parsed); the writers are grouped by this
+      const dir = stripSlash(dirname(normalize(s.destination)));
+      if (o.renderDir !== undefined && stripSlash(normalize(o.renderDir)) === dir) {
         throw new LatchkeyError("config", ExitCode.CONFIG, `${s.origin}: destination ${s.destination} is in the --render directory ${o.renderDir}: give templates a directory of their own`);
       }
       let owner = appOwner;
@@ -123,8 +124,13 @@ export class TemplateOutputs {
   }
 }
 
+/**
+ * The source is read as root and its rendering goes to the app: a source the app user can
+ * replace (templates shipped with `COPY --chown=app`) must not be a way to read a root file.
+ * So it is read by readUnplanted.
+ */
 function readSource(path: string): string {
-  const { bytes } = readSecretFile(path, PARSE_LIMIT, `template ${path}`);
+  const { bytes } = readUnplanted(path, PARSE_LIMIT, `template ${path}`);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

@@ -332,17 +332,7 @@ export class RotationController {
       this.#adopt(candidate);
       return;
     }
-    if (this.#d.vet) {
-      try {
-        await this.#d.vet(candidate, this.#signal());
-      } catch (e) {
-        rotationStatus.rejected++;
-        rotationStatus.lastError = errorText(e);
-        this.#d.log.warn("new secrets rejected by the startup gate; the app keeps running on the last good set", { ...info, error: errorText(e) });
-        throw e;
-      }
-      if (this.#closed || this.#d.actuator.stopping) return;
-    }
+    if (!(await this.#vetted(candidate, info))) return;
     if (!(await this.#applyFiles(candidate, rendered, info, true))) return;
     if (action.kind === "signal") {
       this.#d.actuator.setEnv(candidate.env);
@@ -359,23 +349,27 @@ export class RotationController {
     }
   }
 
+  /** The startup gate on a candidate set (a rejection is counted, logged and thrown); false when latchkey started stopping meanwhile. */
+  async #vetted(candidate: SecretSet, info: Record<string, string>): Promise<boolean> {
+    if (!this.#d.vet) return true;
+    try {
+      await this.#d.vet(candidate, this.#signal());
+    } catch (e) {
+      rotationStatus.rejected++;
+      rotationStatus.lastError = errorText(e);
+      this.#d.log.warn("new secrets rejected by the startup gate; the app keeps running on the last good set", { ...info, error: errorText(e) });
+      throw e;
+    }
+    return !(this.#closed || this.#d.actuator.stopping);
+  }
+
   /**
    * Writes what the new set changes on disk (--render files, the templates whose output
    * changed), before the action. `vetted` false (action none): the templates only. Returns
    * false when latchkey started stopping meanwhile.
    */
   async #applyFiles(candidate: SecretSet, rendered: RenderedTemplates | undefined, info: Record<string, string>, vetted: boolean): Promise<boolean> {
-    if (!vetted && this.#d.vet) {
-      try {
-        await this.#d.vet(candidate, this.#signal());
-      } catch (e) {
-        rotationStatus.rejected++;
-        rotationStatus.lastError = errorText(e);
-        this.#d.log.warn("new secrets rejected by the startup gate; the app keeps running on the last good set", { ...info, error: errorText(e) });
-        throw e;
-      }
-      if (this.#closed || this.#d.actuator.stopping) return false;
-    }
+    if (!vetted && !(await this.#vetted(candidate, info))) return false;
     try {
       if (vetted) this.#d.renderer?.render(candidate.secrets);
       rendered?.commit();

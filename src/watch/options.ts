@@ -3,6 +3,7 @@
  */
 import { invalid, type Settings } from "../config/settings.ts";
 import { parseSignal, type SignalName } from "../supervisor/signals.ts";
+import { systemDirProblem } from "../fileset/system-dirs.ts";
 
 export type Action = { kind: "restart" } | { kind: "signal"; signal: SignalName } | { kind: "none" };
 
@@ -50,6 +51,8 @@ export function loadRotationOptions(s: Settings): RotationOptions {
   if (render !== undefined && !render.startsWith("/")) {
     throw invalid(s.origin("render")!, render, "expected an absolute directory path");
   }
+  const system = render !== undefined ? systemDirProblem(render) : null;
+  if (system) throw invalid(s.origin("render")!, render!, system);
   return {
     action,
     debounce,

@@ -109,8 +109,10 @@ export class PollScheduler {
       outcome = { ok: true, failures: 0, nextInMs: jittered(this.#opts.interval, this.#opts.jitter, this.#opts.random) };
     } catch (error) {
       this.#failures++;
+      // Never sooner than one interval: during an outage the request rate stays at or below
+      // the healthy one (a retry at half an interval made a sealed Vault cost more, #13).
       const next = Math.max(
-        Math.min(this.#opts.interval, this.#opts.backoffCap) / 2,
+        Math.min(this.#opts.interval, this.#opts.backoffCap),
         backoffDelay(this.#failures, { base: this.#opts.interval, cap: this.#opts.backoffCap }, this.#opts.random),
       );
       outcome = { ok: false, failures: this.#failures, nextInMs: Math.round(next), error };

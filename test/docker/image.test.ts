@@ -4,13 +4,13 @@
  * the shared libraries the docs list.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.ts";
-import { docker, dockerAvailable, dockerOk, IMAGES, LABEL, uniqueName, useDockerCleanup } from "./helpers/docker.ts";
+import { debianMirror, docker, dockerAvailable, dockerOk, IMAGES, LABEL, uniqueName, useDockerCleanup } from "./helpers/docker.ts";
 
 const status = dockerAvailable("test/docker/image.test.ts");
 useDockerCleanup(status.ok);
@@ -39,10 +39,16 @@ async function layerFiles(image: string): Promise<{ layers: Array<Array<{ path: 
 }
 
 describe.skipIf(!status.ok)("the latchkey image (repository Dockerfile)", () => {
-  it("holds only /latchkey and /LICENSE (licenses of latchkey, Node and the bundled dependencies), within the size targets", async () => {
+  it("holds only /opt/latchkey (self-contained), /latchkey (the single executable) and /LICENSE (licenses of latchkey, Node and the bundled dependencies), within the size targets", async () => {
     const { layers, dir } = await layerFiles(IMAGES.latchkey);
-    const files = layers.flat().map((f) => f.path).sort();
-    expect(files).toEqual(["LICENSE", "latchkey"]);
+    const files = layers.flat().map((f) => f.path).filter((p) => !p.endsWith("/")).sort();
+    expect(files.filter((p) => !p.startsWith("opt/latchkey/"))).toEqual(["LICENSE", "latchkey"]);
+    expect(files.filter((p) => p.startsWith("opt/latchkey/"))).toEqual([
+      "opt/latchkey/LICENSE", "opt/latchkey/bin/latchkey",
+      "opt/latchkey/lib/PACKAGES", "opt/latchkey/lib/ld-linux-x86-64.so.2", "opt/latchkey/lib/libatomic.so.1", "opt/latchkey/lib/libc.so.6",
+      "opt/latchkey/lib/libdl.so.2", "opt/latchkey/lib/libgcc_s.so.1", "opt/latchkey/lib/libm.so.6", "opt/latchkey/lib/libpthread.so.0",
+      "opt/latchkey/lib/libstdc++.so.6", "opt/latchkey/share/doc/gcc-12-base/copyright", "opt/latchkey/share/doc/libc6/copyright",
+    ]);
 
     const fs = join(dir, "fs");
     mkdirSync(fs);
@@ -63,6 +69,15 @@ describe.skipIf(!status.ok)("the latchkey image (repository Dockerfile)", () => 
     expect(size).toBeGreaterThan(20 * 2 ** 20); // a real runtime, not a stub
     expect(size).toBeLessThanOrEqual(120 * 2 ** 20);
     expect(gz).toBeLessThanOrEqual(45 * 2 ** 20);
+    // The tree's executable looks for its loader and libraries in the tree only.
+    const elf = execFileSync("readelf", ["-l", "-d", join(fs, "opt/latchkey/bin/latchkey")], { encoding: "utf8" });
+    expect(elf).toContain("[Requesting program interpreter: /opt/latchkey/lib/ld-linux-x86-64.so.2]");
+    // RPATH, searched before an LD_LIBRARY_PATH the image may set (portable.test.ts).
+    expect(elf).toMatch(/\(RPATH\)\s+Library rpath: \[\/opt\/latchkey\/lib\]/);
+    expect(elf).not.toContain("RUNPATH");
+    const libs = readdirSync(join(fs, "opt/latchkey/lib")).reduce((n, f) => n + statSync(join(fs, "opt/latchkey/lib", f)).size, 0);
+    console.log(`/opt/latchkey/lib: ${(libs / 2 ** 20).toFixed(1)} MiB`);
+    expect(libs).toBeLessThanOrEqual(6 * 2 ** 20);
   });
 
   it("keeps build secrets out of every layer (npm ci got the CA bundle as a build secret)", async () => {
@@ -83,7 +98,7 @@ describe.skipIf(!status.ok)("the latchkey image (repository Dockerfile)", () => 
 
   it("its test stage (typecheck and unit tests inside the build image) passes", async () => {
     const r = await docker(["build", "-q", "--target", "test", "--label", LABEL,
-      "--build-arg", "BUILD_BASE=latchkey-local/node-build:bookworm",
+      "--build-arg", "BUILD_BASE=latchkey-local/node-build:bookworm", "--build-arg", `DEBIAN_MIRROR=${debianMirror()}`,
       ...(statSync("/etc/ssl/certs/ca-certificates.crt", { throwIfNoEntry: false }) ? ["--secret", "id=ca,src=/etc/ssl/certs/ca-certificates.crt"] : []),
       ROOT], { timeoutMs: 900_000 });
     if (r.code !== 0) throw new Error(`docker build --target test failed (${r.code}):\n${r.stderr.slice(-4000)}`);

@@ -64,6 +64,10 @@ describe("a FIFO where latchkey reads a file", () => {
     const p = fifo();
     expectQuickFailure(await run(["--vault-token-file", p, ...APP], { VAULT_ADDR: vault.url(), X: "vault://secret/data/app#k" }), p);
   });
+  it("--vault-jwt-file (JWT login, read at each login)", async () => {
+    const p = fifo();
+    expectQuickFailure(await run(["--vault-auth", "jwt", "--vault-role", "app", "--vault-jwt-file", p, ...APP], { VAULT_ADDR: vault.url(), X: "vault://secret/data/app#k" }), p);
+  });
   it("--vault-ca-cert", async () => {
     const p = fifo();
     expectQuickFailure(await run(["--vault-ca-cert", p, ...APP], { VAULT_ADDR: vault.url(), VAULT_TOKEN: "t0ken-fifo", X: "vault://secret/data/app#k" }), p);

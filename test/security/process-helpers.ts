@@ -10,23 +10,50 @@ export const NOBODY_UID = 65534;
 /** setpriv's arguments to become uid/gid 65534 with no supplementary groups (no capabilities left). */
 export const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 
+/**
+ * Everything a process printed on stdout since the first printed() call on it: a later call
+ * must also see lines that arrived in the same chunk as an earlier call's (under load the app's
+ * lines come in one read, and a fresh listener would miss them).
+ */
+const seen = new WeakMap<ChildProcess, { out: string }>();
+
 /** Resolve with the value of `key=VALUE` once a line of that form appears on the process's stdout. */
 export function printed(proc: ChildProcess, key: string, timeoutMs = 20_000): Promise<string> {
+  let buf = seen.get(proc);
+  if (!buf) {
+    const b = { out: "" };
+    proc.stdout!.on("data", (d: Buffer) => (b.out += d.toString()));
+    seen.set(proc, b);
+    buf = b;
+  }
+  const state = buf;
+  const pattern = new RegExp(`^${key}=(.*)$`, "m");
   return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${key}= on stdout (got: ${JSON.stringify(out)})`)), timeoutMs);
-    proc.once("exit", (code, signal) => {
+    const check = (): boolean => {
+      const m = pattern.exec(state.out);
+      if (!m) return false;
+      finish();
+      resolve(m[1]!);
+      return true;
+    };
+    const onData = () => void setImmediate(check); // after the recording listener appended
+    const onExit = (code: number | null, signal: string | null) => {
+      if (check()) return;
+      finish();
+      reject(new Error(`exited (${code ?? signal}) before printing ${key}= (stdout: ${JSON.stringify(state.out)})`));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(`timed out waiting for ${key}= on stdout (got: ${JSON.stringify(state.out)})`));
+    }, timeoutMs);
+    function finish(): void {
       clearTimeout(timer);
-      reject(new Error(`exited (${code ?? signal}) before printing ${key}= (stdout: ${JSON.stringify(out)})`));
-    });
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = new RegExp(`^${key}=(.*)$`, "m").exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
+      proc.stdout!.off("data", onData);
+      proc.off("exit", onExit);
+    }
+    proc.stdout!.on("data", onData);
+    proc.once("exit", onExit);
+    check();
   });
 }
 

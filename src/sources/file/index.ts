@@ -8,6 +8,12 @@
  * /etc/shadow is /etc/shadow to the policy. The path is resolved once, the policy checked on
  * that, and exactly that path is opened, refusing a symlink at its end and a file that is not
  * the one at the checked path (see readCheckedFile): what is read is what was checked.
+ *
+ * Without a policy, the file is opened on descriptors from `/` (readUnplanted), following no
+ * symlink that someone other than root or latchkey could have planted: a NAME_FILE or
+ * file:// path into a directory the app can write (a shared volume, its home) must not become
+ * root's read of a file the app swapped for a link to /etc/shadow. Docker's and the kubelet's
+ * root-owned links (`..data`) are followed as before.
  */
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
@@ -16,7 +22,16 @@ import { activePolicies } from "../../policy/active.ts";
 import { checkCanonical, checkReference, pathProblem } from "../../policy/policy.ts";
 import { Settings } from "../../config/settings.ts";
 import { getRunSettings, type FetchedSecret, type Reference, type SecretSource } from "../source.ts";
-import { fileError, readCheckedFile, readSecretFile, type ReadFile } from "./read.ts";
+import { fileError, readCheckedFile, readSecretFile, readUnplanted, type ReadFile } from "./read.ts";
+import { fileCalls } from "../../platform/libc.ts";
+
+function haveFileCalls(): boolean {
+  try {
+    return fileCalls() !== null;
+  } catch {
+    return false;
+  }
+}
 
 let limit = 64 * 1024;
 /** Set by the env loader from --max-size before anything is fetched. */
@@ -56,7 +71,7 @@ export function createFileSource(): SecretSource {
 export function readFileSecret(path: string, maxSize: number, what: string, ref: Reference = { raw: `file://${path}`, scheme: "file", locator: path, params: {} }): ReadFile {
   const settings = getRunSettings() ?? new Settings({ flags: {}, env: process.env });
   const policies = activePolicies(settings);
-  if (policies.length === 0) return readSecretFile(path, maxSize, what);
+  if (policies.length === 0) return readWithoutPolicy(path, maxSize, what);
   const written = resolve(path);
   let real: string;
   try {
@@ -70,6 +85,16 @@ export function readFileSecret(path: string, maxSize: number, what: string, ref:
   // A deny rule written on the path as the image knows it refuses it too.
   checkReference(policies, ref, real === written ? [real] : [real, written], what, [real]);
   return readCheckedFile(real, maxSize, what);
+}
+
+/**
+ * Without node:ffi (dist/latchkey.cjs on a plain Node) there are no descriptor-relative calls:
+ * a root latchkey refuses (71) rather than read through links the app could plant; run as
+ * anyone else it reads by path, as it can only reach what its own user can.
+ */
+function readWithoutPolicy(path: string, maxSize: number, what: string): ReadFile {
+  if (process.geteuid?.() !== 0 && !haveFileCalls()) return readSecretFile(path, maxSize, what);
+  return readUnplanted(path, maxSize, what);
 }
 
 /** NAME_FILE paths: the canonical-form rule of file:// references (see policy.ts). */

@@ -12,6 +12,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
+import { FileSetError, READ_FLAGS, requireCalls } from "../../fileset/at.ts";
+import { openFile } from "../../fileset/walk.ts";
 
 export interface ReadFile {
   bytes: Buffer;
@@ -50,10 +52,12 @@ export function fileKind(st: Stats): string {
  * The one reader: open non-blocking, fstat, regular files only, at most `maxSize` bytes.
  * `noFollow`: a symlink as the last component fails with ELOOP. `expect`: the identity the
  * caller checked (a real path, see readCheckedFile) — the open file must be that file.
+ * `open`: the caller opens the file itself (on descriptors, see template/outputs.ts) with
+ * O_NONBLOCK; the descriptor is this function's to close.
  * Throws FileReadError (or Node's errno error from open/read) — nothing else.
  */
-export function readRegularFile(path: string, maxSize: number, opts: { noFollow?: boolean; expect?: (fd: number, st: Stats) => void } = {}): { bytes: Buffer; st: Stats } {
-  const fd = openSync(path, opts.noFollow ? OPEN | constants.O_NOFOLLOW : OPEN);
+export function readRegularFile(path: string, maxSize: number, opts: { noFollow?: boolean; expect?: (fd: number, st: Stats) => void; open?: () => number } = {}): { bytes: Buffer; st: Stats } {
+  const fd = opts.open ? opts.open() : openSync(path, opts.noFollow ? OPEN | constants.O_NOFOLLOW : OPEN);
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw new FileReadError("EISDIR", "is a directory, not a file");
@@ -98,6 +102,30 @@ export function readSecretFile(path: string, maxSize: number, what = `secret fil
     const { bytes, st } = readRegularFile(path, maxSize);
     return { bytes, version: `${st.ino}:${st.size}:${st.mtimeMs}` };
   } catch (e) {
+    throw fileError(e, path, what);
+  }
+}
+
+/**
+ * A file latchkey reads as root from a place another user may write (a template's source, a
+ * --dotenv file the app owns), whose contents then go to that user: opened on descriptors from
+ * `/`, following no symlink at any component that someone other than root could have planted
+ * (fileset/walk.ts; a ConfigMap's root-owned `..data` links pass). A planted link is refused
+ * (77) instead of read: through it, root's files would reach the app.
+ */
+export function readUnplanted(path: string, maxSize: number, what: string): ReadFile {
+  try {
+    const c = requireCalls(what);
+    // Relative to the working directory, unnormalized: the walk resolves ".." as the kernel would.
+    const abs = path.startsWith("/") ? path : `${process.cwd()}/${path}`;
+    const { bytes, st } = readRegularFile(path, maxSize, { open: () => openFile(c, abs, READ_FLAGS) });
+    return { bytes, version: `${st.ino}:${st.size}:${st.mtimeMs}` };
+  } catch (e) {
+    if (e instanceof FileSetError) {
+      if (e.errno === "REFUSED") throw new LatchkeyError("no_perm", ExitCode.NO_PERM, `${what}: ${e.message}`);
+      if (e.errno === "ENOSYS") throw new LatchkeyError("os", ExitCode.OS, e.message);
+      throw fileError(Object.assign(new Error(e.message), { code: e.errno }), path, what);
+    }
     throw fileError(e, path, what);
   }
 }

@@ -1,11 +1,10 @@
 /**
  * Getting and keeping a Vault token: the given token (looked up to learn its policies and TTL),
  * or a login with AppRole (optionally unwrapping a response-wrapped secret_id first),
- * Kubernetes or JWT. While latchkey runs, the token is renewed at about two thirds of its TTL;
+ * Kubernetes, JWT or a TLS client certificate. While latchkey runs, the token is renewed at about two thirds of its TTL;
  * when it can no longer be renewed (not renewable, or capped by its max TTL) latchkey logs in
  * again if it has the means. A token latchkey created is revoked on exit; a given one never is.
  */
-import { readFileSync } from "node:fs";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { redactor } from "../../log/redact.ts";
@@ -79,12 +78,15 @@ export async function authenticate(c: VaultClient, auth: AuthConfig, deadline: n
     }
     return login(c, auth.mount, { role_id: roleId, ...(secretId ? { secret_id: secretId } : {}) }, "AppRole", deadline, retry);
   }
-  let jwt: string;
-  try {
-    jwt = readFileSync(auth.jwtFile, "utf8").trim();
-  } catch (e) {
-    throw new LatchkeyError("vault-auth", ExitCode.CONFIG, `${auth.method} login: cannot read the JWT file '${auth.jwtFile}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  if (auth.method === "cert") {
+    // The credential is the client certificate the transport presents in every TLS handshake
+    // (--vault-client-cert/--vault-client-key); `name` picks one of the method's certificate
+    // roles, else Vault tries them all.
+    return login(c, auth.mount, auth.role ? { name: auth.role } : {}, "TLS certificate", deadline, retry);
   }
+  // Read again at each login (a projected service-account token is rotated by the kubelet),
+  // non-blocking and regular files only, as every credential file.
+  const jwt = readCredentialFile(auth.jwtFile, `${auth.method} login: the JWT file`);
   if (!jwt) throw new LatchkeyError("vault-auth", ExitCode.CONFIG, `${auth.method} login: the JWT file '${auth.jwtFile}' is empty`);
   redactor.add(jwt);
   return login(c, auth.mount, { role: auth.role, jwt }, auth.method === "kubernetes" ? "Kubernetes" : "JWT", deadline, retry);

@@ -15,7 +15,7 @@ import { Settings } from "../../config/settings.ts";
 import type { Logger } from "../../log/logger.ts";
 import { redactor } from "../../log/redact.ts";
 import { activePolicies } from "../../policy/active.ts";
-import { checkReference } from "../../policy/policy.ts";
+import { checkReference, checkWrite } from "../../policy/policy.ts";
 import { getRunSettings, type FetchedSecret, type Reference, type SecretSource, type SourceContext } from "../source.ts";
 import { authenticate, TokenKeeper, type LoginMemo, type TokenInfo } from "./auth.ts";
 import { VaultClient, VaultHttpError } from "./client.ts";
@@ -23,7 +23,7 @@ import { LeaseKeeper } from "./leases.ts";
 import { resolveVaultOptions } from "./options.ts";
 import { apiPath, checkParams, encodePath, kvVersion, MountCache, readSecret } from "./read.ts";
 import { vaultSectionValues } from "./register.ts";
-import { isWriteLease, isWriteReference, writeBody, writeKey, writeSecret } from "./write.ts";
+import { isWriteLease, isWriteReference, plannedWrite, writesPlannedOnly, writeBody, writeKey, writeSecret } from "./write.ts";
 
 export interface VaultSource extends SecretSource {
   /** For tests and benchmarks: the client (request counter) once fetch has run. */
@@ -57,7 +57,7 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
     const opts = resolveVaultOptions(settings, env, ctx.log, vaultSectionValues());
     if (!opts.auth) {
       throw new LatchkeyError("vault-auth", ExitCode.CONFIG,
-        `${first.raw}: no Vault credentials: set VAULT_TOKEN or --vault-token-file, or an auth method (--vault-auth approle|kubernetes|jwt with its role)`);
+        `${first.raw}: no Vault credentials: set VAULT_TOKEN or --vault-token-file, or an auth method (--vault-auth approle|kubernetes|jwt with its role, or cert with a client certificate)`);
     }
     const c = new VaultClient(opts, ctx.log);
     const memo: LoginMemo = {};
@@ -93,6 +93,21 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
       if (closed) throw new LatchkeyError("internal", ExitCode.INTERNAL, "vault source used after close");
       const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       const policies = activePolicies(settings);
+      // Writes are checked before the login: a refused write makes no request at all, and
+      // `check` (writesPlannedOnly) must not mint a certificate or overwrite anything.
+      for (const ref of refs) {
+        if (!isWriteReference(ref)) continue;
+        const path = ref.locator.replace(/^\/+|\/+$/g, "");
+        if (path === "") throw new LatchkeyError("reference", ExitCode.CONFIG, `${ref.raw}: empty Vault path`);
+        writeBody(ref);
+        if (policies.length) checkWrite(policies, ref, path);
+      }
+      if (writesPlannedOnly() && refs.some(isWriteReference)) {
+        const planned = refs.filter(isWriteReference).map((ref) => plannedWrite(ref, ref.locator.replace(/^\/+|\/+$/g, "")));
+        const reads = refs.filter((ref) => !isWriteReference(ref));
+        const got = reads.length ? await source.fetch(reads, ctx) : [];
+        return [...got, ...planned];
+      }
       let c: VaultClient;
       try {
         c = await ensureClient(ctx, refs[0]!);
@@ -114,8 +129,7 @@ export function createVaultSource(env: NodeJS.ProcessEnv = process.env): VaultSo
         let start: () => Promise<FetchedSecret>;
         if (isWriteReference(ref)) {
           // A write (pki/issue/ROLE...): no mount lookup, the path is the API path (write.ts).
-          const body = writeBody(ref);
-          if (policies.length) checkReference(policies, ref, [path]);
+          const body = writeBody(ref); // checked against the policy above, before the login
           key = writeKey(path, body);
           start = () => writeSecret(c, ref, path, body, ctx.deadline, pols);
         } else {

@@ -22,8 +22,8 @@ function bad(from: string, message: string): LatchkeyError {
 import type { Settings } from "../../config/settings.ts";
 import type { Logger } from "../../log/logger.ts";
 
-export type AuthMethod = "token" | "approle" | "kubernetes" | "jwt";
-export const AUTH_METHODS: readonly AuthMethod[] = ["token", "approle", "kubernetes", "jwt"];
+export type AuthMethod = "token" | "approle" | "kubernetes" | "jwt" | "cert";
+export const AUTH_METHODS: readonly AuthMethod[] = ["token", "approle", "kubernetes", "jwt", "cert"];
 export const K8S_SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 export interface TlsOptions {
@@ -42,7 +42,9 @@ export interface TlsOptions {
 export type AuthConfig =
   | { method: "token"; token: string; file?: string; from: string }
   | { method: "approle"; mount: string; roleId: string; roleIdFile?: string; secretId?: string; secretIdFile?: string; wrapped: boolean; from: string }
-  | { method: "kubernetes" | "jwt"; mount: string; role: string; jwtFile: string; from: string };
+  | { method: "kubernetes" | "jwt"; mount: string; role: string; jwtFile: string; from: string }
+  /** TLS certificate auth: the credential is the client certificate of the TLS connection itself. */
+  | { method: "cert"; mount: string; role?: string; from: string };
 
 /**
  * One credential file, trimmed; `from` names the option for the message. Used at startup and
@@ -161,11 +163,18 @@ export function resolveVaultOptions(s: Settings, env: NodeJS.ProcessEnv, log: Lo
     throw bad(concF?.from ?? "vault-concurrency", `invalid value '${concRaw}': expected an integer from 1 to 256`);
   }
   const ns = pick("vault-namespace", "VAULT_NAMESPACE");
+  const auth = resolveAuth(env, pick, bool);
+  if (auth?.method === "cert") {
+    // Cert auth logs in with the certificate the TLS handshake presents: without a client
+    // certificate, or over plain http, the login could only fail at Vault, later and vaguer.
+    if (!tls.cert) throw configError(`${auth.from}: TLS certificate auth needs a client certificate and key (--vault-client-cert and --vault-client-key, or VAULT_CLIENT_CERT and VAULT_CLIENT_KEY)`);
+    if (url.protocol !== "https:") throw configError(`${auth.from}: TLS certificate auth needs an https:// Vault address, not '${addr}'`);
+  }
   return {
     addr: addr.replace(/\/+$/, ""),
     ...(ns ? { namespace: ns.value.replace(/^\/+|\/+$/g, "") } : {}),
     tls,
-    auth: resolveAuth(env, pick, bool),
+    auth,
     concurrency,
     keepLeases: bool("vault-keep-leases"),
   };
@@ -243,6 +252,10 @@ function resolveAuth(env: NodeJS.ProcessEnv, pick: (f: string, e?: string) => Fo
       if (method === "jwt" && !jwtF) throw configError("jwt auth needs --vault-jwt-file");
       return { method, mount: mount ?? method, role: role.value, jwtFile: jwtF?.value ?? K8S_SA_TOKEN, from: role.from };
     }
+    case "cert":
+      // Never chosen implicitly: a client certificate may be there only for a TLS listener
+      // that requires one, with a token doing the authentication.
+      return { method, mount: mount ?? "cert", ...(role ? { role: role.value } : {}), from: methodF!.from };
     default: {
       // The Vault CLI's own token helper file, for developers who ran `vault login`.
       const home = join(env.HOME ?? os().homedir(), ".vault-token");

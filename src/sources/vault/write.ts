@@ -30,6 +30,27 @@ export const WRITE_PARAM = "write";
 /** The id prefix of a written secret's stand-in lease (never renewed or revoked: it is not Vault's). */
 export const WRITE_LEASE_PREFIX = "write:";
 
+let planOnly = false;
+/**
+ * `latchkey check`: a write is reported ("would write PATH"), never made — it would mint a
+ * certificate, or change data, for a run that only looks.
+ */
+export function planWritesOnly(): void {
+  planOnly = true;
+}
+export function writesPlannedOnly(): boolean {
+  return planOnly;
+}
+
+/**
+ * A write not made (check): an empty value (under `#key`, an empty field) that says why. An
+ * empty value registers nothing with the redactor, so the report's own text stays readable.
+ */
+export function plannedWrite(ref: Reference, path: string): FetchedSecret {
+  const value = ref.key === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify({ [ref.key]: "" }), "utf8");
+  return { ref, value, planned: `would write ${path}` };
+}
+
 export function isWriteReference(ref: Reference): boolean {
   return Object.hasOwn(ref.params, WRITE_PARAM);
 }

@@ -188,3 +188,20 @@ export function useDaemonModeShared(ok: boolean): void {
   }, 720_000);
   afterAll(() => unlock?.());
 }
+
+/**
+ * This machine's Debian mirror, as scripts/docker-setup passes it to the Dockerfile
+ * (DEBIAN_MIRROR: the local build base has no apt sources); "" when none is found.
+ */
+export function debianMirror(): string {
+  try {
+    const sources = readFileSync("/etc/apt/sources.list.d/debian.sources", "utf8");
+    const m = /^URIs:\s*(\S+)/m.exec(sources.split("\n").filter((l) => !/^URIs:.*security/.test(l)).join("\n"));
+    if (m) return m[1]!;
+  } catch { /* try sources.list */ }
+  try {
+    const m = /^deb\s+(?:\[[^\]]*\]\s+)?(https?:\S+)\s+bookworm\s/m.exec(readFileSync("/etc/apt/sources.list", "utf8"));
+    if (m) return m[1]!;
+  } catch { /* none */ }
+  return "";
+}

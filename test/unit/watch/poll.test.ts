@@ -62,6 +62,18 @@ describe("PollScheduler", () => {
     expect(task.mock.calls.length).toBe(calls + 10);
   });
 
+  it("a failure never brings the next poll sooner than one interval (an outage costs no more than health)", async () => {
+    const outcomes: PollOutcome[] = [];
+    const p = new PollScheduler({ interval: 100, jitter: 0, backoffCap: 800, random: () => 0 }, async () => {
+      throw new Error("503");
+    }, (o) => outcomes.push(o));
+    p.start();
+    await vi.advanceTimersByTimeAsync(100);
+    for (let i = 0; i < 4; i++) await vi.advanceTimersByTimeAsync(outcomes.at(-1)!.nextInMs);
+    p.stop();
+    expect(outcomes.map((o) => o.nextInMs)).toEqual([100, 100, 200, 400, 400]);
+  });
+
   it("never runs two polls at once", async () => {
     let inflight = 0;
     let max = 0;
