@@ -25,6 +25,11 @@ export default function setup(): (() => void) | void {
   chmodSync(dist, 0o755);
   chmodSync(join(stage, "fixtures"), 0o755);
   process.env.LATCHKEY_BIN = join(dist, "latchkey");
+  // Race tests run a Node racer as the app user: it needs a runtime it can execute.
+  const node = join(stage, "node");
+  cpSync(process.execPath, node);
+  chmodSync(node, 0o755);
+  process.env.LATCHKEY_TEST_NODE = node;
   process.env.LATCHKEY_TEST_FIXTURES = join(stage, "fixtures");
   return () => rmSync(stage, { recursive: true, force: true });
 }

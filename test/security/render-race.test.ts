@@ -68,7 +68,9 @@ describe("--render in a directory the app owns (finding 1)", () => {
       "--on-change", "signal:HUP", "--render", render, "--", "sh", "-c", app], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: 240_000 });
     let stderr = "";
     run.proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-    const racer = spawn(process.execPath, [racerJs, render, victim, stop], { uid: APP_UID, gid: APP_UID, stdio: "ignore" });
+    const racer = spawn(process.env.LATCHKEY_TEST_NODE ?? process.execPath, [racerJs, render, victim, stop], { uid: APP_UID, gid: APP_UID, stdio: "ignore" });
+    let racerError: Error | undefined;
+    racer.on("error", (e) => (racerError = e));
     const attempts = () => (stderr.match(/secrets changed; signalled the app|cannot render the new secrets/g) ?? []).length;
     let wins = 0;
     let stalled: string | undefined;
@@ -96,11 +98,12 @@ describe("--render in a directory the app owns (finding 1)", () => {
       }
     } finally {
       writeFileSync(stop, "");
-      await new Promise((r) => (racer.exitCode !== null ? r(null) : racer.once("exit", r)));
+      if (!racerError) await new Promise((r) => (racer.exitCode !== null ? r(null) : racer.once("exit", r)));
       run.proc.kill("SIGTERM");
       await run.done;
     }
     console.log(`${ROTATIONS} rotations: ${(stderr.match(/cannot render the new secrets/g) ?? []).length} renders refused because of the racer; racer wins: ${wins} (0 expected)`);
+    expect(racerError, "the racer never ran: the race proves nothing").toBeUndefined();
     expect(wins, `the racer took ownership of a root file in ${wins} of ${ROTATIONS} rotations`).toBe(0);
     expect(statSync(victim).uid).toBe(0);
     expect(stalled, "every rotation reached latchkey's render").toBeUndefined();
