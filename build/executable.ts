@@ -112,15 +112,15 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   for (const s of sideBundles) assets[basename(s.file)] = s.file;
   if (o.awsSdk !== false) {
     const awsSdk = join(o.dir, AWS_SDK.bundle);
-    const lazy = lazyZlibCrc32();
+    const patches = sdkPatches();
     await build({
       ...esm,
       stdin: { contents: `export { ${AWS_SDK.uses.join(", ")} } from "@aws-sdk/client-secrets-manager";`, resolveDir: root, loader: "js" },
       mainFields: ["module", "main"],
-      plugins: [lazy.plugin],
+      plugins: [patches.plugin],
       outfile: awsSdk,
     });
-    if (lazy.replaced() !== 1) throw new Error("build: @smithy/core's Crc32Node.js was not found (did the SDK move it?); update lazyZlibCrc32");
+    patches.check();
     // The ES modules load some built-ins late, by import() (node:http when the first request
     // needs an agent): the bundle runs as a plain script, where require does that job.
     const text = readFileSync(awsSdk, "latin1").replace(/\bimport\("(node:[a-z_/]+)"\)/g, 'Promise.resolve(require("$1"))');
@@ -297,21 +297,39 @@ function asciiOnly(text: string): string {
 }
 
 /**
- * @smithy/core's CRC32 checksum (S3's, unused by Secrets Manager) loads node:zlib when its
- * module is evaluated, which the SDK's checksum index does on the first aws-sm:// reference:
- * ~2-5 ms of compiling zlib for nothing (profile in bench/RESULTS.md, aws-start). The same
- * class, with zlib loaded on its first use (Node 26 always has zlib.crc32).
+ * Edits to the SDK's ES modules for the asset, each one deferring work the first request does
+ * not need (issue 15: the first aws-sm:// reference's cost; profile and figures in
+ * bench/RESULTS.md, aws-start). Each edit names the exact text it replaces: the build fails
+ * when an SDK update moves or changes it (sdkPatches().check()), never ships a bundle half edited.
  */
-function lazyZlibCrc32(): { plugin: Plugin; replaced(): number } {
-  let n = 0;
-  const plugin: Plugin = {
-    name: "lazy-zlib-crc32",
-    setup(b) {
-      b.onLoad({ filter: /@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]checksum[\\/]crc32[\\/]Crc32Node\.js$/ }, () => {
-        n++;
-        return {
-          loader: "js",
-          contents: `let crc32;
+interface SdkPatch {
+  /** What it saves, for the build's error message. */
+  why: string;
+  /** The module's path below node_modules/. */
+  file: RegExp;
+  /** The new module text, from the old one (whole-file replacements ignore it). */
+  edit(source: string): string;
+}
+
+/** Replace `from` (exactly once) in `source`; throw if it is not there once. */
+function replaceOnce(source: string, from: string, to: string): string {
+  const at = source.indexOf(from);
+  if (at === -1 || source.indexOf(from, at + 1) !== -1) throw new Error(`expected text ${at === -1 ? "not found" : "found twice"}: ${JSON.stringify(from.slice(0, 80))}`);
+  return source.slice(0, at) + to + source.slice(at + from.length);
+}
+
+/** A module of an npm package (`@smithy/core/dist-es/...`), either path separator. */
+const moduleOf = (path: string) => new RegExp(`node_modules[\\\\/]${path.replace(/\./g, "\\.").replace(/\//g, "[\\\\/]")}$`);
+const smithy = (path: string) => moduleOf(`@smithy/core/dist-es/submodules/${path}`);
+
+const SDK_PATCHES: SdkPatch[] = [
+  {
+    // S3's CRC32 checksum, unused by Secrets Manager, loaded node:zlib when the SDK's checksum
+    // index was evaluated (~2-5 ms). The same class, zlib loaded on its first use (Node 26
+    // always has zlib.crc32).
+    why: "node:zlib on a CRC32's first use",
+    file: smithy("checksum/crc32/Crc32Node.js"),
+    edit: () => `let crc32;
 export class Crc32Node {
   digestLength = 4;
   value = 0;
@@ -320,9 +338,84 @@ export class Crc32Node {
   async digest() { const out = new Uint8Array(4); new DataView(out.buffer).setUint32(0, this.digestSync(), false); return out; }
   reset() { this.value = 0; }
 }`,
-        };
-      });
+  },
+  {
+    // The response body's collector asked whether it was a web ReadableStream by reading the
+    // global ReadableStream, whose first read loads Node's web streams (~1-3 ms). A web
+    // ReadableStream always has getReader (the node:http response never does): ask that first.
+    why: "web streams only for a body that could be one",
+    file: smithy("serde/util-stream/stream-type-check.js"),
+    edit: (src) => replaceOnce(src, 'export const isReadableStream = (stream) => typeof ReadableStream === "function" &&',
+      'export const isReadableStream = (stream) => typeof stream?.getReader === "function" && typeof ReadableStream === "function" &&'),
+  },
+  {
+    // Request ids (amz-sdk-invocation-id) came from the global crypto (Web Crypto), whose first
+    // read loads Node's webcrypto module on top of node:crypto. node:crypto's randomUUID is the
+    // same function; taken on the first request.
+    why: "request ids from node:crypto, not Web Crypto",
+    file: smithy("serde/uuid/v4.js"),
+    edit: (src) => replaceOnce(src, `    if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") {
+        return () => crypto.randomUUID();
+    }`, `    let randomUUID;
+    return () => (randomUUID ??= require("node:crypto").randomUUID)();`),
+  },
+  ...["readFile.js", "getSSOTokenFromFile.js"].map((file): SdkPatch => ({
+    // The shared config and SSO token readers imported node:fs/promises (~0.7 ms to load) for
+    // one readFile each: node:fs's own readFile, already loaded, reads the same way (on the
+    // thread pool, same errors), under a promise.
+    why: `${file} without node:fs/promises`,
+    file: smithy(`config/shared-ini-file-loader/${file}`),
+    edit: (src) => replaceOnce(src, `import { readFile${file === "readFile.js" ? " as fsReadFile" : ""} } from "node:fs/promises";`,
+      `import { readFile as readFileCallback } from "node:fs";
+const ${file === "readFile.js" ? "fsReadFile" : "readFile"} = (path, encoding) => new Promise((resolve, reject) => readFileCallback(path, encoding, (e, text) => (e ? reject(e) : resolve(text))));`),
+  })),
+  {
+    // The HTTP handler imported node:https (with node:tls) when evaluated and made its HTTPS
+    // agent with its config, for an endpoint that may be http:// (a local or in-VPC endpoint,
+    // moto). Both now on the first https: request, as the handler already does for node:http.
+    // Real AWS endpoints are https: this saves nothing there.
+    why: "node:https on the first https: request",
+    file: moduleOf("@smithy/node-http-handler/dist-es/node-https.js"),
+    edit: (src) => replaceOnce(src, `import node_https from "node:https";
+export { node_https };`, `let https;
+const load = () => (https ??= require("node:https"));
+export const node_https = { get Agent() { return load().Agent; }, get request() { return load().request; } };`),
+  },
+  {
+    why: "the HTTPS agent on the first https: request",
+    file: moduleOf("@smithy/node-http-handler/dist-es/node-http-handler.js"),
+    edit: (src) => {
+      let out = replaceOnce(src, "            httpsAgent: (() => {\n", "            httpsAgentProvider: () => {\n");
+      out = replaceOnce(out, "                return new node_https.Agent({ keepAlive, maxSockets, ...httpsAgent });\n            })(),\n",
+        "                return new node_https.Agent({ keepAlive, maxSockets, ...httpsAgent });\n            },\n");
+      return replaceOnce(out, "        if (!isSSL && !this.config.httpAgent) {\n",
+        "        if (isSSL && !this.config.httpsAgent) {\n            this.config.httpsAgent = this.config.httpsAgentProvider();\n        }\n        if (!isSSL && !this.config.httpAgent) {\n");
+    },
+  },
+]
+
+/** The SDK_PATCHES as an esbuild plugin; check() throws unless each applied to exactly one module. */
+function sdkPatches(): { plugin: Plugin; check(): void } {
+  const applied = new Map<SdkPatch, number>(SDK_PATCHES.map((p) => [p, 0]));
+  const plugin: Plugin = {
+    name: "latchkey-sdk-patches",
+    setup(b) {
+      for (const patch of SDK_PATCHES) {
+        b.onLoad({ filter: patch.file }, (args) => {
+          applied.set(patch, applied.get(patch)! + 1);
+          try {
+            return { loader: "js", contents: patch.edit(readFileSync(args.path, "utf8")) };
+          } catch (e) {
+            throw new Error(`build: SDK patch "${patch.why}" no longer fits ${args.path} (did the SDK change it?): ${(e as Error).message}`);
+          }
+        });
+      }
     },
   };
-  return { plugin, replaced: () => n };
+  const check = () => {
+    for (const [patch, n] of applied) {
+      if (n !== 1) throw new Error(`build: SDK patch "${patch.why}" applied to ${n} modules, not one (did the SDK move ${patch.file}?); update SDK_PATCHES in build/executable.ts`);
+    }
+  };
+  return { plugin, check };
 }

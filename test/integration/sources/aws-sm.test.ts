@@ -4,9 +4,13 @@
  * of AWS credentials, partial failure, missing region and credentials, malformed references.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { latchkey } from "../../helpers/run.ts";
 import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
@@ -111,6 +115,37 @@ describe("aws-sm:// in the built binary", () => {
     expect(bad.code).toBe(78);
     expect(bad.stderr).toContain("missing-policy.yaml");
   });
+  // The asset loads node:https and makes its HTTPS agent on the first https: request only
+  // (build/executable.ts, SDK_PATCHES): real endpoints are https, moto here is not.
+  it("an https:// endpoint: the signed request goes over TLS; a certificate nobody trusts is refused", async () => {
+    const key = ws.path("tls-key.pem");
+    const cert = ws.path("tls-cert.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+      "-subj", "/CN=latchkey-test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    const seen: string[] = [];
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      req.resume();
+      seen.push(`${String(req.headers["x-amz-target"])} ${String(req.headers.authorization).split(" ")[0]}`);
+      res.setHeader("content-type", "application/x-amz-json-1.1");
+      res.end(JSON.stringify({ SecretValues: [{ Name: "svc/tls", SecretString: JSON.stringify({ password: "aws-over-tls-q7" }) }], Errors: [] }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const o = out();
+      const r = await latchkey(["--", ...probe(o)], { env: env({ AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint, NODE_EXTRA_CA_CERTS: cert, P: "aws-sm://svc/tls#password" }) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(readProbe(o)!.P).toBe("aws-over-tls-q7");
+      expect(seen).toEqual(["secretsmanager.BatchGetSecretValue AWS4-HMAC-SHA256"]);
+      const refused = await latchkey(["--fetch-timeout", "5s", "--", "true"], { env: env({ AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint, P: "aws-sm://svc/tls#password" }) });
+      expect(refused.code).toBe(75);
+      expect(refused.stderr).toMatch(/aws-sm:\/\/svc\/tls#password: .*self-signed certificate/);
+      expect(seen).toHaveLength(1); // no request reached the server without a verified certificate
+    } finally {
+      server.close();
+    }
+  });
+
   describe("credentials from the SDK's chain (no key in the environment)", () => {
     // Only the chain's other links: no AWS_ACCESS_KEY_ID, no instance metadata.
     const chainEnv = (extra: Record<string, string>) => {
@@ -176,6 +211,36 @@ describe("aws-sm:// in the built binary", () => {
         expect(r.code, r.stderr).toBe(0);
         expect(readProbe(o)!.P).toBe("aws-pass-3-q7");
         expect(s.seen).toContain("GET /creds");
+      } finally {
+        s.close();
+      }
+    });
+
+    // The SSO token cache is read by the reader the asset edits (build/executable.ts,
+    // SDK_PATCHES: node:fs's readFile instead of node:fs/promises).
+    it("IAM Identity Center (SSO): a profile, its cached token, the role's credentials from the portal", async () => {
+      const startUrl = "https://latchkey-test.awsapps.com/start";
+      const home = ws.path("sso-home");
+      mkdirSync(join(home, ".aws", "sso", "cache"), { recursive: true });
+      writeFileSync(join(home, ".aws", "config"),
+        `[profile sso-test]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = latchkey-role\n`);
+      writeFileSync(join(home, ".aws", "sso", "cache", `${createHash("sha1").update(startUrl).digest("hex")}.json`),
+        JSON.stringify({ startUrl, region: "us-east-1", accessToken: "sso-access-token", expiresAt: new Date(Date.now() + 3600_000).toISOString() }));
+      const s = await credentialServer((req, res) => {
+        const u = new URL(req.url ?? "/", "http://x");
+        if (u.pathname === "/federation/credentials" && u.searchParams.get("role_name") === "latchkey-role" && u.searchParams.get("account_id") === "123456789012" &&
+          req.headers["x-amz-sso_bearer_token"] === "sso-access-token") {
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify({ roleCredentials: { accessKeyId: "testing", secretAccessKey: "testing", sessionToken: "sso-session", expiration: Date.now() + 3600_000 } }));
+        } else res.writeHead(403).end();
+      });
+      try {
+        const o = out();
+        const { AWS_CONFIG_FILE: _c, AWS_SHARED_CREDENTIALS_FILE: _s, ...rest } = chainEnv({ HOME: home, AWS_PROFILE: "sso-test", AWS_ENDPOINT_URL_SSO: s.url, P: "aws-sm://svc/s5#password" });
+        const r = await latchkey(["--", ...probe(o)], { env: rest });
+        expect(r.code, r.stderr).toBe(0);
+        expect(readProbe(o)!.P).toBe("aws-pass-5-q7");
+        expect(s.seen.some((l) => l.startsWith("GET /federation/credentials?"))).toBe(true);
       } finally {
         s.close();
       }
