@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root } from "../lib/paths.ts";
 import { alive, procStat, sleep, smapsRollup } from "../lib/proc.ts";
-import { fmt, table, verdict } from "../lib/stats.ts";
+import { fmt, slope, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 import {
   clientToken, envconsul, envconsulConfig, latchkeyEnv, OPENBAO_VERSION, putSecrets, requestsOf, startBao, supervise, type Supervised,
@@ -47,17 +47,6 @@ function gitHead(): string {
   } catch {
     return "unknown";
   }
-}
-
-/** Slope (MB per minute) of the least-squares line through the samples from `fromMin` on. */
-function slope(xs: Sample[], fromMin: number): number {
-  const s = xs.filter((x) => x.min >= fromMin);
-  if (s.length < 2) return NaN;
-  const mx = s.reduce((a, x) => a + x.min, 0) / s.length;
-  const my = s.reduce((a, x) => a + x.anon, 0) / s.length;
-  const num = s.reduce((a, x) => a + (x.min - mx) * (x.anon - my), 0);
-  const den = s.reduce((a, x) => a + (x.min - mx) ** 2, 0);
-  return num / den;
 }
 
 export const benchmark: Benchmark = {
@@ -108,7 +97,7 @@ export const benchmark: Benchmark = {
       const lkS = subjects[0]!.samples;
       const last = lkS[lkS.length - 1]!;
       const tenth = lkS.find((x) => x.min >= FLAT_FROM_MIN - 0.01) ?? lkS[0]!;
-      const rise = slope(lkS, FLAT_FROM_MIN) * (last.min - tenth.min);
+      const rise = slope(lkS.map((x) => ({ x: x.min, y: x.anon })), FLAT_FROM_MIN - 0.01) * (last.min - tenth.min);
       const peak = Math.max(...lkS.filter((x) => x.min >= FLAT_FROM_MIN - 0.01).map((x) => x.anon));
       const names = subjects.map((s) => s.name);
       const rows = lkS.map((x, i) => [

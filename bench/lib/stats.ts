@@ -34,3 +34,17 @@ export function table(head: string[], rows: string[][]): string {
 export function verdict(met: boolean, what: string): string {
   return met ? `**target met**: ${what}` : `**target MISSED**: ${what}`;
 }
+
+/**
+ * Slope of the least-squares line through the points (x, y) with x ≥ fromX: how fast a
+ * soak's memory moves per unit of x, robust to one sample caught just before a collection.
+ */
+export function slope(points: readonly { x: number; y: number }[], fromX = -Infinity): number {
+  const s = points.filter((p) => p.x >= fromX);
+  if (s.length < 2) return NaN;
+  const mx = mean(s.map((p) => p.x));
+  const my = mean(s.map((p) => p.y));
+  const num = s.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
+  const den = s.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return num / den;
+}
