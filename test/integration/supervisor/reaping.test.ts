@@ -22,6 +22,16 @@ describe("reaping orphans", () => {
     expect(r.code).toBe(7);
   });
 
+  it("as PID 1: a storm (3,000 orphans as fast as they come) is reaped on a timer, then on SIGCHLD again; 0 zombies, exit code intact", async () => {
+    const r = await latchkeyPid1(["--log-level", "debug", "--", ...fx("orphan-maker.py", "3000", "0", "9")]);
+    expect(zombies(r.stdout)).toBe(0);
+    expect(r.stdout).toContain("orphans=3000");
+    expect(r.stderr).toMatch(/orphan storm: reaping on a timer instead of on SIGCHLD/);
+    // Over before the app's exit: the maker waits for its orphans and their zombies to go.
+    expect(r.stderr).toMatch(/orphan storm over: reaping on SIGCHLD again/);
+    expect(r.code).toBe(9);
+  });
+
   it("as PID 1 with the app started through the exec shim (--user): same", async () => {
     const r = await latchkeyPid1(["--user", "0:0", "--", ...fx("orphan-maker.py", "200", "1", "8")]);
     expect(r.stderr).toBe("");
