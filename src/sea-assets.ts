@@ -30,6 +30,14 @@ export const SIDE: Readonly<Record<string, BundleAssets>> = {
  */
 export const HEALTH: BundleAssets = { bundle: "latchkey-health.cjs", cache: "latchkey-health.codecache" };
 
+/**
+ * Emitted on `process` just before latchkey's own execve system call (platform/spawn.ts,
+ * --exec and the exec shim): no `exit` event follows a successful execve, and the loader
+ * writes the code caches (training) or measures them (LATCHKEY_CODE_CACHE_CHECK) at exit.
+ * Node's process.execve, the other way to exec, the loader wraps itself.
+ */
+export const BEFORE_EXEC = "latchkey:before-exec";
+
 /** Which bundle a command line (process.argv) starts with. */
 export function bundleFor(argv: readonly string[]): BundleAssets {
   return argv[2] === "health" ? HEALTH : MAIN;

@@ -22,6 +22,17 @@ describe("single executable bundles", () => {
     expect(verdicts(r.stderr)).toEqual(["code cache: latchkey-main.cjs: accepted"]);
   });
 
+  // A path the build's training (build/train.ts) did not run compiles its functions at every
+  // start: the --exec path's ~7 KB of bytecode was missing while the loader wrote caches only
+  // at exit, which an execve skips. A few dozen bytes either way are V8's own noise.
+  it.each([["plain", ["--", "true"]], ["--exec", ["--exec", "--", "true"]]])("a %s start compiles nothing beyond its cache", async (_, args) => {
+    const r = await latchkey(args, { env });
+    expect(r.code).toBe(0);
+    const growth = r.stderr.split("\n").find((l) => l.startsWith("code cache growth: latchkey-main.cjs: "));
+    expect(growth, r.stderr).toBeDefined();
+    expect(Math.abs(Number(growth!.split(": ")[2]!.split(" ")[0]))).toBeLessThan(1024);
+  });
+
   it("a config file brings in the yaml side bundle, from its own cache, once", async () => {
     const config = join(dir, "latchkey.yaml");
     writeFileSync(config, "require: [FROM_ENV]\n");
