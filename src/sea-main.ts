@@ -25,7 +25,7 @@
 import { readFileSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { constants, Script } from "node:vm";
-import { BEFORE_EXEC, bundleFor, HEALTH, MAIN, SIDE, type BundleAssets } from "./sea-assets.ts";
+import { BEFORE_EXEC, bundleFor, cacheFor, HEALTH, MAIN, SIDE, type BundleAssets } from "./sea-assets.ts";
 
 type Wrapper = (exports: object, req: NodeJS.Require, module: { exports: Record<string, unknown> }, filename: string, dir: string) => void;
 
@@ -48,7 +48,8 @@ function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, un
   // decodes them without UTF-8 validation. Each is stored already wrapped in its module
   // function (src/sea-assets.ts, wrapBundle): wrapping it here would copy it once more.
   const source = bytes.toString("latin1");
-  const cache = asset(b.cache);
+  const cacheName = cacheFor(b, process.argv, process.env);
+  const cache = asset(cacheName);
   const script = new Script(source, {
     filename: b.bundle,
     // The bundle imports built-ins with process.getBuiltinModule; any import() left (the
@@ -62,10 +63,10 @@ function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, un
     // missed (test/integration/platform/sea-bundles.test.ts). Written to fd 2 directly: it
     // must be out before an execve.
     if (cache && !script.cachedDataRejected) {
-      atEnd(() => writeSync(2, `code cache growth: ${b.bundle}: ${script.createCachedData().length - cache.length} bytes\n`));
+      atEnd(() => writeSync(2, `code cache growth: ${b.bundle} (${cacheName}): ${script.createCachedData().length - cache.length} bytes\n`));
     }
   }
-  if (!inSea && process.env.LATCHKEY_CODE_CACHE_TRAIN === "1") atEnd(() => writeFileSync(join(here, b.cache), script.createCachedData()));
+  if (!inSea && process.env.LATCHKEY_CODE_CACHE_TRAIN === "1") atEnd(() => writeFileSync(join(here, cacheName), script.createCachedData()));
   const wrapper = script.runInThisContext() as Wrapper;
   const mod: { exports: Record<string, unknown> } = { exports: {} };
   wrapper(mod.exports, bundleRequire, mod, inSea ? process.execPath : join(here, b.bundle), here || dirname(process.execPath));
