@@ -18,7 +18,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { basename, join } from "node:path";
 import { DETERMINISTIC, trainCodeCaches, type Runtime } from "./train.ts";
 import { ARCH, type Arch, unpackLibraries } from "./debs.ts";
-import { HEALTH, MAIN, SIDE, wrapBundle } from "../src/sea-assets.ts";
+import { HEALTH, MAIN, PLAIN_CACHE, SIDE, wrapBundle } from "../src/sea-assets.ts";
 
 /** The AWS SDK asset (src/sources/aws-sm/sdk.ts) and what src/sources/aws-sm/index.ts takes from it. */
 const AWS_SDK = {
@@ -267,6 +267,11 @@ function smokeTest(exe: string, dir: string, runtimeEnv: Record<string, string>)
     if (!r.stderr.includes(`code cache: ${b.bundle}: accepted`)) {
       throw new Error(`build: the executable does not accept the code cache of ${b.bundle} (${r.stderr.trim().split("\n")[0] || "no verdict"})`);
     }
+  }
+  // The plain start's own cache (src/sea-assets.ts, cacheFor): an environment with nothing in it to load.
+  const plain = spawnSync(exe, ["--", "true"], { encoding: "utf8", env: { ...runtimeEnv, PATH: process.env.PATH ?? "/usr/bin:/bin", LATCHKEY_CODE_CACHE_CHECK: "1" } });
+  if (!plain.stderr.includes(`code cache: ${MAIN.bundle}: accepted`) || !plain.stderr.includes(`code cache growth: ${MAIN.bundle} (${PLAIN_CACHE}): `)) {
+    throw new Error(`build: the executable does not accept ${PLAIN_CACHE} for a plain start (${plain.stderr.trim().split("\n").join("; ") || "no verdict"})`);
   }
 }
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from "node:
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { HEALTH, MAIN, SIDE } from "../src/sea-assets.ts";
+import { HEALTH, MAIN, PLAIN_CACHE, SIDE } from "../src/sea-assets.ts";
 
 /**
  * V8 flags for the training runs only: without them two builds of one commit give different
@@ -37,7 +37,8 @@ export interface Runtime {
 /** Trains the caches src/sea-main.ts loads, beside `loader` (with the bundles); returns their paths. */
 export async function trainCodeCaches(loader: string, runtimeFlags: string[], runtime: Runtime = { path: process.execPath, env: {} }): Promise<string[]> {
   // Every side bundle is used by some run below (yaml: the config file; liquidjs: the template), so each gets a cache.
-  const caches = [MAIN, HEALTH, ...Object.values(SIDE)].map((b) => join(dirname(loader), b.cache));
+  // `-- COMMAND` and `--exec -- COMMAND` below train MAIN's plain cache (src/sea-assets.ts, cacheFor).
+  const caches = [...[MAIN, HEALTH, ...Object.values(SIDE)].map((b) => b.cache), PLAIN_CACHE].map((c) => join(dirname(loader), c));
   for (const c of caches) rmSync(c, { force: true });
   const dir = mkdtempSync(join(tmpdir(), "latchkey-train-"));
   const server = await listen();
@@ -61,7 +62,9 @@ export async function trainCodeCaches(loader: string, runtimeFlags: string[], ru
         args: ["--config", config, "--secrets-dir", secrets, "--dotenv", join(dir, "dev.env"), "--wait", `tcp://127.0.0.1:${port}`, "--", truePath],
         env: { PG_PASSWORD_FILE: join(dir, "pg"), DB_URL: `file://${join(dir, "pg")}` },
       },
-      { args: ["--", truePath] },
+      // MAIN's plain cache (src/sea-assets.ts): with a NAME_FILE outside the secrets dirs, as
+      // most environments have (SSL_CERT_FILE), left alone under --file-vars auto.
+      { args: ["--", truePath], env: { TRAIN_CERT_FILE: join(dir, "pg") } },
       // A template (liquidjs), rendered into a file set.
       { args: ["--secrets-dir", secrets, "--dotenv", join(dir, "dev.env"), "--template", `${template}=${join(dir, "out", "app.yml")}`, "--", truePath] },
       { args: ["--exec", "--", truePath] },

@@ -30,6 +30,41 @@ export const SIDE: Readonly<Record<string, BundleAssets>> = {
  */
 export const HEALTH: BundleAssets = { bundle: "latchkey-health.cjs", cache: "latchkey-health.codecache" };
 
+/**
+ * Emitted on `process` just before latchkey's own execve system call (platform/spawn.ts,
+ * --exec and the exec shim): no `exit` event follows a successful execve, and the loader
+ * writes the code caches (training) or measures them (LATCHKEY_CODE_CACHE_CHECK) at exit.
+ * Node's process.execve, the other way to exec, the loader wraps itself.
+ */
+export const BEFORE_EXEC = "latchkey:before-exec";
+
+/**
+ * The main bundle's second cache, for the commonest start there is: `latchkey [--exec] --
+ * COMMAND` with nothing to load (no secret, no setting in the environment). Trained on those
+ * runs alone (build/train.ts), it holds about two thirds of what MAIN's cache holds, and a
+ * start deserializes every byte of the cache it is given (~2 us per KB, measured here).
+ * A start that guessed wrong still runs: it compiles what the cache lacks, as before caches.
+ */
+export const PLAIN_CACHE = "latchkey-plain.codecache";
+
+/**
+ * The cache to compile `b` with. Plain means: the command line is `[--exec] -- ...`, and the
+ * environment has no LATCHKEY_ setting and no value that looks like a reference (`://`).
+ * NAME_FILE variables do not count: most (SSL_CERT_FILE and the like) point outside the
+ * secrets dirs and are left alone, and the plain training run has one such. Files in the
+ * default secrets dir are not looked for (a stat at every start, for a guess).
+ */
+export function cacheFor(b: BundleAssets, argv: readonly string[], env: NodeJS.ProcessEnv): string {
+  if (b !== MAIN) return b.cache;
+  const i = argv[2] === "--exec" ? 3 : 2;
+  if (argv[i] !== "--") return b.cache;
+  for (const name in env) {
+    if (name.startsWith("LATCHKEY_") && !name.startsWith("LATCHKEY_CODE_CACHE_")) return b.cache;
+    if (env[name]!.includes("://")) return b.cache;
+  }
+  return PLAIN_CACHE;
+}
+
 /** Which bundle a command line (process.argv) starts with. */
 export function bundleFor(argv: readonly string[]): BundleAssets {
   return argv[2] === "health" ? HEALTH : MAIN;

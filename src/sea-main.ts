@@ -22,10 +22,10 @@
  * caches are read from files beside this script, and with LATCHKEY_CODE_CACHE_TRAIN=1 each
  * cache used is written back when the process ends, covering what this run compiled too.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { constants, Script } from "node:vm";
-import { bundleFor, HEALTH, MAIN, SIDE, type BundleAssets } from "./sea-assets.ts";
+import { BEFORE_EXEC, bundleFor, cacheFor, HEALTH, MAIN, SIDE, type BundleAssets } from "./sea-assets.ts";
 
 type Wrapper = (exports: object, req: NodeJS.Require, module: { exports: Record<string, unknown> }, filename: string, dir: string) => void;
 
@@ -48,7 +48,8 @@ function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, un
   // decodes them without UTF-8 validation. Each is stored already wrapped in its module
   // function (src/sea-assets.ts, wrapBundle): wrapping it here would copy it once more.
   const source = bytes.toString("latin1");
-  const cache = asset(b.cache);
+  const cacheName = cacheFor(b, process.argv, process.env);
+  const cache = asset(cacheName);
   const script = new Script(source, {
     filename: b.bundle,
     // The bundle imports built-ins with process.getBuiltinModule; any import() left (the
@@ -58,8 +59,14 @@ function runBundle(b: BundleAssets, bytes = asset(b.bundle)!): Record<string, un
   });
   if (process.env.LATCHKEY_CODE_CACHE_CHECK === "1") {
     process.stderr.write(`code cache: ${b.bundle}: ${cache ? (script.cachedDataRejected ? "rejected" : "accepted") : "absent"}\n`);
+    // What this run compiled beyond the cache, as the cache's growth: a path the training
+    // missed (test/integration/platform/sea-bundles.test.ts). Written to fd 2 directly: it
+    // must be out before an execve.
+    if (cache && !script.cachedDataRejected) {
+      atEnd(() => writeSync(2, `code cache growth: ${b.bundle} (${cacheName}): ${script.createCachedData().length - cache.length} bytes\n`));
+    }
   }
-  if (!inSea && process.env.LATCHKEY_CODE_CACHE_TRAIN === "1") trainInto(script, join(here, b.cache));
+  if (!inSea && process.env.LATCHKEY_CODE_CACHE_TRAIN === "1") atEnd(() => writeFileSync(join(here, cacheName), script.createCachedData()));
   const wrapper = script.runInThisContext() as Wrapper;
   const mod: { exports: Record<string, unknown> } = { exports: {} };
   wrapper(mod.exports, bundleRequire, mod, inSea ? process.execPath : join(here, b.bundle), here || dirname(process.execPath));
@@ -80,19 +87,24 @@ const bundleRequire = Object.assign((id: string): unknown => {
   return exports;
 }, require) as NodeJS.Require;
 
-/** Write the cache when this process ends: at exit, or just before it becomes the app (--exec). */
-function trainInto(script: Script, file: string): void {
-  let written = false;
-  const write = () => {
-    if (written) return;
-    written = true;
-    writeFileSync(file, script.createCachedData());
+/**
+ * Run `f` once when this process ends: at exit, or just before it becomes the app (--exec),
+ * when no exit event comes.
+ */
+function atEnd(f: () => void): void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    f();
   };
-  process.on("exit", write);
+  process.on("exit", once);
+  // latchkey's own execve (--exec): the functions that led up to it are compiled by then.
+  process.on(BEFORE_EXEC, once);
   const execve = process.execve;
   if (!execve) return;
   process.execve = (...a: Parameters<typeof execve>) => {
-    write();
+    once();
     return execve.apply(process, a);
   };
 }

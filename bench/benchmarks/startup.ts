@@ -57,9 +57,12 @@ export const benchmark: Benchmark = {
     ];
     const t = hyperfine(commands, { rounds, runs, warmup, log: ctx.log });
     const pairs = Number(process.env.BENCH_PAIRS ?? (ctx.quick ? 20 : 200));
-    ctx.log(`paired runs: ${pairs} × (latchkey, hello) and (latchkey --exec, hello)`);
+    ctx.log(`paired runs: ${pairs} × (latchkey, hello), (latchkey --exec, hello) and (latchkey --exec, latchkey)`);
     const pairedRun = paired([lk, "--", "/bin/true"], [sea.hello!], pairs);
     const pairedExec = paired([lk, "--exec", "--", "/bin/true"], [sea.hello!], pairs);
+    // Issue 15, target 4: --exec never slower than supervise mode. The separate medians above
+    // drift apart by more than the difference; paired on one build they do not.
+    const pairedModes = paired([lk, "--exec", "--", "/bin/true"], [lk, "--", "/bin/true"], pairs);
     // BENCH_BASELINE=an earlier build: this build against it, paired (a change's own cost,
     // free of the hello floor's drift between runs).
     const baseline = process.env.BENCH_BASELINE;
@@ -124,11 +127,14 @@ export const benchmark: Benchmark = {
       table(["pair", "ratio", "p25–p75"], [
         ["`latchkey -- /bin/true` / hello SEA", `**${fmt(pairedRun.median)}**`, `${fmt(pairedRun.p25)}–${fmt(pairedRun.p75)}`],
         ["`latchkey --exec -- /bin/true` / hello SEA", fmt(pairedExec.median), `${fmt(pairedExec.p25)}–${fmt(pairedExec.p75)}`],
+        ["`latchkey --exec -- /bin/true` / `latchkey -- /bin/true`", fmt(pairedModes.median), `${fmt(pairedModes.p25)}–${fmt(pairedModes.p75)}`],
         ...vsBaseline.map(([what, p]) => [what, fmt(p.median), `${fmt(p.p25)}–${fmt(p.p75)}`]),
       ]),
       ...(baseline ? ["", `Baseline build (\`BENCH_BASELINE\`): ${baseline}, sha256 ${sha256(baseline).slice(0, 12)}.`] : []),
       "",
       verdict(pairedRun.median <= TARGET, `\`latchkey -- /bin/true\` / hello SEA = **${fmt(pairedRun.median)}** paired (target ≤ ${TARGET}); ${fmt(ratio)} from the separate medians above (per round ${perRound.map((r) => fmt(r)).join(", ")}); ${fmt(cpuRatio)} in CPU time (user+sys)`),
+      "",
+      verdict(pairedModes.median <= 1, `\`latchkey --exec\` / supervise mode = **${fmt(pairedModes.median)}** paired, same build (target ≤ 1: --exec never slower)`),
       "",
       "Where the time goes (differences of medians; CPU is user+sys, less sensitive to other processes' load):",
       "",

@@ -36,7 +36,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const own = dd === -1 ? [...argv] : argv.slice(0, dd);
   const command = dd === -1 ? [] : argv.slice(dd + 1);
 
-  const { values, positionals } = own.length === 0 ? NOTHING_GIVEN : parseOwn(own, dd === -1);
+  const { values, positionals } = own.length === 0 ? NOTHING_GIVEN : (booleanFlagsOnly(own) ?? parseOwn(own, dd === -1));
   const flags = values as Record<string, string | boolean | string[]>;
 
   let subcommand: string = "run";
@@ -73,7 +73,27 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
  */
 const NOTHING_GIVEN = { values: Object.freeze(Object.create(null) as Record<string, never>), positionals: [] as string[] };
 
-function parseOwn(own: string[], noDoubleDash: boolean): { values: Record<string, unknown>; positionals: string[] } {
+/**
+ * `latchkey --exec -- COMMAND` and the like: boolean flags only, each written `--name`. What
+ * parseArgs returns for them (a null-prototype object, true for each), without building its
+ * option table or loading it: that cost made --exec slower than supervise mode (issue 15).
+ * Anything else (a value, a short flag, `--`-less positionals) goes to parseOwn; the test
+ * holds the two to the same answers.
+ */
+function booleanFlagsOnly(own: readonly string[]): { values: Record<string, unknown>; positionals: string[] } | undefined {
+  const values = Object.create(null) as Record<string, unknown>;
+  for (const a of own) {
+    if (a.length < 3 || a[0] !== "-" || a[1] !== "-") return undefined;
+    const name = a.slice(2);
+    const f = allFlags().find((d) => d.name === name);
+    if (f?.type !== "boolean" || f.multiple) return undefined;
+    values[name] = true;
+  }
+  return { values, positionals: [] };
+}
+
+/** The full parser (exported for the test that compares booleanFlagsOnly with it). */
+export function parseOwn(own: string[], noDoubleDash: boolean): { values: Record<string, unknown>; positionals: string[] } {
   const options: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }> = {};
   for (const f of allFlags()) {
     options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };

@@ -24,6 +24,7 @@ import { execveCall, libc, rawPointer } from "./libc.ts";
 import { SIGSET_BYTES, sigset } from "./sigmask.ts";
 import { SIGNALS } from "./signal-numbers.ts";
 import { os } from "./lazy.ts";
+import { BEFORE_EXEC } from "../sea-assets.ts";
 
 // glibc's <spawn.h>
 const POSIX_SPAWN_RESETIDS = 0x01;
@@ -104,7 +105,9 @@ export function execveDirect(path: string, argv: readonly string[], env: Readonl
   inheritStdio(c);
   const args = cStringArray(argv, rawPointer()!);
   const envp = cStringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`), rawPointer()!);
-  exec(cString(path), args.pointers, envp.pointers);
+  const file = cString(path);
+  process.emit(BEFORE_EXEC); // the last moment this process's code caches can be written (src/sea-main.ts)
+  exec(file, args.pointers, envp.pointers);
   const errno = c.errno();
   void args.strings;
   void envp.strings;

@@ -22,6 +22,24 @@ describe("single executable bundles", () => {
     expect(verdicts(r.stderr)).toEqual(["code cache: latchkey-main.cjs: accepted"]);
   });
 
+  // A path the build's training (build/train.ts) did not run compiles its functions at every
+  // start: the --exec path's ~7 KB of bytecode was missing while the loader wrote caches only
+  // at exit, which an execve skips. A few dozen bytes either way are V8's own noise.
+  // The plain start has a cache of its own (src/sea-assets.ts, cacheFor), the others MAIN's.
+  const bare = { PATH: process.env.PATH ?? "/usr/bin:/bin", LATCHKEY_CODE_CACHE_CHECK: "1" };
+  it.each([
+    ["plain", ["--", "true"], bare, "latchkey-plain.codecache"],
+    ["--exec", ["--exec", "--", "true"], bare, "latchkey-plain.codecache"],
+    ["plain with a setting", ["--", "true"], { ...bare, LATCHKEY_LOG_LEVEL: "warn" }, "latchkey.codecache"],
+    ["--exec with a setting", ["--exec", "--", "true"], { ...bare, LATCHKEY_LOG_LEVEL: "warn" }, "latchkey.codecache"],
+  ])("a %s start compiles nothing beyond its cache", async (_, args, env, cache) => {
+    const r = await latchkey(args as string[], { env });
+    expect(r.code).toBe(0);
+    const growth = r.stderr.split("\n").find((l) => l.startsWith(`code cache growth: latchkey-main.cjs (${cache}): `));
+    expect(growth, r.stderr).toBeDefined();
+    expect(Math.abs(Number(growth!.split(": ")[2]!.split(" ")[0]))).toBeLessThan(1024);
+  });
+
   it("a config file brings in the yaml side bundle, from its own cache, once", async () => {
     const config = join(dir, "latchkey.yaml");
     writeFileSync(config, "require: [FROM_ENV]\n");
