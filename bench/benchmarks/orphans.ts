@@ -11,6 +11,9 @@ import { fmt, median, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 
 const APP_EXIT = 42;
+/** Issue 15, target 5: reaping keeps up with a storm, at no more than twice tini's CPU. */
+const PEAK_TARGET = 20;
+const CPU_TARGET = 2;
 
 interface Storm {
   orphans: number;
@@ -88,6 +91,8 @@ export const benchmark: Benchmark = {
     const left = Math.max(...lk.map((s) => s.zombiesLeft));
     const codesOk = lk.every((s) => s.exitCode === APP_EXIT);
     const failedForks = lk.reduce((a, s) => a + s.forkFailed, 0);
+    const peak = Math.max(...lk.map((s) => s.peakZombies));
+    const ratio = tiniCpu > 0 ? median(lk.map(cpu)) / tiniCpu : NaN;
     return [
       `${reps} storms of ${n} orphans per init, interleaved, each in \`unshare --pid --fork --mount-proc INIT orphans ${n} ${settleMs}\`.`,
       "Zombies are counted by the app from the namespace's /proc: \"peak\" sampled every 250 forks during the storm,",
@@ -98,6 +103,10 @@ export const benchmark: Benchmark = {
       table(["init (PID 1)", "zombies left", "peak zombies", "at storm end", "ms to none", "CPU s", "user s", "sys s", "CPU × tini", "storm ms", `exit codes (want ${APP_EXIT})`], rows),
       "",
       verdict(left === 0 && codesOk, `latchkey left ${left} zombies after ${reps}×${n} orphans (target 0), exit code ${codesOk ? "passed through" : "NOT passed through"}; it spent ${fmt(median(lk.map(cpu)))} s of CPU${failedForks ? `; ${failedForks} forks failed in the app` : ""}`),
+      "",
+      verdict(peak <= PEAK_TARGET, `peak zombies during the storm: ${peak} (worst of the runs; issue 15 target ≤ ${PEAK_TARGET}; tini ${Math.max(...runs.get(inits[1]!.name)!.map((s) => s.peakZombies))})`),
+      "",
+      verdict(ratio <= CPU_TARGET, `latchkey's CPU / tini's: ${fmt(ratio, 1)} (medians; issue 15 target ≤ ${CPU_TARGET}×; at /proc's 10 ms resolution tini's ${fmt(tiniCpu)} s is ±0.01 s)`),
     ].join("\n");
   },
 };
