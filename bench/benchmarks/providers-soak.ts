@@ -13,10 +13,9 @@
  * BENCH_SOAK_POLL (default 5s). Progress goes to stderr each sample, so a run under nohup can
  * be watched in its log.
  */
-import { execFileSync } from "node:child_process";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { motoEnv, startMoto, type Moto } from "../../test/servers/aws/moto.ts";
-import { root } from "../lib/paths.ts";
+import { treeCommit } from "../lib/machine.ts";
 import { alive, procStat, sleep, smapsRollup } from "../lib/proc.ts";
 import { fmt, slope, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
@@ -36,17 +35,6 @@ interface Sample {
 }
 
 const MB = (kb: number) => kb / 1024;
-
-/** The commit the soak started on: an hour later the tree may have moved on. */
-function gitHead(): string {
-  try {
-    const c = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "build"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return dirty ? `${c} (src/ or build/ with uncommitted changes)` : c;
-  } catch {
-    return "unknown";
-  }
-}
 
 async function awsSecrets(moto: Moto): Promise<Record<string, string>> {
   const admin = new SecretsManagerClient({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
@@ -71,7 +59,8 @@ export const benchmark: Benchmark = {
     const minutes = Number(process.env.BENCH_SOAK_MINUTES ?? (ctx.quick ? 3 : 60));
     const sampleS = Number(process.env.BENCH_SOAK_SAMPLE_S ?? 60);
     const poll = process.env.BENCH_SOAK_POLL ?? "5s";
-    const head = gitHead();
+    // The harness names the commit at the end; an hour later the tree may have moved on.
+    const head = treeCommit();
     let moto: Moto | null = null;
     let bao: OpenBao | null = null;
     const subjects: { name: string; sup: Supervised; samples: Sample[] }[] = [];

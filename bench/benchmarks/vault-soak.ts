@@ -9,11 +9,10 @@
  * Long: BENCH_SOAK_MINUTES (default 60; BENCH_QUICK: 3) and BENCH_SOAK_SAMPLE_S (default 60).
  * Progress goes to stderr each sample, so a run under nohup can be watched in its log.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { root } from "../lib/paths.ts";
+import { treeCommit } from "../lib/machine.ts";
 import { alive, procStat, sleep, smapsRollup } from "../lib/proc.ts";
 import { fmt, slope, table, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
@@ -39,16 +38,6 @@ interface Sample {
 
 const MB = (kb: number) => kb / 1024;
 
-function gitHead(): string {
-  try {
-    const c = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "build"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return dirty ? `${c} (src/ or build/ with uncommitted changes)` : c;
-  } catch {
-    return "unknown";
-  }
-}
-
 export const benchmark: Benchmark = {
   name: "vault-soak",
   title: "Vault: memory over an hour of polling (OpenBao)",
@@ -57,7 +46,7 @@ export const benchmark: Benchmark = {
     const minutes = Number(process.env.BENCH_SOAK_MINUTES ?? (ctx.quick ? 3 : 60));
     const sampleS = Number(process.env.BENCH_SOAK_SAMPLE_S ?? 60);
     // The harness names the commit at the end; an hour later the tree may have moved on.
-    const head = gitHead();
+    const head = treeCommit();
     const ec = envconsul(ctx.log);
     ctx.log(ec.note);
     const bao = await startBao();

@@ -21,12 +21,17 @@ function git(args: string[]): string {
   }
 }
 
-export function machineFacts(latchkeySha: string): string {
+/** The tree's commit, and whether src/ or build/ differ from it (what the binary was built from). */
+export function treeCommit(): string {
   const commit = git(["rev-parse", "--short=12", "HEAD"]) || "unknown";
   const dirty = git(["status", "--porcelain", "--", "src", "build"]) ? " (src/ or build/ with uncommitted changes)" : "";
+  return commit + dirty;
+}
+
+export function machineFacts(latchkeySha: string): string {
   return [
     `nproc ${availableParallelism()} (${cpus()[0]?.model ?? "unknown cpu"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM,`,
-    `kernel ${release()}, node ${process.version}, commit ${commit}${dirty}, dist/latchkey sha256 ${latchkeySha.slice(0, 12)}`,
+    `kernel ${release()}, node ${process.version}, commit ${treeCommit()}, dist/latchkey sha256 ${latchkeySha.slice(0, 12)}`,
   ].join(" ");
 }
 
