@@ -17,7 +17,7 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import { motoEnv, startMoto, type Moto } from "../../test/servers/aws/moto.ts";
 import { treeCommit } from "../lib/machine.ts";
 import { alive, procStat, sleep, smapsRollup } from "../lib/proc.ts";
-import { fmt, slope, table, verdict } from "../lib/stats.ts";
+import { fmt, table, trendFrom, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 import { clientToken, latchkeyEnv, OPENBAO_VERSION, putSecrets, startBao, supervise, type OpenBao, type Supervised } from "../providers/vault-openbao.ts";
 
@@ -70,9 +70,9 @@ export const benchmark: Benchmark = {
       await putSecrets(bao, REFS);
       const token = (await clientToken(bao)).token;
       const both = { ...latchkeyEnv(bao, token, REFS), ...motoEnv(moto), ...(await awsSecrets(moto)) };
-      const args = ["--poll-interval", poll, "--log-level", "warn", "--", "sleep", "infinity"];
-      subjects.push({ name: "both providers", sup: await supervise([ctx.latchkey, ...args], both, "sleep"), samples: [] });
-      subjects.push({ name: "no provider", sup: await supervise([ctx.latchkey, "--log-level", "warn", "--", "sleep", "infinity"], { PATH: "/usr/bin:/bin" }, "sleep"), samples: [] });
+      const idle = ["--log-level", "warn", "--", "sleep", "infinity"];
+      subjects.push({ name: "both providers", sup: await supervise([ctx.latchkey, "--poll-interval", poll, ...idle], both, "sleep"), samples: [] });
+      subjects.push({ name: "no provider", sup: await supervise([ctx.latchkey, ...idle], { PATH: "/usr/bin:/bin" }, "sleep"), samples: [] });
       const t0 = Date.now();
       for (let i = 0; i <= Math.round((minutes * 60) / sampleS); i++) {
         const due = t0 + i * sampleS * 1000;
@@ -89,14 +89,7 @@ export const benchmark: Benchmark = {
         }
         ctx.log(`providers-soak minute ${fmt(min, 1)}/${minutes}: ${parts.join(" · ")}`);
       }
-      const judge = (s: (typeof subjects)[number]) => {
-        const xs = s.samples;
-        const last = xs[xs.length - 1]!;
-        const from = xs.find((x) => x.min >= FLAT_FROM_MIN - 0.01) ?? xs[0]!;
-        const late = xs.filter((x) => x.min >= from.min);
-        const rise = slope(late.map((x) => ({ x: x.min, y: x.anon }))) * (last.min - from.min);
-        return { last, from, rise, peak: Math.max(...late.map((x) => x.anon)) };
-      };
+      const judge = (s: (typeof subjects)[number]) => trendFrom(s.samples, (x) => x.anon, FLAT_FROM_MIN - 0.01);
       const [p, n] = subjects.map(judge) as [ReturnType<typeof judge>, ReturnType<typeof judge>];
       const rows = subjects[0]!.samples.map((x, i) => [
         fmt(x.min, sampleS >= 60 ? 0 : 1),

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { treeCommit } from "../lib/machine.ts";
 import { alive, procStat, sleep, smapsRollup } from "../lib/proc.ts";
-import { fmt, slope, table, verdict } from "../lib/stats.ts";
+import { fmt, table, trendFrom, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 import {
   clientToken, envconsul, envconsulConfig, latchkeyEnv, OPENBAO_VERSION, putSecrets, requestsOf, startBao, supervise, type Supervised,
@@ -84,10 +84,7 @@ export const benchmark: Benchmark = {
       }
       const errors = new Map(subjects.map((s) => [s.name, requestsOf(bao, s.hmac).filter((e) => e.error).length]));
       const lkS = subjects[0]!.samples;
-      const last = lkS[lkS.length - 1]!;
-      const tenth = lkS.find((x) => x.min >= FLAT_FROM_MIN - 0.01) ?? lkS[0]!;
-      const rise = slope(lkS.map((x) => ({ x: x.min, y: x.anon })), FLAT_FROM_MIN - 0.01) * (last.min - tenth.min);
-      const peak = Math.max(...lkS.filter((x) => x.min >= FLAT_FROM_MIN - 0.01).map((x) => x.anon));
+      const { from: tenth, last, rise, peak } = trendFrom(lkS, (x) => x.anon, FLAT_FROM_MIN - 0.01);
       const names = subjects.map((s) => s.name);
       const rows = lkS.map((x, i) => [
         fmt(x.min, sampleS >= 60 ? 0 : 1),

@@ -36,15 +36,27 @@ export function verdict(met: boolean, what: string): string {
 }
 
 /**
- * Slope of the least-squares line through the points (x, y) with x ≥ fromX: how fast a
- * soak's memory moves per unit of x, robust to one sample caught just before a collection.
+ * Slope of the least-squares line through the points (x, y): how fast a soak's memory moves
+ * per unit of x, robust to one sample caught just before a collection.
  */
-export function slope(points: readonly { x: number; y: number }[], fromX = -Infinity): number {
-  const s = points.filter((p) => p.x >= fromX);
+export function slope(s: readonly { x: number; y: number }[]): number {
   if (s.length < 2) return NaN;
   const mx = mean(s.map((p) => p.x));
   const my = mean(s.map((p) => p.y));
   const num = s.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
   const den = s.reduce((a, p) => a + (p.x - mx) ** 2, 0);
   return num / den;
+}
+
+/**
+ * A soak's curve from `fromMin` on: its first sample there, its last, how far the
+ * least-squares line moves between them, and the peak. NaN (never "met") when no sample
+ * reaches `fromMin`: a run too short to say whether it is flat.
+ */
+export function trendFrom<T extends { min: number }>(xs: readonly T[], y: (s: T) => number, fromMin: number): { from: T; last: T; rise: number; peak: number } {
+  const late = xs.filter((x) => x.min >= fromMin);
+  const from = late[0] ?? xs[0]!;
+  const last = xs[xs.length - 1]!;
+  const rise = slope(late.map((x) => ({ x: x.min, y: y(x) }))) * (last.min - from.min);
+  return { from, last, rise, peak: late.length ? Math.max(...late.map(y)) : NaN };
 }
