@@ -5,10 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.ts";
+import { freePort } from "../servers/ports.ts";
 import { run, type RunResult } from "../helpers/run.ts";
 import { appGet, docker, dockerAvailable, dockerOk, IMAGES, RUN_ID, useDaemonModeShared, waitHealth } from "./helpers/docker.ts";
 
@@ -23,16 +23,6 @@ function compose(file: string, args: string[]): Promise<RunResult> {
   return run("docker-compose", ["-p", project, "-f", join(dir, file), ...args], {
     timeoutMs: 300_000, cwd: dir,
     env: { ...process.env, APP_PORT: String(port), APP_IMAGE: IMAGES.app, LATCHKEY_IMAGE: IMAGES.latchkey },
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-    s.on("error", reject);
   });
 }
 

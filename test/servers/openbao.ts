@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../helpers/paths.ts";
-import { freePort } from "./aws/moto.ts";
+import { freePort } from "./ports.ts";
 
 /** The header that marks the tests' own admin calls, so that audit counts see only latchkey's. */
 const ADMIN_HEADER = "x-latchkey-test-admin";

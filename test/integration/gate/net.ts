@@ -4,7 +4,7 @@
  */
 import { createServer as createHttp, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createTcp, type Server } from "node:net";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
@@ -22,30 +22,7 @@ export function tmp(): string {
   return d;
 }
 
-/**
- * A port nothing listens on yet, for a listener that appears later. Taken below the kernel's
- * ephemeral range: a port from listen(0) is an ephemeral one, and while it waits, latchkey's
- * connection attempts to the other checks' ports may get it as their source port, and then
- * the late listener fails with EADDRINUSE (seen in the gate benchmark with 20 checks).
- */
-export async function freePort(): Promise<number> {
-  const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
-  for (let i = 0; i < 200; i++) {
-    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
-    if (handedOut.has(port)) continue;
-    const s = createTcp();
-    const ok = await new Promise<boolean>((r) => {
-      s.once("error", () => r(false));
-      s.listen(port, "127.0.0.1", () => r(true));
-    });
-    if (!ok) continue;
-    await new Promise<void>((r) => s.close(() => r()));
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error("freePort: no free port below the ephemeral range");
-}
-const handedOut = new Set<number>();
+export { freePort } from "../../servers/ports.ts";
 
 export async function tcpListen(port = 0, path?: string): Promise<{ port: number; close: () => Promise<void> }> {
   const s = createTcp((c) => c.destroy());

@@ -13,7 +13,7 @@ import { latchkey, start } from "../../helpers/run.ts";
 import { LATCHKEY } from "../../helpers/paths.ts";
 import { lines, sleep, tempDir, waitFor } from "../../helpers/processes.ts";
 import { baoBinary, startOpenBao, type OpenBao } from "../../servers/openbao.ts";
-import { freePort } from "../../servers/aws/moto.ts";
+import { freePort } from "../../servers/ports.ts";
 
 const PATH = process.env.PATH ?? "/usr/bin:/bin";
 const bao = baoBinary();

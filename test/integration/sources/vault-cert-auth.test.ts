@@ -17,7 +17,7 @@ import { sleep, waitFor } from "../../helpers/processes.ts";
 import { cleanEnv, probe, readProbe, workspace } from "../file-secrets/fixtures.ts";
 import { makePki, type Pki } from "../../servers/vault/certs.ts";
 import { baoBinary } from "../../servers/openbao.ts";
-import { freePort } from "../../servers/aws/moto.ts";
+import { freePort } from "../../servers/ports.ts";
 
 const ws = workspace("vault-cert");
 const API_KEY = "cert-auth-api-key-5c1d";
@@ -62,6 +62,20 @@ function certArgs(cert = pki.clientCertFile, key = pki.clientKeyFile): string[] 
 
 const env = (extra: Record<string, string> = {}) => cleanEnv({ VAULT_ADDR: tlsUrl, API_KEY: "vault://secret/data/app#api_key", ...extra });
 
+/** Whether the dev listener answers /sys/health within 30 s (false as soon as `proc` exits). */
+async function healthy(proc: ChildProcess): Promise<boolean> {
+  const up = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${admin}/v1/sys/health`)).status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > up || proc.exitCode !== null) return false;
+    await sleep(100);
+  }
+}
+
 beforeAll(async () => {
   const bin = baoBinary();
   if (!bin) throw new Error("OpenBao's `bao` is not installed: run scripts/setup-system test");
@@ -71,29 +85,32 @@ beforeAll(async () => {
   const ssl = (args: string[]) => execFileSync("openssl", args, { cwd: pki.dir, stdio: ["ignore", "ignore", "pipe"] });
   ssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "wrong.key", "-out", "wrong.csr", "-subj", "/CN=client"]);
   ssl(["x509", "-req", "-in", "wrong.csr", "-CA", "other-ca.pem", "-CAkey", "other-ca.key", "-CAcreateserial", "-out", "wrong.pem", "-days", "2", "-extfile", "wrong.ext"]);
-  const [devPort, tlsPort] = [await freePort(), await freePort()];
-  admin = `http://127.0.0.1:${devPort}`;
-  tlsUrl = `https://127.0.0.1:${tlsPort}`;
-  mkdirSync(ws.path("home"));
-  writeFileSync(ws.path("tls.hcl"), [
-    `listener "tcp" {\n  address = "127.0.0.1:${tlsPort}"\n  tls_cert_file = "${pki.serverCert}"\n  tls_key_file = "${pki.serverKey}"\n}`,
-    `audit "file" "log" {\n  options {\n    file_path = "${auditLog}"\n  }\n}`,
-  ].join("\n"));
+  // Three tries with new ports, as the shared servers do: a port can be taken between
+  // freePort() and OpenBao's bind by another test file's process.
   let said = "";
-  bao = spawn(bin, ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${devPort}`, `-config=${ws.path("tls.hcl")}`], {
-    stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/bin:/bin", HOME: ws.path("home"), BAO_LOG_LEVEL: "warn" },
-  });
-  bao.stdout!.on("data", (d: Buffer) => (said = (said + d.toString()).slice(-4000)));
-  bao.stderr!.on("data", (d: Buffer) => (said = (said + d.toString()).slice(-4000)));
-  const up = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${admin}/v1/sys/health`)).status === 200) break;
-    } catch {
-      // not listening yet
+  for (let attempt = 0; ; attempt++) {
+    const [devPort, tlsPort] = [await freePort(), await freePort()];
+    admin = `http://127.0.0.1:${devPort}`;
+    tlsUrl = `https://127.0.0.1:${tlsPort}`;
+    mkdirSync(ws.path("home"), { recursive: true });
+    writeFileSync(ws.path("tls.hcl"), [
+      `listener "tcp" {\n  address = "127.0.0.1:${tlsPort}"\n  tls_cert_file = "${pki.serverCert}"\n  tls_key_file = "${pki.serverKey}"\n}`,
+      `audit "file" "log" {\n  options {\n    file_path = "${auditLog}"\n  }\n}`,
+    ].join("\n"));
+    said = "";
+    const proc = spawn(bin, ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${devPort}`, `-config=${ws.path("tls.hcl")}`], {
+      stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/bin:/bin", HOME: ws.path("home"), BAO_LOG_LEVEL: "warn" },
+    });
+    bao = proc;
+    proc.stdout!.on("data", (d: Buffer) => (said = (said + d.toString()).slice(-4000)));
+    proc.stderr!.on("data", (d: Buffer) => (said = (said + d.toString()).slice(-4000)));
+    if (await healthy(proc)) break;
+    if (proc.exitCode === null) {
+      proc.kill("SIGKILL");
+      await new Promise((r) => proc.once("exit", r));
     }
-    if (Date.now() > up || bao.exitCode !== null) throw new Error(`OpenBao did not start: ${said}`);
-    await sleep(100);
+    rmSync(auditLog, { force: true });
+    if (attempt === 2) throw new Error(`OpenBao did not start: ${said}`);
   }
   // The tests' own calls are marked so that the audit counts see only latchkey's.
   await api("PUT", "sys/config/auditing/request-headers/x-admin", { hmac: false });
@@ -104,7 +121,7 @@ beforeAll(async () => {
   await api("POST", "auth/cert/certs/app", { certificate: pki.pem.ca, token_policies: ["app-read"], token_ttl: "10m" });
   await api("POST", "sys/auth/cert-short", { type: "cert" });
   await api("POST", "auth/cert-short/certs/short", { certificate: pki.pem.ca, token_policies: ["app-read"], token_ttl: "4s", token_max_ttl: "6s" });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (bao && bao.exitCode === null) {

@@ -1,10 +1,10 @@
 /**
  * moto's server (a real implementation of the Secrets Manager wire protocol) on 127.0.0.1 and
- * an ephemeral port, started and stopped per test file. scripts/setup-system installs the
+ * a free port, started and stopped per test file. scripts/setup-system installs the
  * pinned moto when it is missing.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../ports.ts";
 
 export interface Moto {
   url: string;
@@ -13,17 +13,6 @@ export interface Moto {
   stop(): Promise<void>;
   /** Reset all state (moto's own management API). */
   reset(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Start moto_server; `env` adds variables (e.g. INITIAL_NO_AUTH_ACTION_COUNT to enforce IAM). */
