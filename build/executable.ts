@@ -15,7 +15,7 @@
 import { build, type Plugin } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { DETERMINISTIC, trainCodeCaches, type Runtime } from "./train.ts";
 import { ARCH, type Arch, unpackLibraries } from "./debs.ts";
 import { HEALTH, MAIN, PLAIN_CACHE, SIDE, wrapBundle } from "../src/sea-assets.ts";
@@ -355,14 +355,66 @@ export class Crc32Node {
   },
   {
     // Request ids (amz-sdk-invocation-id) came from the global crypto (Web Crypto), whose first
-    // read loads Node's webcrypto module on top of node:crypto. node:crypto's randomUUID is the
-    // same function; taken on the first request.
-    why: "request ids from node:crypto, not Web Crypto",
+    // read loads Node's webcrypto module on top of node:crypto. The v4 builder's own path, with
+    // the random bytes below instead.
+    why: "request ids without Web Crypto",
     file: smithy("serde/uuid/v4.js"),
     edit: (src) => replaceOnce(src, `    if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") {
         return () => crypto.randomUUID();
-    }`, `    let randomUUID;
-    return () => (randomUUID ??= require("node:crypto").randomUUID)();`),
+    }
+`, ""),
+  },
+  {
+    // Those random bytes came from node:crypto, imported when the SDK was evaluated: ~5 ms to
+    // load, mostly internal/crypto/util listing OpenSSL's algorithms at its top level. The
+    // kernel's own generator, /dev/urandom (what node:crypto's CSPRNG is seeded from), 16 bytes
+    // per request; node:crypto only where the device is missing.
+    why: "random bytes from /dev/urandom",
+    file: smithy("serde/index.js"),
+    edit: (src) => replaceOnce(src, 'import { getRandomValues } from "node:crypto";\n', `import { closeSync, openSync, readSync } from "node:fs";
+const getRandomValues = (bytes) => {
+    let fd;
+    try {
+        fd = openSync("/dev/urandom", "r");
+    }
+    catch {
+        return require("node:crypto").getRandomValues(bytes);
+    }
+    try {
+        for (let at = 0; at < bytes.byteLength;) {
+            const n = readSync(fd, bytes, at, bytes.byteLength - at, null);
+            if (n <= 0) throw new Error("/dev/urandom: short read");
+            at += n;
+        }
+    }
+    finally {
+        closeSync(fd);
+    }
+    return bytes;
+};
+`),
+  },
+  {
+    // SigV4's hashes came from node:crypto (Sha256Node), whose load is most of what the SDK's
+    // evaluation cost (above). smithy's own SHA-256 and HMAC in JavaScript, the one it uses
+    // where node:crypto is missing, does the same job for the few hundred bytes a request signs.
+    why: "SigV4 with smithy's JavaScript SHA-256",
+    file: moduleOf("@aws-sdk/client-secrets-manager/dist-es/runtimeConfig.shared.js"),
+    edit: (src) => replaceOnce(src, 'import { Sha256 } from "@smithy/core/checksum";', 'import { Sha256Js as Sha256 } from "@smithy/core/checksum";'),
+  },
+  {
+    // Sha256Node, no longer the client's default, still probed node:crypto when evaluated.
+    why: "no node:crypto probe at evaluation",
+    file: smithy("checksum/sha256/Sha256Node.js"),
+    edit: (src) => replaceOnce(src, `const hasNativeCrypto = (() => {
+    try {
+        createHash("sha256");
+        return true;
+    }
+    catch {
+        return false;
+    }
+})();`, "const hasNativeCrypto = true;"),
   },
   ...["readFile.js", "getSSOTokenFromFile.js"].map((file): SdkPatch => ({
     // The shared config and SSO token readers imported node:fs/promises (~0.7 ms to load) for
@@ -399,22 +451,46 @@ export const node_https = { get Agent() { return load().Agent; }, get request() 
   },
 ]
 
-/** The SDK_PATCHES as an esbuild plugin; check() throws unless each applied to exactly one module. */
+/**
+ * Every SDK module's named imports from node:crypto, as functions that load it on their first
+ * call: esbuild's bundle requires a module's imports when the module is evaluated, and the
+ * SDK's credential providers (SSO's token cache name, the login provider) import hash and key
+ * functions that a request with other credentials never calls. The build fails on a name that
+ * is not a plain function of node:crypto (a class the SDK would construct with new).
+ */
+function lazyCryptoImports(source: string, path: string): string {
+  const nodeCrypto = process.getBuiltinModule("node:crypto") as unknown as Record<string, unknown>;
+  return source.replace(/^import \{([^}]+)\} from "node:crypto";$/m, (_, names: string) => names.split(",").map((n) => n.trim()).filter(Boolean).map((n) => {
+    const [imported, local = imported] = n.split(/\s+as\s+/) as [string, string?];
+    if (typeof nodeCrypto[imported] !== "function" || /^[A-Z]/.test(imported) || new RegExp(`\\bnew\\s+${local}\\b`).test(source)) {
+      throw new Error(`build: ${path} imports ${imported} from node:crypto, which lazyCryptoImports cannot defer (not a plain function)`);
+    }
+    return `const ${local} = (...args) => require("node:crypto").${imported}(...args);`;
+  }).join("\n"));
+}
+
+/**
+ * The SDK_PATCHES (and lazyCryptoImports) as an esbuild plugin; check() throws unless each
+ * patch applied to exactly one module.
+ */
 function sdkPatches(): { plugin: Plugin; check(): void } {
   const applied = new Map<SdkPatch, number>(SDK_PATCHES.map((p) => [p, 0]));
   const plugin: Plugin = {
     name: "latchkey-sdk-patches",
     setup(b) {
-      for (const patch of SDK_PATCHES) {
-        b.onLoad({ filter: patch.file }, (args) => {
+      b.onLoad({ filter: /node_modules[\\/]@(smithy|aws-sdk)[\\/].*\.js$/ }, (args) => {
+        let contents = readFileSync(args.path, "utf8");
+        for (const patch of SDK_PATCHES) {
+          if (!patch.file.test(args.path)) continue;
           applied.set(patch, applied.get(patch)! + 1);
           try {
-            return { loader: "js", contents: patch.edit(readFileSync(args.path, "utf8")) };
+            contents = patch.edit(contents);
           } catch (e) {
             throw new Error(`build: SDK patch "${patch.why}" no longer fits ${args.path} (did the SDK change it?): ${(e as Error).message}`);
           }
-        });
-      }
+        }
+        return { loader: "js", contents: lazyCryptoImports(contents, args.path), resolveDir: dirname(args.path) };
+      });
     },
   };
   const check = () => {

@@ -24,6 +24,7 @@ import { describeAwsError } from "./errors.ts";
 import { resolveAwsOptions, type AwsOptions } from "./options.ts";
 import { awsSectionValues } from "./register.ts";
 import { loadSdk, type SdkModule } from "./sdk.ts";
+import { LightHttpHandler } from "./transport.ts";
 
 const BATCH_MAX = 20;
 const SINGLE_CONCURRENCY = 10;
@@ -66,6 +67,8 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
       ...(opts.profile ? { profile: opts.profile } : {}),
       maxAttempts: opts.maxAttempts,
       retryMode: "adaptive",
+      // node:net instead of node:http under the SDK's signing and retries (transport.ts says why).
+      requestHandler: new LightHttpHandler() as never,
     });
     const last: { err?: unknown } = {};
     // Per attempt (below the retry middleware): count requests and keep the last error, so a
@@ -85,11 +88,16 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     // IAM enforcement) would surface as a JSON parse error; read the XML's code and message.
     client.middlewareStack.addRelativeTo(((next: (a: unknown) => Promise<{ response: unknown }>) => async (args: unknown) => {
       const out = await next(args);
-      const res = out.response as { statusCode?: number; headers?: Record<string, string>; body?: AsyncIterable<Uint8Array> };
+      const res = out.response as { statusCode?: number; headers?: Record<string, string>; body?: Uint8Array | AsyncIterable<Uint8Array> };
       if (res?.statusCode === 403 && !/json/.test(res.headers?.["content-type"] ?? "") && res.body) {
-        const chunks: Buffer[] = [];
-        for await (const c of res.body) chunks.push(Buffer.from(c));
-        const xml = Buffer.concat(chunks).toString("utf8");
+        let xml: string;
+        if (res.body instanceof Uint8Array) {
+          xml = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength).toString("utf8");
+        } else {
+          const chunks: Buffer[] = [];
+          for await (const c of res.body) chunks.push(Buffer.from(c));
+          xml = Buffer.concat(chunks).toString("utf8");
+        }
         if (!xml.includes("<Code>")) throw Object.assign(new Error(xml.slice(0, 200)), { name: "AccessDeniedException", $metadata: { httpStatusCode: 403 } });
         const code = /<Code>([^<]+)<\/Code>/.exec(xml)?.[1] ?? "AccessDenied";
         const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? "";

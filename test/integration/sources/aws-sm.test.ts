@@ -115,8 +115,8 @@ describe("aws-sm:// in the built binary", () => {
     expect(bad.code).toBe(78);
     expect(bad.stderr).toContain("missing-policy.yaml");
   });
-  // The asset loads node:https and makes its HTTPS agent on the first https: request only
-  // (build/executable.ts, SDK_PATCHES): real endpoints are https, moto here is not.
+  // The transport (src/sources/aws-sm/transport.ts) loads node:tls on the first https: request
+  // only: real endpoints are https, moto here is not.
   it("an https:// endpoint: the signed request goes over TLS; a certificate nobody trusts is refused", async () => {
     const key = ws.path("tls-key.pem");
     const cert = ws.path("tls-cert.pem");
