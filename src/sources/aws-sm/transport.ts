@@ -307,9 +307,15 @@ export class ResponseParser {
       case "chunked":
         for (;;) {
           const eol = this.#buf.indexOf("\r\n");
-          if (eol === -1) return null;
+          // A chunk-size line (with its extensions) longer than a response head is no HTTP.
+          if (eol === -1 || eol > MAX_HEAD) {
+            if (eol > MAX_HEAD || this.#buf.length > MAX_HEAD) throw new Error("malformed chunked response");
+            return null;
+          }
           const size = parseInt(this.#buf.subarray(0, eol).toString("latin1").split(";")[0]!.trim(), 16);
           if (!Number.isFinite(size) || size < 0) throw new Error("malformed chunked response");
+          // Refused before its bytes are buffered, not after.
+          if (this.#size + size > MAX_BODY) throw new Error("response body too large");
           if (size === 0) {
             // The last chunk, trailers (ignored), and the blank line that ends them.
             const end = this.#buf.indexOf("\r\n\r\n", eol);
@@ -319,7 +325,6 @@ export class ResponseParser {
           }
           if (this.#buf.length < eol + 2 + size + 2) return null;
           this.#size += size;
-          if (this.#size > MAX_BODY) throw new Error("response body too large");
           this.#chunks.push(this.#buf.subarray(eol + 2, eol + 2 + size));
           this.#buf = this.#buf.subarray(eol + 2 + size + 2);
         }

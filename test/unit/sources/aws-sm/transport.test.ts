@@ -205,4 +205,15 @@ describe("ResponseParser", () => {
     expect(() => new ResponseParser(false).push(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"))).toThrow(/content-length/);
     expect(() => new ResponseParser(false).push(Buffer.from("HTTP/1.1 200 OK\r\n" + "x: y\r\n".repeat(20000)))).toThrow(/too large/);
   });
+
+  it("a chunked body cannot make it buffer without bound: an endless chunk-size line, or a chunk larger than the body limit", () => {
+    const head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const endless = new ResponseParser(false);
+    expect(endless.push(Buffer.from(head))).toBeNull();
+    expect(() => {
+      for (let i = 0; i < 100; i++) endless.push(Buffer.alloc(1024, "f"));
+    }).toThrow(/malformed chunked/);
+    const huge = new ResponseParser(false);
+    expect(() => huge.push(Buffer.from(`${head}FFFFFFFFFF\r\nabc`))).toThrow(/too large/);
+  });
 });
