@@ -8,6 +8,7 @@ import { Child, type ExitStatus } from "./child.ts";
 import { Reaper } from "./reaper.ts";
 import { STOPPING, signalNumber, type SignalName, type SignalTable } from "./signals.ts";
 import { unblockSignals } from "../platform/sigmask.ts";
+import { settleAfterStart } from "../platform/memory.ts";
 import { emptyGroup } from "./stop.ts";
 
 export interface SuperviseOptions {
@@ -46,6 +47,7 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
   reaper.start();
 
   let child: Child | null = null;
+  let settle: (() => void) | null = null;
   let stopTimer: NodeJS.Timeout | null = null;
   const pending: SignalName[] = [];
 
@@ -98,6 +100,7 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
     log.info("app started", { pid: child.pid, command: spec.argv[0], reaper: reaper.mode });
     opts.onEvent?.({ type: "started", pid: child.pid });
     hooks?.started?.(child);
+    settle = settleAfterStart(log); // the start's garbage, handed back once latchkey idles
     for (const sig of pending.splice(0)) deliver(child, sig);
 
     for (;;) {
@@ -117,6 +120,7 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
       return next.exitCode;
     }
   } finally {
+    settle?.();
     reaper.stop();
     // On the next turn of the event loop: latchkey usually exits before that, and closing the
     // signal handles first is ~0.1 ms of every exit (measured here). Meanwhile a signal finds
