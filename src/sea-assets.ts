@@ -54,7 +54,7 @@ export const PLAIN_CACHE = "latchkey-plain.codecache";
  * secrets dirs and are left alone, and the plain training run has one such. Files in the
  * default secrets dir are not looked for (a stat at every start, for a guess).
  */
-export function cacheFor(b: BundleAssets, argv: readonly string[], env: NodeJS.ProcessEnv): string {
+export const cacheFor = (function cacheFor(b: BundleAssets, argv: readonly string[], env: NodeJS.ProcessEnv): string {
   if (b !== MAIN) return b.cache;
   const i = argv[2] === "--exec" ? 3 : 2;
   if (argv[i] !== "--") return b.cache;
@@ -63,12 +63,12 @@ export function cacheFor(b: BundleAssets, argv: readonly string[], env: NodeJS.P
     if (env[name]!.includes("://")) return b.cache;
   }
   return PLAIN_CACHE;
-}
+}); // parenthesized: compiled with the loader (src/sea-main.ts says why)
 
 /** Which bundle a command line (process.argv) starts with. */
-export function bundleFor(argv: readonly string[]): BundleAssets {
+export const bundleFor = (function bundleFor(argv: readonly string[]): BundleAssets {
   return argv[2] === "health" ? HEALTH : MAIN;
-}
+}); // parenthesized: compiled with the loader (src/sea-main.ts says why)
 
 /**
  * A bundle as the loader compiles it: one function expression taking what a CommonJS module
