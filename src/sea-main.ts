@@ -25,7 +25,7 @@
 import { readFileSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { constants, Script } from "node:vm";
-import { BEFORE_EXEC, bundleFor, cacheFor, HEALTH, MAIN, SIDE, type BundleAssets } from "./sea-assets.ts";
+import { BEFORE_EXEC, bundleFor, cacheFor, HEALTH, MAIN, SIDE, unwrapCache, type BundleAssets } from "./sea-assets.ts";
 
 type Wrapper = (exports: object, req: NodeJS.Require, module: { exports: Record<string, unknown> }, filename: string, dir: string) => void;
 
@@ -55,7 +55,9 @@ const runBundle = (function runBundle(b: BundleAssets, bytes = asset(b.bundle)!)
   // function (src/sea-assets.ts, wrapBundle): wrapping it here would copy it once more.
   const source = bytes.toString("latin1");
   const cacheName = cacheFor(b, process.argv, process.env);
-  const cache = asset(cacheName);
+  // In the executable each cache is stored padded so that it is 8-byte aligned (unwrapCache).
+  const stored = asset(cacheName);
+  const cache = stored && inSea ? unwrapCache(stored) : stored;
   const script = new Script(source, {
     filename: b.bundle,
     // The bundle imports built-ins with process.getBuiltinModule; any import() left (the
