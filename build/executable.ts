@@ -18,7 +18,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { basename, dirname, join } from "node:path";
 import { DETERMINISTIC, trainCodeCaches, type Runtime } from "./train.ts";
 import { ARCH, type Arch, unpackLibraries } from "./debs.ts";
-import { HEALTH, MAIN, PLAIN_CACHE, SIDE, wrapBundle } from "../src/sea-assets.ts";
+import { CACHE_PAD, HEALTH, MAIN, PLAIN_CACHE, SIDE, wrapBundle, wrapCache } from "../src/sea-assets.ts";
 
 /** The AWS SDK asset (src/sources/aws-sm/sdk.ts) and what src/sources/aws-sm/index.ts takes from it. */
 const AWS_SDK = {
@@ -142,7 +142,13 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     if (!existsSync(awsCache)) throw new Error(`build: training made no ${AWS_SDK.cache}`);
     codeCaches.push(awsCache);
   }
-  for (const f of codeCaches) assets[basename(f)] = f;
+  // Each cache goes in padded (src/sea-assets.ts, wrapCache), first with no padding: where it
+  // lands is known only once the blob is made (alignCaches below).
+  const storedCaches = codeCaches.map((f) => ({ raw: readFileSync(f), file: join(o.dir, `.sea-${basename(f)}`) }));
+  codeCaches.forEach((f, i) => {
+    writeFileSync(storedCaches[i]!.file, wrapCache(storedCaches[i]!.raw, 0));
+    assets[basename(f)] = storedCaches[i]!.file;
+  });
 
   // Strip the runtime *before* injecting the blob: stripping a finished single executable
   // drops the SEA note from its segment and it segfaults. Keep it unstripped if strip fails.
@@ -178,12 +184,18 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   try {
     // The target's own runtime makes the blob: the code cache in it is V8's for that
     // architecture (an x64-made one would be rejected on arm64, and compiled at every start).
-    execFileSync(runtime.path, [...DETERMINISTIC, "--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...runtime.env } });
+    const makeBlob = () => execFileSync(runtime.path, [...DETERMINISTIC, "--build-sea", seaConfig], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...runtime.env } });
+    makeBlob();
+    if (alignCaches(fresh, storedCaches)) {
+      makeBlob(); // the same lengths: every asset stays where it was, each cache now aligned
+      if (alignCaches(fresh, storedCaches)) throw new Error("build: the code caches moved when their padding changed; they are not 8-byte aligned in the executable");
+    }
   } finally {
     rmSync(seaConfig);
     rmSync(base);
     rmSync(loader);
     for (const f of assetBundles) rmSync(f);
+    for (const c of storedCaches) rmSync(c.file, { force: true });
   }
   chmodSync(fresh, 0o755);
   // The finished executable keeps the standard loader path; another architecture's is smoke
@@ -198,6 +210,27 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   const exe = join(o.dir, o.name);
   renameSync(fresh, exe);
   return { arch, exe, bundle, codeCaches };
+}
+
+/**
+ * Where each code cache sits in the executable `exe`, as an offset in the file: the same
+ * modulo 8 as its address once mapped (a loadable segment's address and file offset agree
+ * modulo the page size). Each one not at a multiple of 8 gets the padding that puts it there,
+ * written to its stored asset (src/sea-assets.ts, wrapCache). Returns whether any changed.
+ */
+function alignCaches(exe: string, caches: { raw: Buffer; file: string }[]): boolean {
+  const image = readFileSync(exe);
+  let changed = false;
+  for (const c of caches) {
+    const at = image.indexOf(c.raw);
+    if (at === -1 || image.indexOf(c.raw, at + 1) !== -1) throw new Error(`build: cannot find ${basename(c.file)} once in ${exe}`);
+    const stored = readFileSync(c.file);
+    const p = (stored[0]! + CACHE_PAD - (at % CACHE_PAD)) % CACHE_PAD;
+    if (p === stored[0]) continue;
+    writeFileSync(c.file, wrapCache(c.raw, p));
+    changed = true;
+  }
+  return changed;
 }
 
 /** This machine's architecture, in Node's names. */

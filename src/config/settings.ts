@@ -129,11 +129,14 @@ export class Settings {
  * every setting are left alone (wrappers and test harnesses use the prefix too).
  */
 export function misspeltEnvWarnings(env: NodeJS.ProcessEnv): string[] {
+  const prefixed = Object.keys(env).filter((name) => name.startsWith(PREFIX));
+  // Most environments have none: then the tables of known names are not built at all.
+  if (prefixed.length === 0) return [];
   const known = new Set<string>([...flagEnvNames(), ...INTERNAL_ENV]);
   const suffixes = [...known].map((n) => n.slice(PREFIX.length));
   const out: string[] = [];
-  for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith(PREFIX) || known.has(name)) continue;
+  for (const name of prefixed.sort()) {
+    if (known.has(name)) continue;
     const near = closest(name.slice(PREFIX.length), suffixes);
     if (near !== undefined) out.push(`${name} is not a latchkey setting and is ignored; did you mean ${PREFIX}${near}?`);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cacheFor, HEALTH, MAIN, PLAIN_CACHE, SIDE } from "../../src/sea-assets.ts";
+import { CACHE_PAD, cacheFor, HEALTH, MAIN, PLAIN_CACHE, SIDE, unwrapCache, wrapCache } from "../../src/sea-assets.ts";
 
 const argv = (...a: string[]) => ["latchkey", "latchkey", ...a];
 const bare = { PATH: "/usr/bin:/bin", HOME: "/root" };
@@ -31,5 +31,22 @@ describe("cacheFor: the main bundle's plain cache for a start with nothing to lo
 
   it("other bundles keep their one cache", () => {
     for (const b of [HEALTH, ...Object.values(SIDE)]) expect(cacheFor(b, argv("--", "app"), bare)).toBe(b.cache);
+  });
+});
+
+describe("wrapCache: a code cache padded into place, the same length whatever the padding", () => {
+  const cache = Buffer.from("a code cache's bytes");
+  it.each([0, 1, 5, 7])("padding %i", (p) => {
+    const stored = wrapCache(cache, p);
+    expect(stored.length).toBe(cache.length + CACHE_PAD);
+    expect(stored[0]).toBe(p);
+    const back = unwrapCache(stored);
+    expect(back.equals(cache)).toBe(true);
+    expect(back.byteOffset - stored.byteOffset).toBe(1 + p); // a view into the asset, not a copy
+  });
+
+  it("refuses a padding that does not fit", () => {
+    expect(() => wrapCache(cache, 8)).toThrow(RangeError);
+    expect(() => wrapCache(cache, -1)).toThrow(RangeError);
   });
 });

@@ -10,6 +10,7 @@
  */
 import type * as Sdk from "@aws-sdk/client-secrets-manager";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
+import { unwrapCache } from "../../sea-assets.ts";
 
 export type SdkModule = typeof Sdk;
 export const SDK_ASSET = "aws-sdk.cjs";
@@ -35,7 +36,7 @@ async function load(): Promise<SdkModule> {
       code = null; // an executable built without the asset: fall back to a regular require
     }
     try {
-      cache = Buffer.from(sea.getRawAsset(SDK_CACHE));
+      cache = unwrapCache(Buffer.from(sea.getRawAsset(SDK_CACHE))); // stored aligned (src/sea-assets.ts)
     } catch {
       cache = undefined; // built without a cache: compiled at run time, only slower
     }

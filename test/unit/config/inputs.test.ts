@@ -64,4 +64,8 @@ describe("misspelt LATCHKEY_* variables", () => {
   it("names far from every setting (a wrapper's own LATCHKEY_BIN) are left alone", () => {
     expect(misspeltEnvWarnings({ LATCHKEY_BIN: "/x", LATCHKEY_TEST_FIXTURES: "/y", LATCHKEY_CODE_CACHE_CHECK: "1" })).toEqual([]);
   });
+  it("an environment without LATCHKEY_* names, or with only the prefix's near misses in other case, says nothing", () => {
+    expect(misspeltEnvWarnings({ PATH: "/bin", HOME: "/root", SSL_CERT_FILE: "/etc/ssl/cert.pem" })).toEqual([]);
+    expect(misspeltEnvWarnings({ latchkey_usr: "x", XLATCHKEY_USR: "y" })).toEqual([]);
+  });
 });
