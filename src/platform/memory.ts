@@ -14,17 +14,25 @@
  * worker threads, a plain major collection and malloc_trim were each measured and did not
  * get there (bench/RESULTS.md, providers-soak).
  *
- * The collection takes a few ms of CPU once, after the start: nothing a start measures waits
- * for it, and the timer never keeps latchkey alive.
+ * The collection takes ~12 ms of CPU once, after the start: nothing a start measures waits
+ * for it, it waits for an orphan storm to end, and the timer never keeps latchkey alive.
  */
 import type { Logger } from "../log/logger.ts";
 
 const SETTLE_AFTER_MS = 2000;
 
-/** Collect once SETTLE_AFTER_MS from now, unless cancelled first (call the returned function). */
-export function settleAfterStart(log: Logger, delayMs = SETTLE_AFTER_MS): () => void {
-  const timer = setTimeout(() => settle(log), delayMs);
-  timer.unref();
+/**
+ * Collect once SETTLE_AFTER_MS from now, unless cancelled first (call the returned function).
+ * While `busy()` says so (the reaper in an orphan storm: a pause there lets zombies pile up),
+ * it waits another SETTLE_AFTER_MS.
+ */
+export function settleAfterStart(log: Logger, busy: () => boolean = () => false, delayMs = SETTLE_AFTER_MS): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    timer = setTimeout(() => (busy() ? arm() : settle(log)), delayMs);
+    timer.unref();
+  };
+  arm();
   return () => clearTimeout(timer);
 }
 

@@ -100,7 +100,7 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
     log.info("app started", { pid: child.pid, command: spec.argv[0], reaper: reaper.mode });
     opts.onEvent?.({ type: "started", pid: child.pid });
     hooks?.started?.(child);
-    settle = settleAfterStart(log); // the start's garbage, handed back once latchkey idles
+    settle = settleAfterStart(log, () => reaper.storming); // the start's garbage, handed back once latchkey idles
     for (const sig of pending.splice(0)) deliver(child, sig);
 
     for (;;) {
