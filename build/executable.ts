@@ -35,9 +35,16 @@ const root = join(import.meta.dirname, "..");
  * the young generation (up to 3 x 16 MB) whenever much survives a scavenge and keeps it; a
  * supervisor polling a provider every few seconds ended with ~20 MB of it, empty (issue 15;
  * bench/run aws-soak). 1 MB is the size V8 starts with: a start scavenges no more than before.
- * Flags that change V8's flag hash do not belong here (src/watch/poll.ts says why).
+ * --single-threaded-gc and --v8-pool-size=1: collections run on the main thread, with one
+ * V8 worker thread instead of four. A heap of a few MB gains nothing from parallel or
+ * concurrent collection; the main thread was waiting for the workers (a start's scavenge took
+ * 2-4 ms of wall time for ~0.6 ms of its own CPU), each worker is a thread to create at every
+ * start and a malloc arena to keep: the plain start 0.98x paired against the same build
+ * without them, ~0.1 MB less idle (issue 15; bench/run startup with BENCH_BASELINE).
+ * Flags that change V8's flag hash do not belong here (src/watch/poll.ts says why); these
+ * two do not (requiring node:https, node:http2 and node:repl takes no longer with them).
  */
-export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1", "--max-semi-space-size=1"];
+export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1", "--max-semi-space-size=1", "--single-threaded-gc", "--v8-pool-size=1"];
 
 export interface ExecutableOptions {
   /** Where the bundle, its assets and the executable go. */

@@ -1,6 +1,7 @@
 /**
- * Hand back what the start used, once latchkey has only to wait (issue 15: at most 10 MB of
- * anonymous memory idle with no provider; bench/run providers-soak).
+ * Hand back what the start used, once latchkey has only to wait, and what its polls left since
+ * (issue 15: at most 10 MB of anonymous memory idle with no provider, flat over an hour;
+ * bench/run providers-soak).
  *
  * Measured here (`/proc/PID/smaps_rollup` of an idle `latchkey -- sleep infinity`): a Node
  * single executable that only supervises a child idles at 8.6 MB, of which 1 MB is the
@@ -9,30 +10,36 @@
  * collection about a minute later, either at 9.9 MB or at 10.9 MB for good (half of the runs
  * each): V8 compacts into fresh pages and gives back the old ones only sometimes.
  * One collection of the kind V8 makes before it would run out of memory (every space
- * compacted, its page pool returned to the system) 2 s after the app started: 9.7-9.8 MB,
- * and it stays there. The young-generation size, the page pool, minor mark-sweep, fewer V8
- * worker threads, a plain major collection and malloc_trim were each measured and did not
- * get there (bench/RESULTS.md, providers-soak).
+ * compacted, its page pool returned to the system) 2 s after the app started: 9.7-9.8 MB.
+ * The file poll (once a minute by default, the inotify safety net) and the reaper's look
+ * then allocate a few KB each, which creeps up page by page (+0.1 MB in 8 minutes): the same
+ * collection every 5 minutes holds it. The young-generation size, the page pool, minor
+ * mark-sweep, a plain major collection and malloc_trim were each measured and did not get there.
  *
- * The collection takes ~12 ms of CPU once, after the start: nothing a start measures waits
- * for it, it waits for an orphan storm to end, and the timer never keeps latchkey alive.
+ * Each collection takes ~12 ms of CPU (more with providers' larger heaps), off the start path;
+ * it waits while an orphan storm lasts, and its timer never keeps latchkey alive.
  */
 import type { Logger } from "../log/logger.ts";
 
 const SETTLE_AFTER_MS = 2000;
+const SETTLE_EVERY_MS = 5 * 60_000;
 
 /**
- * Collect once SETTLE_AFTER_MS from now, unless cancelled first (call the returned function).
- * While `busy()` says so (the reaper in an orphan storm: a pause there lets zombies pile up),
- * it waits another SETTLE_AFTER_MS.
+ * Collect SETTLE_AFTER_MS from now and then every SETTLE_EVERY_MS, until cancelled (call the
+ * returned function). While `busy()` says so (the reaper in an orphan storm: a pause there
+ * lets zombies pile up), it tries again SETTLE_AFTER_MS later.
  */
-export function settleAfterStart(log: Logger, busy: () => boolean = () => false, delayMs = SETTLE_AFTER_MS): () => void {
+export function settleWhileRunning(log: Logger, busy: () => boolean = () => false, firstMs = SETTLE_AFTER_MS, everyMs = SETTLE_EVERY_MS): () => void {
   let timer: NodeJS.Timeout;
-  const arm = () => {
-    timer = setTimeout(() => (busy() ? arm() : settle(log)), delayMs);
+  const arm = (ms: number) => {
+    timer = setTimeout(() => {
+      if (busy()) return arm(firstMs);
+      settle(log);
+      arm(everyMs);
+    }, ms);
     timer.unref();
   };
-  arm();
+  arm(firstMs);
   return () => clearTimeout(timer);
 }
 
@@ -55,7 +62,7 @@ function settle(log: Logger): void {
   const t0 = performance.now();
   gc({ type: "major", execution: "sync", flavor: "last-resort" });
   const after = v8.getHeapStatistics();
-  log.debug("memory settled after the start", {
+  log.debug("memory settled", {
     ms: Math.round((performance.now() - t0) * 10) / 10,
     heapMB: mb(before.total_heap_size),
     heapAfterMB: mb(after.total_heap_size),

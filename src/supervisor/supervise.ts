@@ -8,7 +8,7 @@ import { Child, type ExitStatus } from "./child.ts";
 import { Reaper } from "./reaper.ts";
 import { STOPPING, signalNumber, type SignalName, type SignalTable } from "./signals.ts";
 import { unblockSignals } from "../platform/sigmask.ts";
-import { settleAfterStart } from "../platform/memory.ts";
+import { settleWhileRunning } from "../platform/memory.ts";
 import { emptyGroup } from "./stop.ts";
 
 export interface SuperviseOptions {
@@ -100,7 +100,7 @@ export async function supervise(spec: LaunchSpec, opts: SuperviseOptions, log: L
     log.info("app started", { pid: child.pid, command: spec.argv[0], reaper: reaper.mode });
     opts.onEvent?.({ type: "started", pid: child.pid });
     hooks?.started?.(child);
-    settle = settleAfterStart(log, () => reaper.storming); // the start's garbage, handed back once latchkey idles
+    settle = settleWhileRunning(log, () => reaper.storming); // the start's garbage, and the polls', handed back
     for (const sig of pending.splice(0)) deliver(child, sig);
 
     for (;;) {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { latchkey, latchkeyPid1 } from "../../helpers/run.ts";
 
-const SETTLED = "memory settled after the start";
+const SETTLED = "memory settled";
 
 function settledLines(stderr: string): Record<string, unknown>[] {
   return stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === SETTLED);

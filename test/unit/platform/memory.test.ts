@@ -1,53 +1,69 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { settleAfterStart } from "../../../src/platform/memory.ts";
+import { settleWhileRunning } from "../../../src/platform/memory.ts";
 import type { Logger } from "../../../src/log/logger.ts";
 
 function logger(): { log: Logger; settled: Record<string, unknown>[] } {
   const settled: Record<string, unknown>[] = [];
-  const log = { debug: (msg: string, f: Record<string, unknown>) => msg === "memory settled after the start" && settled.push(f) } as unknown as Logger;
+  const log = { debug: (msg: string, f: Record<string, unknown>) => msg === "memory settled" && settled.push(f) } as unknown as Logger;
   return { log, settled };
 }
 
-describe("settleAfterStart", () => {
+describe("settleWhileRunning", () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  it("collects once after the delay; while busy it waits another delay each time", () => {
+  it("collects after the first delay, then every period; while busy it tries again after the first delay", () => {
     vi.useFakeTimers();
     const { log, settled } = logger();
     let busyChecks = 0;
-    settleAfterStart(log, () => ++busyChecks <= 2, 1000);
+    settleWhileRunning(log, () => ++busyChecks <= 2, 1000, 60_000);
     vi.advanceTimersByTime(999);
     expect(busyChecks).toBe(0);
     vi.advanceTimersByTime(1001); // busy at 1 s and 2 s
     expect(busyChecks).toBe(2);
     expect(settled).toEqual([]);
     vi.advanceTimersByTime(1000);
-    expect(busyChecks).toBe(3);
     expect(settled).toHaveLength(1);
     expect(settled[0]).toMatchObject({ usedMB: expect.any(Number), usedAfterMB: expect.any(Number) });
-    vi.advanceTimersByTime(10_000);
+    vi.advanceTimersByTime(59_999);
     expect(settled).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(settled).toHaveLength(2);
+    vi.advanceTimersByTime(120_000);
+    expect(settled).toHaveLength(4);
   });
 
   it("cancelled first, or cancelled while waiting out a busy spell: nothing", () => {
     vi.useFakeTimers();
     const { log, settled } = logger();
-    settleAfterStart(log, () => false, 1000)();
+    settleWhileRunning(log, () => false, 1000)();
     let busy = true;
-    const cancel = settleAfterStart(log, () => busy, 1000);
+    const cancel = settleWhileRunning(log, () => busy, 1000);
     vi.advanceTimersByTime(1500);
     cancel();
     busy = false;
-    vi.advanceTimersByTime(5000);
+    vi.advanceTimersByTime(10 * 60_000);
     expect(settled).toEqual([]);
+  });
+
+  it("cancelled between two collections: no more", () => {
+    vi.useFakeTimers();
+    const { log, settled } = logger();
+    const cancel = settleWhileRunning(log, () => false, 1000, 5000);
+    vi.advanceTimersByTime(1000);
+    expect(settled).toHaveLength(1);
+    cancel();
+    vi.advanceTimersByTime(60_000);
+    expect(settled).toHaveLength(1);
   });
 
   it("the collection leaves no gc function behind in this context", () => {
     vi.useFakeTimers();
-    settleAfterStart(logger().log, () => false, 10);
+    settleWhileRunning(logger().log, () => false, 10)();
+    const cancel = settleWhileRunning(logger().log, () => false, 10);
     vi.advanceTimersByTime(10);
+    cancel();
     expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
   });
 });
