@@ -34,7 +34,14 @@ export function settleWhileRunning(log: Logger, busy: () => boolean = () => fals
   const arm = (ms: number) => {
     timer = setTimeout(() => {
       if (busy()) return arm(firstMs);
-      settle(log);
+      // Only memory is at stake: a runtime that will not collect on request (dist/latchkey.cjs
+      // on another Node) is said once at debug level and left alone, never a supervisor crash.
+      try {
+        settle(log);
+      } catch (e) {
+        log.debug("memory not settled: the runtime refused a collection; not trying again", { error: (e as Error).message });
+        return;
+      }
       arm(everyMs);
     }, ms);
     timer.unref();

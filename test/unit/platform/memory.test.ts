@@ -1,16 +1,38 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import * as vm from "node:vm";
 import { settleWhileRunning } from "../../../src/platform/memory.ts";
 import type { Logger } from "../../../src/log/logger.ts";
 
-function logger(): { log: Logger; settled: Record<string, unknown>[] } {
+function logger(): { log: Logger; settled: Record<string, unknown>[]; said: string[] } {
   const settled: Record<string, unknown>[] = [];
-  const log = { debug: (msg: string, f: Record<string, unknown>) => msg === "memory settled" && settled.push(f) } as unknown as Logger;
-  return { log, settled };
+  const said: string[] = [];
+  const log = {
+    debug: (msg: string, f: Record<string, unknown>) => {
+      said.push(msg);
+      if (msg === "memory settled") settled.push(f);
+    },
+  } as unknown as Logger;
+  return { log, settled, said };
 }
 
 describe("settleWhileRunning", () => {
   afterEach(() => {
     vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it("a runtime that refuses (no gc function): said once at debug level, no throw, no more tries", () => {
+    vi.useFakeTimers();
+    const refuse = vi.spyOn(process.getBuiltinModule("node:vm") as typeof vm, "runInNewContext").mockImplementation(() => {
+      throw new ReferenceError("gc is not defined");
+    });
+    const { log, settled, said } = logger();
+    settleWhileRunning(log, () => false, 1000, 5000);
+    expect(() => vi.advanceTimersByTime(1000)).not.toThrow();
+    expect(settled).toEqual([]);
+    expect(said).toEqual(["memory not settled: the runtime refused a collection; not trying again"]);
+    vi.advanceTimersByTime(60_000);
+    expect(refuse).toHaveBeenCalledTimes(1);
   });
 
   it("collects after the first delay, then every period; while busy it tries again after the first delay", () => {
