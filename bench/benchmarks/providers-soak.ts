@@ -17,15 +17,13 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import { motoEnv, startMoto, type Moto } from "../../test/servers/aws/moto.ts";
 import { treeCommit } from "../lib/machine.ts";
 import { alive, procStat, sleep, smapsRollup } from "../lib/proc.ts";
-import { fmt, table, trendFrom, verdict } from "../lib/stats.ts";
+import { FLAT_FROM_MIN, FLAT_MB, fmt, table, trendFrom, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 import { clientToken, latchkeyEnv, OPENBAO_VERSION, putSecrets, startBao, supervise, type OpenBao, type Supervised } from "../providers/vault-openbao.ts";
 
 const REFS = 10;
 const TARGET_MB = 25;
 const IDLE_TARGET_MB = 10;
-const FLAT_MB = 1;
-const FLAT_FROM_MIN = 10;
 
 interface Sample {
   min: number;
@@ -89,7 +87,7 @@ export const benchmark: Benchmark = {
         }
         ctx.log(`providers-soak minute ${fmt(min, 1)}/${minutes}: ${parts.join(" · ")}`);
       }
-      const judge = (s: (typeof subjects)[number]) => trendFrom(s.samples, (x) => x.anon, FLAT_FROM_MIN - 0.01);
+      const judge = (s: (typeof subjects)[number]) => trendFrom(s.samples, (x) => x.anon);
       const [p, n] = subjects.map(judge) as [ReturnType<typeof judge>, ReturnType<typeof judge>];
       const rows = subjects[0]!.samples.map((x, i) => [
         fmt(x.min, sampleS >= 60 ? 0 : 1),

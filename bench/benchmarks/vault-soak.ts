@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { treeCommit } from "../lib/machine.ts";
 import { alive, procStat, sleep, smapsRollup } from "../lib/proc.ts";
-import { fmt, table, trendFrom, verdict } from "../lib/stats.ts";
+import { FLAT_FROM_MIN, FLAT_MB, fmt, table, trendFrom, verdict } from "../lib/stats.ts";
 import type { Benchmark, Context } from "../lib/types.ts";
 import {
   clientToken, envconsul, envconsulConfig, latchkeyEnv, OPENBAO_VERSION, putSecrets, requestsOf, startBao, supervise, type Supervised,
@@ -23,9 +23,6 @@ import {
 const N = 10;
 const POLL = "5s";
 const TARGET_MB = 20;
-/** "Flat": the least-squares line through minutes 10…end rises by at most this much over that span. */
-const FLAT_MB = 1;
-const FLAT_FROM_MIN = 10;
 
 interface Sample {
   min: number;
@@ -84,7 +81,7 @@ export const benchmark: Benchmark = {
       }
       const errors = new Map(subjects.map((s) => [s.name, requestsOf(bao, s.hmac).filter((e) => e.error).length]));
       const lkS = subjects[0]!.samples;
-      const { from: tenth, last, rise, peak } = trendFrom(lkS, (x) => x.anon, FLAT_FROM_MIN - 0.01);
+      const { from: tenth, last, rise, peak } = trendFrom(lkS, (x) => x.anon);
       const names = subjects.map((s) => s.name);
       const rows = lkS.map((x, i) => [
         fmt(x.min, sampleS >= 60 ? 0 : 1),

@@ -49,12 +49,20 @@ export function slope(s: readonly { x: number; y: number }[]): number {
 }
 
 /**
+ * What the soaks' targets call flat (issue 15's and the Vault soak's): from minute
+ * FLAT_FROM_MIN on, the least-squares line moves by at most FLAT_MB.
+ */
+export const FLAT_MB = 1;
+export const FLAT_FROM_MIN = 10;
+
+/**
  * A soak's curve from `fromMin` on: its first sample there, its last, how far the
  * least-squares line moves between them, and the peak. NaN (never "met") when no sample
- * reaches `fromMin`: a run too short to say whether it is flat.
+ * reaches `fromMin`: a run too short to say whether it is flat. A sample taken up to 0.01
+ * minute early (the sampling timer's jitter) counts as on time.
  */
-export function trendFrom<T extends { min: number }>(xs: readonly T[], y: (s: T) => number, fromMin: number): { from: T; last: T; rise: number; peak: number } {
-  const late = xs.filter((x) => x.min >= fromMin);
+export function trendFrom<T extends { min: number }>(xs: readonly T[], y: (s: T) => number, fromMin = FLAT_FROM_MIN): { from: T; last: T; rise: number; peak: number } {
+  const late = xs.filter((x) => x.min >= fromMin - 0.01);
   const from = late[0] ?? xs[0]!;
   const last = xs[xs.length - 1]!;
   const rise = slope(late.map((x) => ({ x: x.min, y: y(x) }))) * (last.min - from.min);
