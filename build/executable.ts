@@ -31,10 +31,15 @@ const root = join(import.meta.dirname, "..");
 
 /**
  * Baked into the executable. FFI for the reaper, posix_spawn and the exec shim; SIGUSR1 is
- * forwarded to the app, not taken by the inspector. --max-semi-space-size=1 (MB): V8 grows
- * the young generation (up to 3 x 16 MB) whenever much survives a scavenge and keeps it; a
- * supervisor polling a provider every few seconds ended with ~20 MB of it, empty (issue 15;
- * bench/run aws-soak). 1 MB is the size V8 starts with: a start scavenges no more than before.
+ * forwarded to the app, not taken by the inspector. --min/max-semi-space-size=3 (MB): a young
+ * generation of a fixed 3 MB. Capped, because V8 grows it (up to 3 x 16 MB) whenever much
+ * survives a scavenge and keeps it: a supervisor polling a provider every few seconds ended
+ * with ~20 MB of it, empty (issue 15; bench/run aws-soak). 3 MB from the start, because a
+ * start with aws-sm:// references allocates ~2.5 MB before the app runs: at 1 MB (the size V8
+ * starts with) it scavenged twice, copying the SDK's ~1.2 MB of live objects, ~2.5 ms; at
+ * 3 MB it does not collect at all (one reference 1.71x the plain start against 1.83x, paired;
+ * bench/run aws-start with BENCH_BASELINE). A start without references allocates under 1 MB
+ * either way.
  * --single-threaded-gc and --v8-pool-size=1: collections run on the main thread, with one
  * V8 worker thread instead of four. A heap of a few MB gains nothing from parallel or
  * concurrent collection; the main thread was waiting for the workers (a start's scavenge took
@@ -44,7 +49,7 @@ const root = join(import.meta.dirname, "..");
  * Flags that change V8's flag hash do not belong here (src/watch/poll.ts says why); these
  * two do not (requiring node:https, node:http2 and node:repl takes no longer with them).
  */
-export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1", "--max-semi-space-size=1", "--single-threaded-gc", "--v8-pool-size=1"];
+export const RUNTIME_FLAGS = ["--experimental-ffi", "--no-warnings", "--disable-sigusr1", "--min-semi-space-size=3", "--max-semi-space-size=3", "--single-threaded-gc", "--v8-pool-size=1"];
 
 export interface ExecutableOptions {
   /** Where the bundle, its assets and the executable go. */
