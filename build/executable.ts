@@ -20,11 +20,11 @@ import { DETERMINISTIC, trainCodeCaches, type Runtime } from "./train.ts";
 import { ARCH, type Arch, unpackLibraries } from "./debs.ts";
 import { CACHE_PAD, HEALTH, MAIN, PLAIN_CACHE, SIDE, wrapBundle, wrapCache } from "../src/sea-assets.ts";
 
-/** The AWS SDK asset (src/sources/aws-sm/sdk.ts) and what src/sources/aws-sm/index.ts takes from it. */
+/** The AWS SDK asset (src/sources/aws-sm/sdk.ts): the SDK parts the thin client (client.ts) uses. */
 const AWS_SDK = {
   bundle: "aws-sdk.cjs",
   cache: "aws-sdk.codecache",
-  uses: ["SecretsManagerClient", "GetSecretValueCommand", "BatchGetSecretValueCommand", "DescribeSecretCommand"],
+  entry: "src/sources/aws-sm/sdk-parts.ts",
 } as const;
 
 const root = join(import.meta.dirname, "..");
@@ -116,10 +116,12 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
   }
 
   // The AWS SDK outside the main script: a start without aws-sm:// references does not even
-  // parse it (src/sources/aws-sm/sdk.ts loads it on first use). Only what the source uses,
-  // from the packages' ES modules so that esbuild drops the rest: the client and its four
-  // commands, not the other ~20 commands, paginators, waiters and the user-agent parser
-  // (446 -> 307 KB). The credential chain stays whole: the SDK loads each provider lazily.
+  // parse it (src/sources/aws-sm/sdk.ts loads it on first use). Only the parts the thin client
+  // uses (src/sources/aws-sm/sdk-parts.ts: credential chain, signer, retry strategy, config
+  // loaders, endpoint ruleset), from the packages' ES modules so that esbuild drops the rest:
+  // no client class, commands, schemas or middleware stack of Secrets Manager's own. The
+  // credential chain stays whole: the SDK loads each provider (and the STS/SSO clients some
+  // of them need) lazily.
   const assets: Record<string, string> = { [MAIN.bundle]: mainBundle, [HEALTH.bundle]: healthBundle };
   for (const s of sideBundles) assets[basename(s.file)] = s.file;
   if (o.awsSdk !== false) {
@@ -127,7 +129,7 @@ export async function buildExecutable(o: ExecutableOptions): Promise<Executable>
     const patches = sdkPatches();
     await build({
       ...esm,
-      stdin: { contents: `export { ${AWS_SDK.uses.join(", ")} } from "@aws-sdk/client-secrets-manager";`, resolveDir: root, loader: "js" },
+      entryPoints: [join(root, AWS_SDK.entry)],
       mainFields: ["module", "main"],
       plugins: [patches.plugin],
       outfile: awsSdk,
@@ -438,14 +440,6 @@ const getRandomValues = (bytes) => {
     return bytes;
 };
 `),
-  },
-  {
-    // SigV4's hashes came from node:crypto (Sha256Node), whose load is most of what the SDK's
-    // evaluation cost (above). smithy's own SHA-256 and HMAC in JavaScript, the one it uses
-    // where node:crypto is missing, does the same job for the few hundred bytes a request signs.
-    why: "SigV4 with smithy's JavaScript SHA-256",
-    file: moduleOf("@aws-sdk/client-secrets-manager/dist-es/runtimeConfig.shared.js"),
-    edit: (src) => replaceOnce(src, 'import { Sha256 } from "@smithy/core/checksum";', 'import { Sha256Js as Sha256 } from "@smithy/core/checksum";'),
   },
   {
     // Sha256Node, no longer the client's default, still probed node:crypto when evaluated.

@@ -13,7 +13,7 @@
  * reference. Retries (adaptive: backoff with jitter, client-side rate limiting under
  * throttling) never outlive the startup deadline.
  */
-import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { VERSION } from "../../cli/usage.ts";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 import { Settings } from "../../config/settings.ts";
 import { redactor } from "../../log/redact.ts";
@@ -24,6 +24,7 @@ import { describeAwsError } from "./errors.ts";
 import { resolveAwsOptions, type AwsOptions } from "./options.ts";
 import { awsSectionValues } from "./register.ts";
 import { loadSdk, type SdkModule } from "./sdk.ts";
+import { ThinSecretsManagerClient, type Output } from "./client.ts";
 import { LightHttpHandler } from "./transport.ts";
 
 const BATCH_MAX = 20;
@@ -52,59 +53,34 @@ export interface AwsSmSource extends SecretSource {
 }
 
 export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSource {
-  const clients = new Map<string, { client: SecretsManagerClient; last: { err?: unknown } }>();
+  const clients = new Map<string, { client: ThinSecretsManagerClient; last: { err?: unknown } }>();
   const calls: Record<string, number> = {};
   let batchDenied = false;
-  let sdk: SdkModule;
+  let sdk: SdkModule | undefined;
+  // One connection pool for the source's clients (one per region).
+  const http = new LightHttpHandler();
 
   function clientFor(opts: AwsOptions, region: string | undefined) {
     const key = region ?? "";
     let c = clients.get(key);
     if (c) return c;
-    const client = new sdk.SecretsManagerClient({
+    const last: { err?: unknown } = {};
+    const client = new ThinSecretsManagerClient(sdk!, {
       ...(region ? { region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
       maxAttempts: opts.maxAttempts,
-      retryMode: "adaptive",
-      // node:net instead of node:http under the SDK's signing and retries (transport.ts says why).
-      requestHandler: new LightHttpHandler() as never,
-    });
-    const last: { err?: unknown } = {};
-    // Per attempt (below the retry middleware): count requests and keep the last error, so a
-    // deadline cut can say what the attempts were failing with.
-    client.middlewareStack.addRelativeTo(((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      const op = String(context.commandName ?? "?").replace(/Command$/, "");
-      calls[op] = (calls[op] ?? 0) + 1;
-      try {
-        return await next(args);
-      } catch (e) {
-        // The attempt cut by the deadline says nothing; keep what the attempts before it saw.
+      userAgent: `latchkey/${VERSION}`,
+    }, {
+      attempt: (op) => {
+        calls[op] = (calls[op] ?? 0) + 1;
+      },
+      // The attempt cut by the deadline says nothing; keep what the attempts before it saw, so
+      // that a deadline cut can say what they were failing with.
+      attemptFailed: (_op, e) => {
         if ((e as { name?: string }).name !== "AbortError") last.err = e;
-        throw e;
-      }
-    }) as never, { relation: "before", toMiddleware: "deserializerMiddleware", name: "latchkeyAttempts" } as never);
-    // AWS-compatible servers that answer an IAM denial in the query protocol's XML (moto with
-    // IAM enforcement) would surface as a JSON parse error; read the XML's code and message.
-    client.middlewareStack.addRelativeTo(((next: (a: unknown) => Promise<{ response: unknown }>) => async (args: unknown) => {
-      const out = await next(args);
-      const res = out.response as { statusCode?: number; headers?: Record<string, string>; body?: Uint8Array | AsyncIterable<Uint8Array> };
-      if (res?.statusCode === 403 && !/json/.test(res.headers?.["content-type"] ?? "") && res.body) {
-        let xml: string;
-        if (res.body instanceof Uint8Array) {
-          xml = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength).toString("utf8");
-        } else {
-          const chunks: Buffer[] = [];
-          for await (const c of res.body) chunks.push(Buffer.from(c));
-          xml = Buffer.concat(chunks).toString("utf8");
-        }
-        if (!xml.includes("<Code>")) throw Object.assign(new Error(xml.slice(0, 200)), { name: "AccessDeniedException", $metadata: { httpStatusCode: 403 } });
-        const code = /<Code>([^<]+)<\/Code>/.exec(xml)?.[1] ?? "AccessDenied";
-        const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? "";
-        throw Object.assign(new Error(message), { name: code === "AccessDenied" ? "AccessDeniedException" : code, $metadata: { httpStatusCode: 403 } });
-      }
-      return out;
-    }) as never, { relation: "after", toMiddleware: "deserializerMiddleware", name: "latchkeyXmlDenied" } as never);
+      },
+    }, http);
     c = { client, last };
     clients.set(key, c);
     return c;
@@ -151,13 +127,13 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
 
   async function single(w: Want, opts: AwsOptions, ctx: SourceContext): Promise<Got> {
     const { client } = clientFor(opts, w.region);
-    let out: GetSecretValueCommandOutput;
+    let out: Output;
     try {
-      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: w.id, ...(w.stage ? { VersionStage: w.stage } : {}), ...(w.versionId ? { VersionId: w.versionId } : {}) }), { abortSignal: signalFor(ctx) });
+      out = await client.send("GetSecretValue", { SecretId: w.id, ...(w.stage ? { VersionStage: w.stage } : {}), ...(w.versionId ? { VersionId: w.versionId } : {}) }, { abortSignal: signalFor(ctx) });
     } catch (e) {
       throw fail(e, w, opts, ctx);
     }
-    return toGot(out);
+    return toGot(out as Parameters<typeof toGot>[0]);
   }
 
   /** One BatchGetSecretValue call; null when batch is not permitted (fall back to singles). */
@@ -168,9 +144,9 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     const values: { ARN?: string; Name?: string; SecretString?: string; SecretBinary?: Uint8Array; VersionId?: string }[] = [];
     const errors: { SecretId?: string; ErrorCode?: string; Message?: string }[] = [];
     do {
-      let r;
+      let r: { SecretValues?: typeof values; Errors?: typeof errors; NextToken?: string };
       try {
-        r = await client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: ws.map((w) => w.id), ...(token ? { NextToken: token } : {}) }), { abortSignal: signalFor(ctx) });
+        r = await client.send("BatchGetSecretValue", { SecretIdList: ws.map((w) => w.id), ...(token ? { NextToken: token } : {}) }, { abortSignal: signalFor(ctx) }) as typeof r;
       } catch (e) {
         const name = (e as { name?: string }).name ?? "";
         // Denied for the batch action (policies often grant only GetSecretValue), or an endpoint
@@ -206,7 +182,6 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
     calls,
     async fetch(refs: readonly Reference[], ctx: SourceContext): Promise<FetchedSecret[]> {
       if (refs.length === 0) return [];
-      sdk ??= await loadSdk();
       const settings = ctx.settings ?? getRunSettings() ?? new Settings({ flags: {}, env });
       let opts: AwsOptions;
       try {
@@ -215,6 +190,13 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
         const err = e as LatchkeyError;
         throw new LatchkeyError(err.code, err.exitCode, `${refs[0]!.raw}${refs.length > 1 ? ` (and ${refs.length - 1} more aws-sm:// references)` : ""}: ${err.message}`);
       }
+      // A configured endpoint is known before the SDK: its connection's handshake runs while
+      // the SDK is loaded (client.ts does the same with a resolved endpoint).
+      if (opts.endpoint && !sdk) {
+        const u = new URL(opts.endpoint);
+        http.preconnect(u.protocol, u.hostname, u.port ? Number(u.port) : undefined);
+      }
+      sdk ??= await loadSdk();
       const ws = wants(refs, opts, activePolicies(settings));
       const results = new Map<Want, Got | LatchkeyError>();
       const singles: Want[] = [];
@@ -280,7 +262,7 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
         if (!v) {
           const { client } = clientFor(opts, w.region);
           try {
-            const d = await client.send(new sdk.DescribeSecretCommand({ SecretId: w.id }), { abortSignal: signalFor(ctx) });
+            const d = await client.send("DescribeSecret", { SecretId: w.id }, { abortSignal: signalFor(ctx) }) as { VersionIdsToStages?: Record<string, string[]> };
             const stage = w.stage ?? "AWSCURRENT";
             v = Object.entries(d.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes(stage))?.[0];
           } catch (e) {
@@ -292,8 +274,8 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
       return refs.map((r) => byRef.get(r));
     },
     async close(): Promise<void> {
-      for (const { client } of clients.values()) client.destroy();
       clients.clear();
+      http.destroy();
     },
   };
 }

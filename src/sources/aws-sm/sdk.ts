@@ -1,14 +1,14 @@
 /**
- * The AWS SDK, loaded on first use. In the single executable it is not part of the main
- * script: build/executable.ts bundles it separately and ships it as the SEA asset `aws-sdk.cjs`,
- * so that parsing it never weighs on a start without aws-sm:// references. That bundle holds
- * only what this source uses (the client, its four commands, the whole credential chain), and
- * it is compiled with a V8 code cache (`aws-sdk.codecache`) that the build trained on a fetch
- * (build/train.ts): without one, every start with a reference compiled every SDK function it
- * ran, ~40 ms of the ~90 ms the first reference cost (issue 15; profile in bench/RESULTS.md).
- * dist/latchkey.cjs loads dist/aws-sdk.cjs beside it; in tests it is the npm package.
+ * The AWS SDK's parts (sdk-parts.ts) that the thin client (client.ts) drives, loaded on first
+ * use. In the single executable they are not part of the main script: build/executable.ts
+ * bundles them separately and ships them as the SEA asset `aws-sdk.cjs`, so that parsing them
+ * never weighs on a start without aws-sm:// references. That bundle is compiled with a V8 code
+ * cache (`aws-sdk.codecache`) that the build trained on a fetch (build/train.ts): without one,
+ * every start with a reference compiled every SDK function it ran, ~40 ms of the ~90 ms the
+ * first reference cost (issue 15; profile in bench/RESULTS.md).
+ * dist/latchkey.cjs loads dist/aws-sdk.cjs beside it; in tests it is the npm packages.
  */
-import type * as Sdk from "@aws-sdk/client-secrets-manager";
+import type * as Sdk from "./sdk-parts.ts";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 import { unwrapCache } from "../../sea-assets.ts";
 
@@ -59,7 +59,10 @@ async function load(): Promise<SdkModule> {
     if (existsSync(beside)) return require(beside) as SdkModule;
   }
   try {
-    return await import("@aws-sdk/client-secrets-manager");
+    // In tests (no bundle): the SDK's packages from node_modules. A specifier esbuild leaves
+    // alone: the bundles must not carry the SDK.
+    const parts = "./sdk-parts.ts";
+    return (await import(parts)) as SdkModule;
   } catch (e) {
     throw new LatchkeyError("aws-sdk-missing", ExitCode.CONFIG,
       `aws-sm:// needs the AWS SDK: ship ${SDK_ASSET} beside latchkey.cjs (both are in dist/), or use the single executable`, { cause: e });

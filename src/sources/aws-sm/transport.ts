@@ -7,15 +7,14 @@
  * BatchGetSecretValue from a fresh process against moto: ~16-21 ms from send to output with
  * NodeHttpHandler, ~12-14 ms with this.
  *
- * Only the transport changes: the SDK still resolves credentials (its whole chain, whose own
- * requests to IMDS, ECS, STS and SSO keep the SDK's handlers), signs with SigV4 and retries;
- * this sends the signed request as the SDK built it and hands back status, headers and body.
+ * The thin client (client.ts) resolves credentials with the SDK's chain (whose own requests to
+ * IMDS, ECS, STS and SSO keep the SDK's handlers), signs with SigV4 and retries; this sends
+ * the signed request as built and hands back status, headers and body.
  * It does what NodeHttpHandler does for this client: keep-alive connections (one request at a
  * time each, idle ones unref'd so they never hold the process), the abort signal, a request
  * timeout when one is configured, socket errors passed through (ECONNRESET, EPIPE and
  * ETIMEDOUT named TimeoutError, which the SDK's retry strategy treats as transient).
- * The body comes back whole, as bytes: the SDK's deserializers take a Uint8Array as they take
- * a stream, and a response here is at most a batch of 20 secrets.
+ * The body comes back whole, as bytes: a response here is at most a batch of 20 secrets.
  */
 import type { Socket } from "node:net";
 
@@ -67,6 +66,28 @@ export class LightHttpHandler {
   destroy(): void {
     for (const list of this.#idle.values()) for (const s of list) s.destroy();
     this.#idle.clear();
+  }
+
+  /**
+   * Open a connection to an origin before the first request needs it, into the idle pool, so
+   * that its handshake (TCP, TLS) runs while the caller does other work: loading the SDK,
+   * resolving credentials, signing. Nothing happens when one is already there. A connection
+   * that fails drops out of the pool; the request then connects anew and sees the error.
+   */
+  preconnect(protocol: string, hostname: string, port?: number): void {
+    const tlsOn = protocol === "https:";
+    if (!tlsOn && protocol !== "http:") return;
+    const host = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
+    const p = port ?? (tlsOn ? 443 : 80);
+    const origin = `${protocol}//${host}:${p}`;
+    if (this.#idle.get(origin)?.length) return;
+    let s: Socket;
+    try {
+      s = connect(tlsOn, host, p);
+    } catch {
+      return; // the request will connect and report it
+    }
+    this.#putIdle(origin, s);
   }
 
   handle(request: TransportRequest, options: { abortSignal?: AbortSignal; requestTimeout?: number } = {}): Promise<{ response: TransportResponse }> {

@@ -41,36 +41,51 @@ describe("aws-sm:// from dist/latchkey.cjs", () => {
 
 /**
  * What the SDK asset's first request loads (build/executable.ts, SDK_PATCHES): a run with one
- * aws-sm:// reference compiles every Node module the SDK touches, so modules the request does
- * not need must stay unloaded. Against a plain http:// endpoint: no node:https or node:tls (a
- * real AWS endpoint is https: and loads them, as it must), no node:fs/promises, no web streams,
- * no Web Crypto, no zlib, no node:crypto at all (~5 ms to load: SigV4 hashes with smithy's
- * JavaScript SHA-256, request ids take their bytes from /dev/urandom). Run in a plain node,
- * whose moduleLoadList names every module loaded. The request it sends is checked against
- * the SDK's own signer over node:crypto: the same SigV4 signature, a version 4 request id.
+ * aws-sm:// reference compiles every Node module the request touches, so modules it does not
+ * need must stay unloaded. The thin client (src/sources/aws-sm/client.ts, run here from source
+ * by node's type stripping) over the asset, against a plain http:// endpoint: no node:http,
+ * node:https or node:tls (a real AWS endpoint is https: and loads tls, as it must), no
+ * node:fs/promises, no web streams, no Web Crypto, no zlib, no node:crypto at all (~5 ms to
+ * load: SigV4 hashes with smithy's JavaScript SHA-256, request ids take their bytes from
+ * /dev/urandom). Run in a plain node, whose moduleLoadList names every module loaded. The
+ * request it sends is checked against the SDK's own signer over node:crypto: the same SigV4
+ * signature, a version 4 request id, the awsJson1_1 target.
  */
 describe("the SDK asset's first request over http://", () => {
-  it("loads no https, tls, fs/promises, web streams, Web Crypto, zlib or crypto, and sends a correctly signed request", async () => {
+  it("loads no http, https, tls, fs/promises, web streams, Web Crypto, zlib or crypto, and sends a correctly signed request", async () => {
     const dir = tempDir();
     copyFileSync(join(dist, "aws-sdk.cjs"), join(dir, "aws-sdk.cjs"));
-    const script = join(dir, "first-request.cjs");
+    const script = join(dir, "first-request.mjs");
+    const client = join(import.meta.dirname, "../../../src/sources/aws-sm/client.ts");
     writeFileSync(script, `
-const unwanted = /^NativeModule (https|tls|fs\\/promises|zlib|internal\\/webstreams\\/.*|crypto|internal\\/crypto\\/.*)$/;
+import { createRequire } from "node:module";
+const unwanted = /^NativeModule (https?|_http_\\w+|tls|fs\\/promises|zlib|internal\\/webstreams\\/.*|crypto|internal\\/crypto\\/.*)$/;
 const before = process.moduleLoadList.filter((m) => unwanted.test(m));
-const http = require("node:http");
-const sdk = require(${JSON.stringify(join(dir, "aws-sdk.cjs"))});
+const { ThinSecretsManagerClient } = await import(${JSON.stringify(client)});
+const sdk = createRequire(import.meta.url)(${JSON.stringify(join(dir, "aws-sdk.cjs"))});
+const net = process.getBuiltinModule("node:net");
+// A raw HTTP/1.1 server over node:net: node:http must not be loaded by anyone.
 let sent;
-const server = http.createServer((req, res) => {
-  const body = [];
-  req.on("data", (c) => body.push(c));
-  req.on("end", () => (sent = { method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(body).toString("utf8") }));
-  res.setHeader("content-type", "application/x-amz-json-1.1");
-  res.end(JSON.stringify({ SecretValues: [{ Name: "prod/db", SecretString: "first-request-ok" }], Errors: [] }));
+const server = net.createServer((s) => {
+  let buf = Buffer.alloc(0);
+  s.on("data", (c) => {
+    buf = Buffer.concat([buf, c]);
+    const end = buf.indexOf("\\r\\n\\r\\n");
+    if (end === -1) return;
+    const [line, ...lines] = buf.subarray(0, end).toString("latin1").split("\\r\\n");
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+    const body = buf.subarray(end + 4);
+    if (body.length < Number(headers["content-length"])) return;
+    const [method, path] = line.split(" ");
+    sent = { method, path, headers, body: body.toString("utf8") };
+    const out = JSON.stringify({ SecretValues: [{ Name: "prod/db", SecretString: "first-request-ok" }], Errors: [] });
+    s.end("HTTP/1.1 200 OK\\r\\ncontent-type: application/x-amz-json-1.1\\r\\ncontent-length: " + Buffer.byteLength(out) + "\\r\\n\\r\\n" + out);
+  });
 });
 server.listen(0, "127.0.0.1", async () => {
-  const client = new sdk.SecretsManagerClient({ region: "us-east-1", endpoint: "http://127.0.0.1:" + server.address().port, maxAttempts: 1 });
-  const out = await client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: ["prod/db"] }));
-  client.destroy();
+  const c = new ThinSecretsManagerClient(sdk, { region: "us-east-1", endpoint: "http://127.0.0.1:" + server.address().port, maxAttempts: 1 });
+  const out = await c.send("BatchGetSecretValue", { SecretIdList: ["prod/db"] });
+  c.destroy();
   server.close();
   console.log(JSON.stringify({ value: out.SecretValues[0].SecretString, before, loaded: process.moduleLoadList.filter((m) => unwanted.test(m)), sent }));
 });
@@ -82,7 +97,13 @@ server.listen(0, "127.0.0.1", async () => {
     expect(got.before).toEqual([]); // nothing the test looks for was loaded by node itself
     expect(got.loaded).toEqual([]);
     const { headers } = got.sent;
+    expect(got.sent.method).toBe("POST");
+    expect(got.sent.path).toBe("/");
+    expect(headers["x-amz-target"]).toBe("secretsmanager.BatchGetSecretValue");
+    expect(headers["content-type"]).toBe("application/x-amz-json-1.1");
+    expect(JSON.parse(got.sent.body)).toEqual({ SecretIdList: ["prod/db"] });
     expect(headers["amz-sdk-invocation-id"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(headers["amz-sdk-request"]).toBe("attempt=1; max=1");
     // The signature the SDK's signer computes with node:crypto for the same request.
     const auth = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/(\d{8})\/us-east-1\/secretsmanager\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(headers.authorization ?? "");
     expect(auth, headers.authorization).not.toBeNull();
