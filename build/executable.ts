@@ -12,7 +12,7 @@
  * Runs offline once node_modules is installed, on the pinned runtime (the blob and the runtime
  * it is injected into must be the same Node version: a mismatch builds and then segfaults).
  */
-import { build, type Plugin } from "esbuild";
+import { build, type Plugin, type PluginBuild } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -509,15 +509,108 @@ function lazyCryptoImports(source: string, path: string): string {
 }
 
 /**
+ * Named imports rewritten to the module that defines each name, past the index modules that
+ * only re-export it (`import { HttpRequest } from "@smithy/core/protocols"` becomes an import
+ * of protocols' own httpRequest module). In the asset every module is wrapped to be evaluated
+ * on first use, the STS/SSO clients of the credential chain are used lazily, and an index
+ * module, once evaluated, evaluates every module it re-exports: through the indexes a first
+ * request evaluated most of smithy's protocols, serde, schema and user-agent code that only
+ * those clients use (issue 15: ~2.5 ms of a start with a reference, and their code in its
+ * code cache). Only plain `import { a, b as c } from "..."` statements are rewritten; a name
+ * an index defines itself stays imported from it.
+ */
+function importsFromDefiningModules(b: PluginBuild): (source: string, path: string) => Promise<string> {
+  const exportsOf = new Map<string, { local: Set<string>; from: Map<string, { spec: string; name: string }>; stars: string[] }>();
+  const parse = (file: string) => {
+    let e = exportsOf.get(file);
+    if (e) return e;
+    const text = readFileSync(file, "utf8");
+    e = { local: new Set(), from: new Map(), stars: [] };
+    for (const m of text.matchAll(/^export\s*\{([^}]*)\}\s*from\s*"([^"]+)";?$/gm)) {
+      for (const part of m[1]!.split(",").map((x) => x.trim()).filter(Boolean)) {
+        const [name, as = name] = part.split(/\s+as\s+/) as [string, string?];
+        e.from.set(as, { spec: m[2]!, name });
+      }
+    }
+    for (const m of text.matchAll(/^export\s*\*\s*from\s*"([^"]+)";?$/gm)) e.stars.push(m[1]!);
+    for (const m of text.matchAll(/^export\s+(?:const|let|var|function\*?|async\s+function|class)\s+([\w$]+)/gm)) e.local.add(m[1]!);
+    // `import { a } from "./x"; export { a };`: a re-export too.
+    const imported = new Map<string, { spec: string; name: string }>();
+    for (const m of text.matchAll(/^import\s*\{([^}]*)\}\s*from\s*"([^"]+)";?$/gm)) {
+      for (const part of m[1]!.split(",").map((x) => x.trim()).filter(Boolean)) {
+        const [name, local = name] = part.split(/\s+as\s+/) as [string, string?];
+        imported.set(local, { spec: m[2]!, name });
+      }
+    }
+    for (const m of text.matchAll(/^export\s*\{([^}]*)\}\s*;?$/gm)) {
+      for (const part of m[1]!.split(",").map((x) => x.trim()).filter(Boolean)) {
+        const [local, as = local] = part.split(/\s+as\s+/) as [string, string?];
+        const from = imported.get(local);
+        if (from) e.from.set(as, from);
+        else e.local.add(as);
+      }
+    }
+    exportsOf.set(file, e);
+    return e;
+  };
+  const resolve = async (spec: string, from: string): Promise<string | null> => {
+    const r = await b.resolve(spec, { kind: "import-statement", resolveDir: dirname(from) });
+    return r.errors.length || r.external || !r.path.endsWith(".js") ? null : r.path;
+  };
+  /** The module that defines `name` as exported by `file`, or null when unsure. */
+  const definer = async (file: string, name: string, depth = 0): Promise<{ file: string; name: string } | null> => {
+    if (depth > 20) return null;
+    const e = parse(file);
+    if (e.local.has(name)) return { file, name };
+    const re = e.from.get(name);
+    if (re) {
+      const target = await resolve(re.spec, file);
+      return target ? definer(target, re.name, depth + 1) : null;
+    }
+    for (const star of e.stars) {
+      const target = await resolve(star, file);
+      if (!target) return null;
+      const found = await definer(target, name, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  };
+  return async (source, path) => {
+    // The asset's entry re-exports: its `export { ... } from` too.
+    const entry = path.endsWith(".ts");
+    const statements = [...source.matchAll(entry ? /^(import|export)\s*\{([^}]*)\}\s*from\s*"([^"]+)";?$/gm : /^(import)\s*\{([^}]*)\}\s*from\s*"([^"]+)";?$/gm)];
+    let out = source;
+    for (const m of statements) {
+      const [, keyword, names, spec] = m as unknown as [string, string, string, string];
+      if (spec.startsWith("node:")) continue;
+      const file = await resolve(spec, path);
+      if (!file) continue;
+      const lines: string[] = [];
+      for (const part of names.split(",").map((x) => x.trim()).filter(Boolean)) {
+        const [name, local = name] = part.split(/\s+as\s+/) as [string, string?];
+        const at = (await definer(file, name)) ?? { file, name };
+        lines.push(`${keyword} { ${at.name} as ${local} } from ${JSON.stringify(at.file)};`);
+      }
+      out = out.replace(m[0], lines.join("\n"));
+    }
+    return out;
+  };
+}
+
+/**
  * The SDK_PATCHES (and lazyCryptoImports) as an esbuild plugin; check() throws unless each
  * patch applied to exactly one module.
  */
-function sdkPatches(): { plugin: Plugin; check(): void } {
+export function sdkPatches(): { plugin: Plugin; check(): void } {
   const applied = new Map<SdkPatch, number>(SDK_PATCHES.map((p) => [p, 0]));
   const plugin: Plugin = {
     name: "latchkey-sdk-patches",
     setup(b) {
-      b.onLoad({ filter: /node_modules[\\/]@(smithy|aws-sdk)[\\/].*\.js$/ }, (args) => {
+      const direct = importsFromDefiningModules(b);
+      b.onLoad({ filter: /[\\/]src[\\/]sources[\\/]aws-sm[\\/]sdk-parts\.ts$/ }, async (args) => ({
+        loader: "ts", contents: await direct(readFileSync(args.path, "utf8"), args.path), resolveDir: dirname(args.path),
+      }));
+      b.onLoad({ filter: /node_modules[\\/]@(smithy|aws-sdk)[\\/].*\.js$/ }, async (args) => {
         let contents = readFileSync(args.path, "utf8");
         for (const patch of SDK_PATCHES) {
           if (!patch.file.test(args.path)) continue;
@@ -528,7 +621,7 @@ function sdkPatches(): { plugin: Plugin; check(): void } {
             throw new Error(`build: SDK patch "${patch.why}" no longer fits ${args.path} (did the SDK change it?): ${(e as Error).message}`);
           }
         }
-        return { loader: "js", contents: lazyCryptoImports(contents, args.path), resolveDir: dirname(args.path) };
+        return { loader: "js", contents: await direct(lazyCryptoImports(contents, args.path), args.path), resolveDir: dirname(args.path) };
       });
     },
   };
