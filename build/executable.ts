@@ -601,7 +601,7 @@ function importsFromDefiningModules(b: PluginBuild): (source: string, path: stri
  * The SDK_PATCHES (and lazyCryptoImports) as an esbuild plugin; check() throws unless each
  * patch applied to exactly one module.
  */
-export function sdkPatches(): { plugin: Plugin; check(): void } {
+function sdkPatches(): { plugin: Plugin; check(): void } {
   const applied = new Map<SdkPatch, number>(SDK_PATCHES.map((p) => [p, 0]));
   const plugin: Plugin = {
     name: "latchkey-sdk-patches",

@@ -374,7 +374,10 @@ export function errorFrom(r: TransportResponse): AwsError {
 function race<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
   const abortError = () => Object.assign(new Error("Request aborted"), { name: "AbortError" });
-  if (signal.aborted) return Promise.reject(abortError());
+  if (signal.aborted) {
+    p.catch(() => {}); // abandoned: its own failure is no one's to handle
+    return Promise.reject(abortError());
+  }
   let cleanup = () => {};
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(abortError());
