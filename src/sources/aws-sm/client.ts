@@ -130,16 +130,14 @@ export class ThinSecretsManagerClient {
   async send(op: string, input: Record<string, unknown>, { abortSignal }: { abortSignal?: AbortSignal } = {}): Promise<Output> {
     const body = JSON.stringify(input);
     // Before the attempts, as the SDK's middleware: neither counted nor retried.
-    const [endpoint, strategy] = await race(Promise.all([this.#endpoint ??= this.#resolveEndpoint(), this.#retry ??= this.#retryStrategy()]), abortSignal);
-    // The connection's handshake while credentials are resolved and the request is signed.
-    this.#http.preconnect(endpoint.protocol, endpoint.hostname, endpoint.port);
+    const [endpoint, strategy, skewOff] = await race(Promise.all([
+      this.#endpoint ??= this.#resolveEndpoint(),
+      this.#retry ??= this.#retryStrategy(),
+      this.#skewOff ??= this.#disableSkewCorrection(),
+    ]), abortSignal);
     const region = endpoint.signingRegion ?? await this.#region();
     await race(this.#credentials(), abortSignal);
     const signer = this.#signerFor(region, endpoint.signingName ?? SIGNING_NAME);
-    // Whether clock-skew correction is off (a shared-config read) matters only once there is
-    // an offset to apply or a response to sample: not awaited before the first request.
-    const skewOff = this.#skewOff ??= this.#disableSkewCorrection();
-    skewOff.catch(() => {}); // surfaced where it is awaited
     let token = await race(strategy.acquireInitialRetryToken(""), abortSignal);
     let attempts = 0;
     let totalRetryDelay = 0;
@@ -159,14 +157,14 @@ export class ThinSecretsManagerClient {
           headers: this.#headers(op, endpoint, body, invocationId, attempts + 1),
           body,
         };
-        const offset = this.systemClockOffset !== 0 && !(await skewOff) ? this.systemClockOffset : 0;
+        const offset = skewOff ? 0 : this.systemClockOffset;
         const signed = await signer.sign(request as never, {
           signingDate: new Date(sentAt + offset),
           signingRegion: region,
           signingService: endpoint.signingName ?? SIGNING_NAME,
         }) as unknown as TransportRequest;
         const { response } = await this.#http.handle(signed, abortSignal ? { abortSignal } : {});
-        if (!(await skewOff)) this.#sampleClock(response.headers.date, response.headers.age, sentAt);
+        if (!skewOff) this.#sampleClock(response.headers.date, response.headers.age, sentAt);
         if (response.statusCode >= 300) throw errorFrom(response);
         const out = parseOutput(response);
         strategy.recordSuccess(token);
@@ -174,7 +172,7 @@ export class ThinSecretsManagerClient {
         return out;
       } catch (e) {
         const err = e as AwsError;
-        if (err?.$response && err.$metadata && !(await skewOff.catch(() => true))) {
+        if (err?.$response && err.$metadata && !skewOff) {
           // The SDK signer's error handler: a server time that moves our offset past the
           // threshold marks the error clock-skew-corrected, which makes it transient.
           const serverTime = (err as { ServerTime?: string }).ServerTime ?? err.$response.headers.date;

@@ -190,12 +190,6 @@ export function createAwsSmSource(env: NodeJS.ProcessEnv = process.env): AwsSmSo
         const err = e as LatchkeyError;
         throw new LatchkeyError(err.code, err.exitCode, `${refs[0]!.raw}${refs.length > 1 ? ` (and ${refs.length - 1} more aws-sm:// references)` : ""}: ${err.message}`);
       }
-      // A configured endpoint is known before the SDK: its connection's handshake runs while
-      // the SDK is loaded (client.ts does the same with a resolved endpoint).
-      if (opts.endpoint && !sdk) {
-        const u = new URL(opts.endpoint);
-        http.preconnect(u.protocol, u.hostname, u.port ? Number(u.port) : undefined);
-      }
       sdk ??= await loadSdk();
       const ws = wants(refs, opts, activePolicies(settings));
       const results = new Map<Want, Got | LatchkeyError>();

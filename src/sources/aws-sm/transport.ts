@@ -68,28 +68,6 @@ export class LightHttpHandler {
     this.#idle.clear();
   }
 
-  /**
-   * Open a connection to an origin before the first request needs it, into the idle pool, so
-   * that its handshake (TCP, TLS) runs while the caller does other work: loading the SDK,
-   * resolving credentials, signing. Nothing happens when one is already there. A connection
-   * that fails drops out of the pool; the request then connects anew and sees the error.
-   */
-  preconnect(protocol: string, hostname: string, port?: number): void {
-    const tlsOn = protocol === "https:";
-    if (!tlsOn && protocol !== "http:") return;
-    const host = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
-    const p = port ?? (tlsOn ? 443 : 80);
-    const origin = `${protocol}//${host}:${p}`;
-    if (this.#idle.get(origin)?.length) return;
-    let s: Socket;
-    try {
-      s = connect(tlsOn, host, p);
-    } catch {
-      return; // the request will connect and report it
-    }
-    this.#putIdle(origin, s);
-  }
-
   handle(request: TransportRequest, options: { abortSignal?: AbortSignal; requestTimeout?: number } = {}): Promise<{ response: TransportResponse }> {
     const { abortSignal } = options;
     if (abortSignal?.aborted) return Promise.reject(abortError(abortSignal));
