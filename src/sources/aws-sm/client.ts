@@ -60,6 +60,8 @@ export interface Output {
 const SERVICE_ID = "Secrets Manager";
 const SIGNING_NAME = "secretsmanager";
 const SKEW_THRESHOLD = 240_000;
+/** Marks a failure that came before the request was sent: not an attempt, never retried. */
+const NOT_SENT = Symbol("not sent");
 
 interface Endpoint {
   protocol: string;
@@ -91,6 +93,7 @@ export class ThinSecretsManagerClient {
   readonly #disableSkewCorrection: () => Promise<boolean>;
   #endpoint: Promise<Endpoint> | undefined;
   #skewOff: Promise<boolean> | undefined;
+  #customEndpointOk: Promise<void> | undefined;
   #retry: Promise<RetryStrategy> | undefined;
   #signers = new Map<string, InstanceType<SdkModule["SignatureV4"]>>();
   /** The server's clock minus ours, in ms, as the SDK's signer keeps it. */
@@ -134,6 +137,11 @@ export class ThinSecretsManagerClient {
     const region = endpoint.signingRegion ?? await this.#region();
     await race(this.#credentials(), abortSignal);
     const signer = this.#signerFor(region, endpoint.signingName ?? SIGNING_NAME);
+    // latchkey's own endpoint skips the ruleset, but not the ruleset's refusal of it with FIPS
+    // or dual-stack on: checked before the first request is sent, the settings (a shared
+    // config read without the variables) read while it is signed.
+    const endpointOk = this.#customEndpointOk ??= this.#opts.endpoint ? this.#checkCustomEndpoint() : Promise.resolve();
+    endpointOk.catch(() => {}); // surfaced where it is awaited
     // Whether clock-skew correction is off matters only once there is an offset to apply or a
     // response to sample, so the first request does not wait for it: without the variable it
     // is a read of the shared config file, the start's first asynchronous file operation
@@ -145,7 +153,6 @@ export class ThinSecretsManagerClient {
     let totalRetryDelay = 0;
     const invocationId = this.#sdk.v4();
     for (;;) {
-      this.#hooks.attempt?.(op);
       const offsetBefore = this.systemClockOffset;
       const sentAt = Date.now();
       try {
@@ -165,6 +172,12 @@ export class ThinSecretsManagerClient {
           signingRegion: region,
           signingService: endpoint.signingName ?? SIGNING_NAME,
         }) as unknown as TransportRequest;
+        try {
+          await race(endpointOk, abortSignal);
+        } catch (refused) {
+          throw Object.assign(refused as Error, { [NOT_SENT]: true });
+        }
+        this.#hooks.attempt?.(op);
         const { response } = await this.#http.handle(signed, abortSignal ? { abortSignal } : {});
         if (!(await skewOff)) this.#sampleClock(response.headers.date, response.headers.age, sentAt);
         if (response.statusCode >= 300) throw errorFrom(response);
@@ -173,6 +186,7 @@ export class ThinSecretsManagerClient {
         out.$metadata = { ...metadataOf(response), httpStatusCode: response.statusCode, attempts: attempts + 1, totalRetryDelay };
         return out;
       } catch (e) {
+        if ((e as { [NOT_SENT]?: boolean })?.[NOT_SENT]) throw e;
         const err = e as AwsError;
         if (err?.$response && err.$metadata && !(await skewOff.catch(() => true))) {
           // The SDK signer's error handler: a server time that moves our offset past the
@@ -248,6 +262,14 @@ export class ThinSecretsManagerClient {
     if (s.isTransientError(e as never)) return "TRANSIENT";
     if (s.isServerError(e as never)) return "SERVER_ERROR";
     return "CLIENT_ERROR";
+  }
+
+  /** The SDK's endpoint rules: a custom endpoint is not combined with FIPS or dual-stack. */
+  async #checkCustomEndpoint(): Promise<void> {
+    const [useFips, useDualstack] = await Promise.all([this.#useFips(), this.#useDualstack()]);
+    const refuse = (what: string) => Object.assign(new Error(`Invalid Configuration: ${what} and custom endpoint are not supported`), { name: "EndpointError" });
+    if (useFips) throw refuse("FIPS");
+    if (useDualstack) throw refuse("Dualstack");
   }
 
   async #retryStrategy(): Promise<RetryStrategy> {

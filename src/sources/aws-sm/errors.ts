@@ -32,6 +32,9 @@ export function describeAwsError(e: unknown, c: AwsFailureContext): LatchkeyErro
   if (/Region is missing/i.test(msg) || name === "ConfigError" && /region/i.test(msg)) {
     return new LatchkeyError("aws-config", ExitCode.CONFIG, `${c.raw}: no AWS region: set --aws-region, AWS_REGION (or a profile's region), or use the secret's full ARN`);
   }
+  if (name === "EndpointError") {
+    return new LatchkeyError("aws-config", ExitCode.CONFIG, `${c.raw}: no Secrets Manager endpoint for this configuration (${where}): ${msg.slice(0, 200)} (--aws-endpoint or AWS_ENDPOINT_URL_SECRETS_MANAGER cannot be combined with AWS_USE_FIPS_ENDPOINT or AWS_USE_DUALSTACK_ENDPOINT, or a profile's use_fips_endpoint/use_dualstack_endpoint)`);
+  }
   if (name === "CredentialsProviderError" || /Could not load credentials|credential/i.test(name) || /Could not load credentials/i.test(msg)) {
     return new LatchkeyError("aws-credentials", ExitCode.CONFIG, `${c.raw}: no AWS credentials found (tried env, shared config/profile, SSO, web identity/IRSA, ECS container credentials, IMDSv2): ${msg.slice(0, 200)}`);
   }

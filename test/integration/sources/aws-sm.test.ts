@@ -83,6 +83,17 @@ describe("aws-sm:// in the built binary", () => {
     expect(r.stderr).toContain("--aws-region");
   });
 
+  it("a custom endpoint with FIPS on (here from the profile's use_fips_endpoint): exit 78 naming both, nothing fetched", async () => {
+    writeFileSync(ws.path("fips-config"), "[default]\nuse_fips_endpoint = true\n");
+    const o = out();
+    const r = await latchkey(["--", ...probe(o)], { env: env({ AWS_CONFIG_FILE: ws.path("fips-config"), X: "aws-sm://svc/s1#password" }) });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("aws-sm://svc/s1#password");
+    expect(r.stderr).toContain("FIPS and custom endpoint are not supported");
+    expect(r.stderr).not.toContain("aws-pass-1-q7");
+    expect(existsSync(o)).toBe(false);
+  });
+
   it("no credentials anywhere: exit 78 naming the reference", async () => {
     const r = await latchkey(["--", "true"], { env: cleanEnv({
       HOME: ws.path("nohome"), AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url, AWS_EC2_METADATA_DISABLED: "true",

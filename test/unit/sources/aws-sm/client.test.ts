@@ -125,6 +125,23 @@ describe("requests, retries, clock skew and the abort signal (against a local do
     expect(JSON.parse(seen[0]!.body)).toEqual({ SecretId: "a" });
   });
 
+  it("a custom endpoint with FIPS or dual-stack on is refused before anything is sent, as the SDK's endpoint rules refuse it", async () => {
+    handler = (_req, r) => json(r, 200, { Name: "a", SecretString: "v" });
+    for (const [name, what] of [["AWS_USE_FIPS_ENDPOINT", "FIPS"], ["AWS_USE_DUALSTACK_ENDPOINT", "Dualstack"]] as const) {
+      process.env[name] = "true";
+      const counted: Record<string, number> = {};
+      const c = client(3, counted);
+      try {
+        await expect(c.send("GetSecretValue", { SecretId: "a" })).rejects.toMatchObject({ name: "EndpointError", message: `Invalid Configuration: ${what} and custom endpoint are not supported` });
+      } finally {
+        c.destroy();
+        delete process.env[name];
+      }
+      expect(seen).toHaveLength(0);
+      expect(counted).toEqual({});
+    }
+  });
+
   it("retries 5xx and throttling with the SDK's strategy, one invocation id, each attempt counted", async () => {
     const answers = [
       (r: ServerResponse) => json(r, 503, { __type: "ServiceUnavailable", message: "try later" }),

@@ -43,6 +43,9 @@ describe("aws errors", () => {
     expect(ad.exitCode).toBe(77);
     expect(ad.message).toContain("arn:aws:sts::123456789012:assumed-role/app/i-1");
     expect(describeAwsError(new Error("Region is missing"), c).exitCode).toBe(78);
+    const ep = describeAwsError(Object.assign(new Error("Invalid Configuration: FIPS and custom endpoint are not supported"), { name: "EndpointError" }), c);
+    expect(ep.exitCode).toBe(78);
+    expect(ep.message).toMatch(/FIPS and custom endpoint are not supported.*AWS_USE_FIPS_ENDPOINT/);
     expect(describeAwsError(Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }), c).exitCode).toBe(78);
     const to = describeAwsError(new Error("aborted"), { ...c, timedOut: true, lastAttempt: Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }) });
     expect(to.exitCode).toBe(75);
