@@ -295,10 +295,11 @@ export class ThinSecretsManagerClient {
 }
 
 function endpointOf(url: URL, headers: Record<string, string>, scheme?: { signingRegion?: string; signingName?: string }): Endpoint {
-  const hostname = url.hostname.startsWith("[") && url.hostname.endsWith("]") ? url.hostname.slice(1, -1) : url.hostname;
   return {
     protocol: url.protocol,
-    hostname,
+    // An IPv6 literal keeps its brackets, as in the Host header it becomes; the transport
+    // takes them off to connect.
+    hostname: url.hostname,
     ...(url.port ? { port: Number(url.port) } : {}),
     // awsJson1_1 posts to the endpoint's path, ending in "/".
     path: url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`,

@@ -157,6 +157,28 @@ describe("aws-sm:// in the built binary", () => {
     }
   });
 
+  // IPv6 by its IPv4-mapped form: the connection is to 127.0.0.1, the URL and Host header IPv6's.
+  it("an IPv6 literal endpoint: the request reaches it with a well-formed, signed Host header", async () => {
+    const hosts: string[] = [];
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      hosts.push(`${String(req.headers.host)} ${/SignedHeaders=[^,]*host/.test(String(req.headers.authorization))}`);
+      res.setHeader("content-type", "application/x-amz-json-1.1");
+      res.end(JSON.stringify({ SecretValues: [{ Name: "svc/v6", SecretString: JSON.stringify({ password: "aws-over-ipv6-q7" }) }], Errors: [] }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const o = out();
+      const r = await latchkey(["--", ...probe(o)], { env: env({ AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://[::ffff:127.0.0.1]:${port}`, P: "aws-sm://svc/v6#password" }) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(readProbe(o)!.P).toBe("aws-over-ipv6-q7");
+      expect(hosts).toEqual([`[::ffff:7f00:1]:${port} true`]); // the URL's own spelling of the address
+    } finally {
+      server.close();
+    }
+  });
+
   describe("credentials from the SDK's chain (no key in the environment)", () => {
     // Only the chain's other links: no AWS_ACCESS_KEY_ID, no instance metadata.
     const chainEnv = (extra: Record<string, string>) => {

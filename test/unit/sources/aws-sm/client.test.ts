@@ -125,6 +125,29 @@ describe("requests, retries, clock skew and the abort signal (against a local do
     expect(JSON.parse(seen[0]!.body)).toEqual({ SecretId: "a" });
   });
 
+  // IPv6 by its IPv4-mapped form: the connection is to 127.0.0.1, the URL and Host header IPv6's.
+  it("an IPv6 literal endpoint: the Host header (signed) keeps its brackets", async () => {
+    const v6 = createServer((req, r) => {
+      req.resume();
+      req.on("end", () => {
+        seen.push({ headers: req.headers, body: "" });
+        json(r, 200, { Name: "a", SecretString: "v6" });
+      });
+    });
+    await new Promise<void>((r) => v6.listen(0, "127.0.0.1", () => r()));
+    const port = (v6.address() as { port: number }).port;
+    const c = new ThinSecretsManagerClient(sdk, { region: "us-east-1", endpoint: `http://[::ffff:127.0.0.1]:${port}`, maxAttempts: 1 });
+    try {
+      expect((await c.send("GetSecretValue", { SecretId: "a" })).SecretString).toBe("v6");
+    } finally {
+      c.destroy();
+      v6.closeAllConnections();
+      await new Promise<void>((r) => v6.close(() => r()));
+    }
+    expect(seen[0]!.headers.host).toBe(`[::ffff:7f00:1]:${port}`); // the URL's own spelling of the address
+    expect(seen[0]!.headers.authorization).toMatch(/SignedHeaders=[^,]*host/);
+  });
+
   it("a custom endpoint with FIPS or dual-stack on is refused before anything is sent, as the SDK's endpoint rules refuse it", async () => {
     handler = (_req, r) => json(r, 200, { Name: "a", SecretString: "v" });
     for (const [name, what] of [["AWS_USE_FIPS_ENDPOINT", "FIPS"], ["AWS_USE_DUALSTACK_ENDPOINT", "Dualstack"]] as const) {
