@@ -20,6 +20,7 @@
  * it waits while an orphan storm lasts, and its timer never keeps latchkey alive.
  */
 import type { Logger } from "../log/logger.ts";
+import { now } from "./clock.ts";
 
 const SETTLE_AFTER_MS = 2000;
 const SETTLE_EVERY_MS = 5 * 60_000;
@@ -66,11 +67,11 @@ function settle(log: Logger): void {
     v8.setFlagsFromString("--no-expose-gc");
   }
   const before = v8.getHeapStatistics();
-  const t0 = performance.now();
+  const t0 = now();
   gc({ type: "major", execution: "sync", flavor: "last-resort" });
   const after = v8.getHeapStatistics();
   log.debug("memory settled", {
-    ms: Math.round((performance.now() - t0) * 10) / 10,
+    ms: Math.round((now() - t0) * 10) / 10,
     heapMB: mb(before.total_heap_size),
     heapAfterMB: mb(after.total_heap_size),
     usedMB: mb(before.used_heap_size),

@@ -27,6 +27,7 @@
  */
 import { libc, libcLoadError, P_ALL, WEXITED, WNOHANG, WNOWAIT, PR_SET_CHILD_SUBREAPER, type Libc } from "../platform/libc.ts";
 import type { Logger } from "../log/logger.ts";
+import { now } from "../platform/clock.ts";
 
 /** Pids that libuv spawned for us (the exec shim, anything without FFI): never reap those ourselves. */
 const owned = new Set<number>();
@@ -195,9 +196,9 @@ export class Reaper {
 
   /** A SIGCHLD pass reaped `n`: count it toward a storm. */
   #pace(n: number): void {
-    const now = performance.now();
-    if (now - this.#windowStart > STORM_WINDOW_MS) {
-      this.#windowStart = now;
+    const t = now();
+    if (t - this.#windowStart > STORM_WINDOW_MS) {
+      this.#windowStart = t;
       this.#windowCount = 0;
     }
     this.#windowCount += n;
