@@ -10,7 +10,7 @@
  * whose target is outside the directory is refused: a secret volume never needs one, and
  * following it would let whoever writes the volume make latchkey read any file it can.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Dirent, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Dirent } from "node:fs";
 import { join, sep } from "node:path";
 import { ExitCode, LatchkeyError } from "../../errors.ts";
 import { printable } from "../../env/naming.ts";
@@ -43,7 +43,7 @@ export function scanSecretsDir(dir: string, opts: ScanOptions): DirEntry[] | nul
   // The default dir is absent outside Docker and Kubernetes: a stat says so without the
   // exception realpath throws (~0.03-0.06 ms, measured here). Any other failure is left to
   // realpath below, which reports it as before.
-  if (opts.optional && statOrError(dir) === undefined) return null;
+  if (opts.optional && missing(dir)) return null;
   let root: string;
   try {
     root = realpathSync.native(dir);
@@ -69,12 +69,12 @@ export function scanSecretsDir(dir: string, opts: ScanOptions): DirEntry[] | nul
   return [...merged.values()];
 }
 
-/** stat(2) of `path`; undefined when it is missing (ENOENT, ENOTDIR), null on another failure. */
-function statOrError(path: string): Stats | undefined | null {
+/** Whether stat(2) says `path` is missing (ENOENT, ENOTDIR); any other failure is not a yes. */
+function missing(path: string): boolean {
   try {
-    return statSync(path, { throwIfNoEntry: false });
+    return statSync(path, { throwIfNoEntry: false }) === undefined;
   } catch {
-    return null;
+    return false;
   }
 }
 
